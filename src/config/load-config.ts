@@ -1,0 +1,173 @@
+import { ShardlineError } from '../core/errors.ts';
+
+/**
+ * The validated configuration of one node. Built once at start-up from environment
+ * variables and command-line flags (flags win); every later component receives it frozen.
+ * Secrets (token, admin token, cluster secret) are only ever read from the environment so
+ * they never show up in `ps` output.
+ */
+export interface Config {
+  readonly token: string;
+  /** REST base, e.g. https://discord.com/api or the simulator's http://127.0.0.1:P/api */
+  readonly apiUrl: string;
+  /** 'auto' asks GET /gateway/bot for the recommended count. */
+  readonly shardCount: number | 'auto';
+  /** Extra intents OR-ed onto the bot module's own. */
+  readonly intents: number | null;
+  readonly dataDir: string;
+  readonly dbFile: string;
+  readonly httpHost: string;
+  readonly httpPort: number;
+  /** Path or specifier of the user's bot module; null runs the host with no handlers. */
+  readonly botModule: string | null;
+  readonly nodeId: string;
+  readonly adminToken: string | null;
+  readonly clusterSecret: string | null;
+  readonly logLevel: string;
+  readonly flushIntervalMs: number;
+}
+
+export const DEFAULT_API_URL = 'https://discord.com/api';
+
+/** One row per setting: the env name, the flag, and how to parse it. Walked by tests and `--help`. */
+export const CONFIG_SETTINGS = [
+  { key: 'token', env: 'DISCORD_TOKEN', flag: null, help: 'Bot token (environment only, never a flag)' },
+  { key: 'apiUrl', env: 'DISCORD_API_URL', flag: '--api-url', help: `Discord REST base URL (default ${DEFAULT_API_URL})` },
+  { key: 'shardCount', env: 'SHARD_COUNT', flag: '--shards', help: "Total shard count, or 'auto' (default auto)" },
+  { key: 'intents', env: 'SHARDLINE_INTENTS', flag: '--intents', help: 'Intents bitfield added to the bot module\'s own' },
+  { key: 'dataDir', env: 'SHARDLINE_DATA_DIR', flag: '--data-dir', help: 'Directory of the database (default ./.data; on LiteFS the mount)' },
+  { key: 'dbFile', env: 'SHARDLINE_DB_FILE', flag: '--db-file', help: 'Database file name inside the data directory (default shardline.db)' },
+  { key: 'httpHost', env: 'SHARDLINE_HTTP_HOST', flag: '--host', help: 'Interface of the HTTP API (default 127.0.0.1)' },
+  { key: 'httpPort', env: 'SHARDLINE_HTTP_PORT', flag: '--port', help: 'Port of the HTTP API (default 8080; 0 picks a free one)' },
+  { key: 'botModule', env: 'SHARDLINE_BOT', flag: '--bot', help: 'Path of the bot module (default export from defineBot)' },
+  { key: 'nodeId', env: 'SHARDLINE_NODE_ID', flag: '--node-id', help: 'Name of this node in the cluster (default the host name)' },
+  { key: 'adminToken', env: 'SHARDLINE_ADMIN_TOKEN', flag: null, help: 'Bearer token of the admin API (environment only; unset disables it)' },
+  { key: 'clusterSecret', env: 'SHARDLINE_CLUSTER_SECRET', flag: null, help: 'Shared secret of the internal cluster API (environment only)' },
+  { key: 'logLevel', env: 'SHARDLINE_LOG_LEVEL', flag: '--log-level', help: 'trace, debug, info, warn, error (default info)' },
+  { key: 'flushIntervalMs', env: 'SHARDLINE_FLUSH_MS', flag: '--flush-ms', help: 'Write funnel flush interval in ms (default 50)' },
+] as const satisfies readonly { key: keyof Config; env: string; flag: string | null; help: string }[];
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export interface LoadConfigInput {
+  env: Readonly<Record<string, string | undefined>>;
+  /** Flags after the command name, e.g. ['--shards', '4']. Unknown flags are an error. */
+  argv?: readonly string[];
+  /** Used when SHARDLINE_NODE_ID is not set. */
+  hostname?: string;
+}
+
+export function loadConfig(input: LoadConfigInput): Config {
+  const flags = parseFlags(input.argv ?? []);
+  const problems: string[] = [...flags.problems];
+  const raw = (key: keyof Config): { value: string | undefined; source: string } => {
+    const setting = CONFIG_SETTINGS.find((s) => s.key === key)!;
+    if (setting.flag !== null && flags.values.has(setting.flag)) return { value: flags.values.get(setting.flag), source: setting.flag };
+    const value = input.env[setting.env];
+    return { value: value === undefined || value.trim() === '' ? undefined : value.trim(), source: setting.env };
+  };
+  const text = (key: keyof Config, fallback: string): string => raw(key).value ?? fallback;
+  const int = (key: keyof Config, fallback: number, min: number, max: number): number => {
+    const { value, source } = raw(key);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${source} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const token = raw('token').value ?? '';
+  if (token === '') {
+    problems.push('DISCORD_TOKEN is not set: export the bot token from the Discord developer portal (or any token the simulator accepts)');
+  } else if (/\s/.test(token)) {
+    problems.push('DISCORD_TOKEN contains white space: paste the token alone, without "Bot " or quotes');
+  }
+
+  const apiUrl = text('apiUrl', DEFAULT_API_URL).replace(/\/+$/, '');
+  if (!isHttpUrl(apiUrl)) problems.push(`DISCORD_API_URL must be an http(s) URL such as ${DEFAULT_API_URL}, got ${JSON.stringify(apiUrl)}`);
+
+  let shardCount: number | 'auto' = 'auto';
+  const shardRaw = raw('shardCount');
+  if (shardRaw.value !== undefined && shardRaw.value !== 'auto') {
+    const n = Number(shardRaw.value);
+    if (!/^\d+$/.test(shardRaw.value) || n < 1 || n > 65_535) {
+      problems.push(`${shardRaw.source} must be 'auto' or an integer from 1 to 65535, got ${JSON.stringify(shardRaw.value)}`);
+    } else {
+      shardCount = n;
+    }
+  }
+
+  const intentsRaw = raw('intents').value;
+  const intents = intentsRaw === undefined ? null : int('intents', 0, 0, 2 ** 31 - 1);
+
+  const dbFile = text('dbFile', 'shardline.db');
+  if (dbFile.includes('/') || dbFile.includes('\\') || dbFile.startsWith('.')) {
+    problems.push(`SHARDLINE_DB_FILE must be a plain file name (LiteFS replicates files in its mount directory only), got ${JSON.stringify(dbFile)}`);
+  }
+
+  const logLevel = text('logLevel', 'info');
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`SHARDLINE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+
+  const nodeId = text('nodeId', input.hostname ?? 'node-1');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) problems.push(`SHARDLINE_NODE_ID must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(nodeId)}`);
+
+  const adminToken = raw('adminToken').value ?? null;
+  if (adminToken !== null && adminToken.length < 16) problems.push('SHARDLINE_ADMIN_TOKEN must be at least 16 characters (use a random string)');
+  const clusterSecret = raw('clusterSecret').value ?? null;
+  if (clusterSecret !== null && clusterSecret.length < 16) problems.push('SHARDLINE_CLUSTER_SECRET must be at least 16 characters (use a random string)');
+
+  const config: Config = {
+    token,
+    apiUrl,
+    shardCount,
+    intents,
+    dataDir: text('dataDir', '.data'),
+    dbFile,
+    httpHost: text('httpHost', '127.0.0.1'),
+    httpPort: int('httpPort', 8080, 0, 65_535),
+    botModule: raw('botModule').value ?? null,
+    nodeId,
+    adminToken,
+    clusterSecret,
+    logLevel,
+    flushIntervalMs: int('flushIntervalMs', 50, 1, 60_000),
+  };
+  if (problems.length > 0) {
+    throw new ShardlineError('INVALID_CONFIG', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
+  }
+  return Object.freeze(config);
+}
+
+function parseFlags(argv: readonly string[]): { values: Map<string, string>; problems: string[] } {
+  const known = new Set<string>(CONFIG_SETTINGS.flatMap((s) => (s.flag === null ? [] : [s.flag])));
+  const values = new Map<string, string>();
+  const problems: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    if (!known.has(name)) {
+      problems.push(`Unknown option ${JSON.stringify(name)}; known options: ${[...known].join(', ')}`);
+      continue;
+    }
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined || value.startsWith('--')) {
+      problems.push(`Option ${name} needs a value`);
+      if (value !== undefined) i--;
+      continue;
+    }
+    values.set(name, value);
+  }
+  return { values, problems };
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
