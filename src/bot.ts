@@ -1,0 +1,58 @@
+import type { REST } from '@discordjs/rest';
+import type { GatewayDispatchEvents, GatewayDispatchPayload, GatewayIntentBits } from 'discord-api-types/v10';
+import type { Logger } from './core/ports.ts';
+import type { ResumeInfo } from './core/resume-info.ts';
+
+/** The `d` of a dispatch, by its `t`: `DispatchData<'MESSAGE_CREATE'>` is the message. */
+export type DispatchData<T extends `${GatewayDispatchEvents}`> = Extract<GatewayDispatchPayload, { t: T | GatewayDispatchEvents }>['d'];
+
+/** Rows of a read-only SQL query against the local cache. */
+export type SqlRow = Record<string, unknown>;
+
+/** What every handler receives besides the event. */
+export interface BotContext {
+  /** The shard that received the event. Handlers always run on the shard's owning node. */
+  readonly shardId: number;
+  readonly shardCount: number;
+  /** Discord REST client (@discordjs/rest), already authenticated. */
+  readonly rest: REST;
+  /** Read-only SQL against this node's cache (LiteFS replica or the embedded database). */
+  sql<T extends SqlRow = SqlRow>(query: string, params?: readonly unknown[]): T[];
+  /** Sends a gateway payload on this shard (presence, request members), rate-limited. */
+  send(payload: { op: number; d: unknown }): Promise<void>;
+  readonly logger: Logger;
+}
+
+/** How a shard came to be ready: a fresh session (IDENTIFY) or a continued one (RESUME). */
+export interface ShardReadyInfo {
+  readonly shardId: number;
+  readonly kind: 'identify' | 'resume';
+  readonly session: ResumeInfo;
+}
+
+export type DispatchHandlers = {
+  [T in `${GatewayDispatchEvents}`]?: (data: DispatchData<T>, context: BotContext) => void | Promise<void>;
+};
+
+export interface BotDefinition {
+  /** Intents as a bitfield or a list of GatewayIntentBits. */
+  readonly intents: number | readonly GatewayIntentBits[];
+  /** One handler per dispatch name, e.g. `MESSAGE_CREATE`. */
+  readonly handlers?: DispatchHandlers;
+  /**
+   * Runs after a shard's IDENTIFY (READY) and after a RESUME (RESUMED): the place for the
+   * setup bots usually do on READY, since a moved shard never sees READY again.
+   */
+  readonly shardReady?: (info: ShardReadyInfo, context: BotContext) => void | Promise<void>;
+}
+
+/** Identity function that gives a bot module its types. `export default defineBot({...})`. */
+export function defineBot<const B extends BotDefinition>(bot: B): B {
+  return bot;
+}
+
+/** The intents bitfield of a bot definition. */
+export function intentsOf(bot: Pick<BotDefinition, 'intents'>): number {
+  if (typeof bot.intents === 'number') return bot.intents;
+  return bot.intents.reduce((all, bit) => all | bit, 0);
+}
