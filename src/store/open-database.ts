@@ -1,0 +1,95 @@
+import { ShardlineError } from '../core/errors.ts';
+import type { SqliteDriver, SqliteDriverFactory } from '../core/sqlite.ts';
+
+export interface OpenDatabaseOptions {
+  readonly path: string;
+  /** A LiteFS replica, or the SQL query API's connection: no pragma that writes is attempted. */
+  readonly readonly?: boolean;
+  readonly driverFactory: SqliteDriverFactory;
+  /** At least 5000: LiteFS holds SQLite's locks while it applies a replicated transaction. */
+  readonly busyTimeoutMs?: number;
+}
+
+export interface DatabasePragmas {
+  readonly journalMode: string;
+  readonly busyTimeoutMs: number;
+  readonly mmapSize: number;
+  readonly lockingMode: string;
+  readonly synchronous: number;
+  readonly foreignKeys: boolean;
+}
+
+const MIN_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Opens a connection with the settings LiteFS needs (contract 2): WAL, a busy timeout of at
+ * least 5 s, no mmap, normal locking. A writable open sets them; a read-only open only sets
+ * the per-connection ones and checks the rest, because a replica cannot change journal mode.
+ */
+export function openDatabase(options: OpenDatabaseOptions): SqliteDriver {
+  const readonly = options.readonly ?? false;
+  const busyTimeoutMs = options.busyTimeoutMs ?? MIN_BUSY_TIMEOUT_MS;
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < MIN_BUSY_TIMEOUT_MS) {
+    throw new ShardlineError('INVALID_CONFIG', `Cannot open ${options.path}: busy timeout must be an integer >= ${MIN_BUSY_TIMEOUT_MS} ms, got ${busyTimeoutMs}`);
+  }
+  let driver: SqliteDriver;
+  try {
+    driver = options.driverFactory({ path: options.path, readonly, busyTimeoutMs });
+  } catch (error) {
+    throw new ShardlineError('STORE_UNAVAILABLE', `Cannot open ${readonly ? 'read-only ' : ''}database ${options.path}: ${describe(error)}`, { cause: error });
+  }
+  try {
+    // Connection-local settings: legal on a read-only connection too.
+    driver.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    driver.exec('PRAGMA mmap_size = 0');
+    driver.exec('PRAGMA foreign_keys = ON');
+    driver.exec('PRAGMA synchronous = NORMAL');
+    if (!readonly) {
+      const mode = String(driver.prepare('PRAGMA journal_mode = WAL').get()?.['journal_mode'] ?? '');
+      if (mode.toLowerCase() !== 'wal') {
+        throw new ShardlineError('STORE_UNAVAILABLE', `Cannot open ${options.path}: journal_mode stayed "${mode}" after asking for WAL`);
+      }
+    }
+    verifyPragmas(options.path, readPragmas(driver), busyTimeoutMs);
+    return driver;
+  } catch (error) {
+    driver.close();
+    if (error instanceof ShardlineError) throw error;
+    throw new ShardlineError('STORE_UNAVAILABLE', `Cannot configure database ${options.path}: ${describe(error)}`, { cause: error });
+  }
+}
+
+export function readPragmas(driver: SqliteDriver): DatabasePragmas {
+  const one = (name: string): unknown => {
+    const row = driver.prepare(`PRAGMA ${name}`).values()[0];
+    return row?.[0];
+  };
+  return {
+    journalMode: String(one('journal_mode')).toLowerCase(),
+    busyTimeoutMs: Number(one('busy_timeout')),
+    mmapSize: Number(one('mmap_size') ?? 0),
+    lockingMode: String(one('locking_mode')).toLowerCase(),
+    synchronous: Number(one('synchronous')),
+    foreignKeys: Number(one('foreign_keys')) === 1,
+  };
+}
+
+function verifyPragmas(path: string, p: DatabasePragmas, busyTimeoutMs: number): void {
+  const problems: string[] = [];
+  // A fresh, still-empty replica file reports "delete" until the primary's pages arrive; that is fine.
+  if (p.journalMode === 'memory' || p.journalMode === 'off') problems.push(`journal_mode is ${p.journalMode} (LiteFS would replicate nothing)`);
+  if (p.busyTimeoutMs < busyTimeoutMs) problems.push(`busy_timeout is ${p.busyTimeoutMs} ms, below ${busyTimeoutMs}`);
+  if (p.mmapSize !== 0) problems.push(`mmap_size is ${p.mmapSize}, must be 0 on FUSE`);
+  if (p.lockingMode === 'exclusive') problems.push('locking_mode is EXCLUSIVE, which breaks LiteFS WAL replication');
+  if (problems.length > 0) {
+    throw new ShardlineError('STORE_UNAVAILABLE', `Cannot use database ${path}: ${problems.join('; ')}`, { details: { problems } });
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
