@@ -1,0 +1,81 @@
+import { constants, createDeflate } from 'node:zlib';
+import type { Deflate } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ZlibInflater } from './zlib-inflater.ts';
+
+/** The server side of zlib-stream: one deflate context, Z_SYNC_FLUSH after every message. */
+function deflater(): { deflate: Deflate; compress: (text: string) => Promise<Uint8Array> } {
+  const deflate = createDeflate();
+  const out: Buffer[] = [];
+  deflate.on('data', (chunk: Buffer) => out.push(chunk));
+  return {
+    deflate,
+    compress: (text) =>
+      new Promise((resolve) => {
+        deflate.write(text);
+        deflate.flush(constants.Z_SYNC_FLUSH, () => resolve(new Uint8Array(Buffer.concat(out.splice(0)))));
+      }),
+  };
+}
+
+const open: { close(): void }[] = [];
+afterEach(() => {
+  for (const o of open.splice(0)) o.close();
+});
+
+function inflater(maxMessageBytes?: number): ZlibInflater {
+  const i = new ZlibInflater(maxMessageBytes === undefined ? {} : { maxMessageBytes });
+  open.push(i);
+  return i;
+}
+
+describe('ZlibInflater', () => {
+  it('decodes successive messages that share one context, in order', async () => {
+    const { deflate, compress } = deflater();
+    open.push({ close: () => deflate.destroy() });
+    const inf = inflater();
+    const messages = Array.from({ length: 50 }, (_, i) => JSON.stringify({ op: 0, s: i, d: { text: 'hello '.repeat(i) } }));
+    const results: Promise<string>[] = [];
+    for (const m of messages) {
+      const frame = await compress(m);
+      expect([...frame.slice(-4)]).toEqual([0, 0, 0xff, 0xff]);
+      results.push(inf.push(frame)!);
+    }
+    expect(await Promise.all(results)).toEqual(messages);
+  });
+
+  it('buffers a message split across frames until the flush marker', async () => {
+    const { deflate, compress } = deflater();
+    open.push({ close: () => deflate.destroy() });
+    const inf = inflater();
+    const big = JSON.stringify({ op: 0, d: { blob: Array.from({ length: 20_000 }, (_, i) => i * 7919 % 1000) } });
+    const frame = await compress(big);
+    const cut = Math.floor(frame.length / 3);
+    expect(inf.push(frame.slice(0, cut))).toBeNull();
+    expect(inf.push(frame.slice(cut, 2 * cut))).toBeNull();
+    expect(await inf.push(frame.slice(2 * cut))).toBe(big);
+  });
+
+  it('inflates a multi-megabyte message (more output than one chunk)', async () => {
+    const { deflate, compress } = deflater();
+    open.push({ close: () => deflate.destroy() });
+    const inf = inflater();
+    const huge = 'x'.repeat(3 * 1024 * 1024);
+    expect(await inf.push(await compress(huge))).toBe(huge);
+    expect(await inf.push(await compress('after'))).toBe('after');
+  });
+
+  it('rejects garbage with INVALID_INPUT and every later message too', async () => {
+    const inf = inflater();
+    const garbage = new Uint8Array([1, 2, 3, 4, 5, 6, 0, 0, 0xff, 0xff]);
+    await expect(inf.push(garbage)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(inf.push(new Uint8Array([0x78, 0x9c, 0, 0, 0xff, 0xff]))).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('rejects a message that inflates past maxMessageBytes with TOO_LARGE', async () => {
+    const { deflate, compress } = deflater();
+    open.push({ close: () => deflate.destroy() });
+    const inf = inflater(1024);
+    await expect(inf.push(await compress('y'.repeat(100_000)))).rejects.toMatchObject({ code: 'TOO_LARGE' });
+  });
+});
