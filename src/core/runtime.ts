@@ -1,0 +1,33 @@
+import type { GatewayTransport } from './ports.ts';
+import type { SqliteDriverFactory } from './sqlite.ts';
+
+export interface HttpServerHandle {
+  readonly port: number;
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/**
+ * Everything shardline needs from the JavaScript runtime it runs on. Node and Deno each
+ * supply one (`src/runtime/`); nothing outside `src/runtime/` branches on the runtime.
+ */
+export interface Runtime {
+  readonly name: 'node' | 'deno';
+  /** Arguments after the script, e.g. ['start', '--shards', '2']. */
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly hostname: string;
+  readonly cwd: string;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** SIGINT/SIGTERM; returns the function that removes the listener. */
+  onShutdownSignal(listener: (signal: string) => void): () => void;
+  readonly transport: GatewayTransport;
+  readonly sqlite: SqliteDriverFactory;
+  serve(fetch: FetchHandler, options: { hostname: string; port: number }): Promise<HttpServerHandle>;
+  /** A module specifier for `import()`: paths resolve against the working directory. */
+  resolveModule(specifier: string): string;
+}
