@@ -74,3 +74,9 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('loadConfig without a token', () => {
+  it('lets commands that never reach Discord run without DISCORD_TOKEN', () => {
+    expect(loadConfig({ env: {}, requireToken: false }).token).toBe('');
+  });
+});

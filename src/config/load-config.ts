@@ -55,6 +55,8 @@ export interface LoadConfigInput {
   argv?: readonly string[];
   /** Used when SHARDLINE_NODE_ID is not set. */
   hostname?: string;
+  /** Commands that never talk to Discord (query, status) run without a token. Default true. */
+  requireToken?: boolean;
 }
 
 export function loadConfig(input: LoadConfigInput): Config {
@@ -79,7 +81,7 @@ export function loadConfig(input: LoadConfigInput): Config {
   };
 
   const token = raw('token').value ?? '';
-  if (token === '') {
+  if (token === '' && input.requireToken !== false) {
     problems.push('DISCORD_TOKEN is not set: export the bot token from the Discord developer portal (or any token the simulator accepts)');
   } else if (/\s/.test(token)) {
     problems.push('DISCORD_TOKEN contains white space: paste the token alone, without "Bot " or quotes');
