@@ -1,0 +1,344 @@
+/**
+ * The primary's single writer (contract 3). Everything pending from every shard is applied in
+ * ONE transaction per flush, with each shard's session row (seq) committed in that same
+ * transaction, so "seq is durable" always means "the cache rows up to seq are durable".
+ * A failed transaction (replica, full disk) loses nothing: the batch stays queued, is retried
+ * with backoff, and the queue's high-water mark pushes back on the shards meanwhile.
+ */
+import { backoffDelay } from '../core/abort.ts';
+import { ShardlineError } from '../core/errors.ts';
+import type { SessionCommit, WriteEntry, Writer } from '../core/mutation.ts';
+import type { Clock } from '../core/ports.ts';
+import { systemClock } from '../core/ports.ts';
+import { isUnavailableError, sqliteErrorCode } from '../core/sqlite.ts';
+import type { SqliteDriver } from '../core/sqlite.ts';
+import { MutationApplier } from './mutation-applier.ts';
+
+export interface FlushInfo {
+  readonly entries: number;
+  readonly mutations: number;
+  /** Rows SQLite changed (inserted, updated or deleted), session rows included. */
+  readonly rows: number;
+  readonly shards: number;
+  readonly durationMs: number;
+}
+
+export interface WriteFunnelStats {
+  readonly queuedEntries: number;
+  /** Pending mutations (+1 per session commit): what the thresholds count. */
+  readonly queuedRows: number;
+  readonly highWaterRows: number;
+  /** enqueue() calls currently held back by the high-water mark. */
+  readonly blockedEnqueues: number;
+  readonly transactions: number;
+  readonly committedEntries: number;
+  readonly committedRows: number;
+  readonly lastBatch: FlushInfo | null;
+  readonly maxBatchMutations: number;
+  readonly totalFlushMs: number;
+  readonly failedTransactions: number;
+  readonly consecutiveFailures: number;
+  readonly lastError: { code: string; message: string } | null;
+  /** Entries refused because their epoch was stale (at enqueue or at flush). */
+  readonly staleRejected: number;
+  /** Entries dropped because SQLite refused their data (not an availability problem). */
+  readonly droppedEntries: number;
+}
+
+export interface WriteFunnelOptions {
+  readonly db: SqliteDriver;
+  /** Flush this long after the first pending entry (default 50 ms). */
+  readonly flushIntervalMs?: number;
+  /** Flush at once when this many rows are pending (default 10 000). */
+  readonly flushThresholdRows?: number;
+  /** enqueue() waits for a flush above this many pending rows (default 50 000). */
+  readonly highWaterRows?: number;
+  /** Retry backoff after a failed transaction (defaults 100 ms doubling up to 5 s). */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+  /** Returns false when (shardId, epoch) is no longer the shard's assignment. The single node accepts all. */
+  readonly fence?: (shardId: number, epoch: number) => boolean;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  /** After each commit, once per shard whose session was in the batch: that seq is durable. */
+  readonly commitListener?: (shardId: number, seq: number) => void;
+  readonly flushListener?: (info: FlushInfo) => void;
+  /** STORE_UNAVAILABLE on failed transactions, STALE_EPOCH / INVALID_INPUT on dropped entries. */
+  readonly errorListener?: (error: ShardlineError) => void;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export class WriteFunnel implements Writer {
+  readonly #db: SqliteDriver;
+  readonly #applier: MutationApplier;
+  readonly #options: WriteFunnelOptions;
+  readonly #intervalMs: number;
+  readonly #thresholdRows: number;
+  readonly #highWaterRows: number;
+  readonly #clock: Clock;
+  #queue: WriteEntry[] = [];
+  #queuedRows = 0;
+  #waiters: Waiter[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerDue = 0;
+  #retryAt = 0;
+  #started = false;
+  #closed = false;
+  #stats = {
+    transactions: 0,
+    committedEntries: 0,
+    committedRows: 0,
+    lastBatch: null as FlushInfo | null,
+    maxBatchMutations: 0,
+    totalFlushMs: 0,
+    failedTransactions: 0,
+    consecutiveFailures: 0,
+    lastError: null as { code: string; message: string } | null,
+    staleRejected: 0,
+    droppedEntries: 0,
+  };
+
+  constructor(options: WriteFunnelOptions) {
+    this.#options = options;
+    this.#db = options.db;
+    this.#applier = new MutationApplier(options.db);
+    this.#intervalMs = options.flushIntervalMs ?? 50;
+    this.#thresholdRows = options.flushThresholdRows ?? 10_000;
+    this.#highWaterRows = options.highWaterRows ?? 50_000;
+    this.#clock = options.clock ?? systemClock;
+    if (this.#db.readonly) {
+      // Not an error yet: the node may become primary later only with a new connection, but say so early.
+      this.#stats.lastError = { code: 'STORE_UNAVAILABLE', message: `Database ${this.#db.path} is open read-only; every flush will fail` };
+    }
+  }
+
+  start(): void {
+    if (this.#closed) throw new ShardlineError('CLOSED', 'Cannot start the write funnel: it is closed');
+    this.#started = true;
+    this.#schedule();
+  }
+
+  enqueue(entry: WriteEntry): Promise<void> {
+    if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', `Cannot accept writes for shard ${entry.shardId}: the write funnel is closed`));
+    if (!this.#fenceAccepts(entry)) {
+      this.#stats.staleRejected += 1;
+      return Promise.reject(staleError(entry));
+    }
+    const full = this.#queuedRows >= this.#highWaterRows;
+    this.#queue.push(entry);
+    this.#queuedRows += rowsOf(entry);
+    this.#schedule();
+    if (!full) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Commits everything pending now, ignoring the interval and the retry backoff. */
+  flush(): Promise<void> {
+    try {
+      this.#flushNow();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clearTimer();
+    try {
+      this.#flushNow();
+    } catch {
+      // Reported through errorListener and stats; the entries cannot be kept past close.
+    }
+    const lost = this.#queue.length;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) {
+      waiter.reject(new ShardlineError('CLOSED', `Write funnel closed with ${lost} entries it could not commit`));
+    }
+  }
+
+  stats(): WriteFunnelStats {
+    return { ...this.#stats, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
+  }
+
+  #fenceAccepts(entry: WriteEntry): boolean {
+    return this.#options.fence ? this.#options.fence(entry.shardId, entry.epoch) : true;
+  }
+
+  #schedule(): void {
+    if (!this.#started || this.#closed || this.#queue.length === 0) return;
+    const now = this.#clock.now();
+    const soon = this.#queuedRows >= this.#thresholdRows ? now : now + this.#intervalMs;
+    const due = Math.max(soon, this.#retryAt);
+    if (this.#timer !== undefined && this.#timerDue <= due) return;
+    this.#clearTimer();
+    this.#timerDue = due;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      try {
+        this.#flushNow();
+      } catch {
+        // Already recorded and reported; #flushNow rescheduled the retry.
+      }
+    }, Math.max(0, due - now));
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #flushNow(): void {
+    this.#clearTimer();
+    if (this.#queue.length === 0) return;
+    const batch = this.#queue;
+    const batchRows = this.#queuedRows;
+    const started = performance.now();
+    const now = this.#clock.now();
+    let result: { rows: number; kept: WriteEntry[]; sessions: Map<number, SessionCommit> };
+    try {
+      result = this.#db.transaction(() => this.#applyBatch(batch, now));
+    } catch (error) {
+      if (!isUnavailableError(error)) {
+        // Some entry's data is wrong (a constraint, a bad value): find it instead of retrying forever.
+        try {
+          result = this.#db.transaction(() => this.#applyOneByOne(batch, now));
+        } catch (retryError) {
+          throw this.#failed(retryError, batch.length, batchRows);
+        }
+      } else {
+        throw this.#failed(error, batch.length, batchRows);
+      }
+    }
+    const durationMs = performance.now() - started;
+    // Entries enqueued during the transaction (none today: it is synchronous) would stay queued.
+    this.#queue = this.#queue.slice(batch.length);
+    this.#queuedRows -= batchRows;
+    const mutations = batch.reduce((n, e) => n + e.mutations.length, 0);
+    const info: FlushInfo = { entries: result.kept.length, mutations, rows: result.rows, shards: new Set(batch.map((e) => e.shardId)).size, durationMs };
+    const s = this.#stats;
+    s.transactions += 1;
+    s.committedEntries += result.kept.length;
+    s.committedRows += result.rows;
+    s.lastBatch = info;
+    s.maxBatchMutations = Math.max(s.maxBatchMutations, mutations);
+    s.totalFlushMs += durationMs;
+    s.consecutiveFailures = 0;
+    s.lastError = null;
+    this.#retryAt = 0;
+    this.#releaseWaiters();
+    this.#schedule();
+    this.#notify(() => this.#options.flushListener?.(info));
+    for (const [shardId, session] of result.sessions) this.#notify(() => this.#options.commitListener?.(shardId, session.seq));
+  }
+
+  #applyBatch(batch: readonly WriteEntry[], now: number): { rows: number; kept: WriteEntry[]; sessions: Map<number, SessionCommit> } {
+    let rows = 0;
+    const kept: WriteEntry[] = [];
+    const sessions = new Map<number, SessionCommit>();
+    for (const entry of batch) {
+      if (!this.#checkFenceAtFlush(entry)) continue;
+      for (const mutation of entry.mutations) rows += this.#applier.apply(mutation, now);
+      if (entry.session) sessions.set(entry.shardId, entry.session);
+      kept.push(entry);
+    }
+    for (const [shardId, session] of sessions) {
+      this.#applier.commitSession(shardId, session, now);
+      rows += 1;
+    }
+    return { rows, kept, sessions };
+  }
+
+  /** The slow path after a data error: every entry in its own savepoint, bad ones dropped and reported. */
+  #applyOneByOne(batch: readonly WriteEntry[], now: number): { rows: number; kept: WriteEntry[]; sessions: Map<number, SessionCommit> } {
+    let rows = 0;
+    const kept: WriteEntry[] = [];
+    const sessions = new Map<number, SessionCommit>();
+    for (const entry of batch) {
+      if (!this.#checkFenceAtFlush(entry)) continue;
+      try {
+        rows += this.#db.transaction(() => {
+          let n = 0;
+          for (const mutation of entry.mutations) n += this.#applier.apply(mutation, now);
+          if (entry.session) {
+            this.#applier.commitSession(entry.shardId, entry.session, now);
+            n += 1;
+          }
+          return n;
+        });
+        if (entry.session) sessions.set(entry.shardId, entry.session);
+        kept.push(entry);
+      } catch (error) {
+        if (isUnavailableError(error)) throw error;
+        this.#stats.droppedEntries += 1;
+        const reason = error instanceof Error ? error.message : String(error);
+        this.#report(
+          new ShardlineError('INVALID_INPUT', `Dropped a write of shard ${entry.shardId} (${entry.mutations.length} mutations): SQLite refused it: ${sqliteErrorCode(error) ?? ''} ${reason}`.replace('  ', ' '), {
+            cause: error,
+            details: { shardId: entry.shardId, epoch: entry.epoch },
+          }),
+        );
+      }
+    }
+    return { rows, kept, sessions };
+  }
+
+  #checkFenceAtFlush(entry: WriteEntry): boolean {
+    // The epoch can go stale between enqueue and commit (a move happened meanwhile).
+    if (this.#fenceAccepts(entry)) return true;
+    this.#stats.staleRejected += 1;
+    this.#report(staleError(entry));
+    return false;
+  }
+
+  #failed(error: unknown, entries: number, rows: number): ShardlineError {
+    const code = sqliteErrorCode(error) ?? 'unknown error';
+    const reason = error instanceof Error ? error.message : String(error);
+    const wrapped = new ShardlineError(
+      'STORE_UNAVAILABLE',
+      `Cannot commit ${entries} queued writes (${rows} rows) to ${this.#db.path}: ${code}: ${reason}; kept queued, retrying`,
+      { cause: error, details: { sqliteCode: code, queuedEntries: this.#queue.length } },
+    );
+    const s = this.#stats;
+    s.failedTransactions += 1;
+    s.consecutiveFailures += 1;
+    s.lastError = { code: wrapped.code, message: wrapped.message };
+    const delay = Math.max(this.#intervalMs, backoffDelay(s.consecutiveFailures - 1, this.#options.retryBaseMs ?? 100, this.#options.retryMaxMs ?? 5000, this.#options.random));
+    this.#retryAt = this.#clock.now() + delay;
+    this.#report(wrapped);
+    this.#schedule();
+    return wrapped;
+  }
+
+  #releaseWaiters(): void {
+    while (this.#waiters.length > 0 && this.#queuedRows < this.#highWaterRows) this.#waiters.shift()!.resolve();
+  }
+
+  #report(error: ShardlineError): void {
+    this.#notify(() => this.#options.errorListener?.(error));
+  }
+
+  #notify(call: () => void): void {
+    try {
+      call();
+    } catch {
+      // A listener's own failure must not break the writer (the batch is already committed).
+    }
+  }
+}
+
+function rowsOf(entry: WriteEntry): number {
+  return entry.mutations.length + (entry.session ? 1 : 0);
+}
+
+function staleError(entry: WriteEntry): ShardlineError {
+  return new ShardlineError('STALE_EPOCH', `Refused a write of shard ${entry.shardId} at epoch ${entry.epoch}: the shard's assignment has moved on`, {
+    details: { shardId: entry.shardId, epoch: entry.epoch },
+  });
+}
