@@ -70,7 +70,7 @@ function wrapStatement(stmt: AnyStatement, prepareAgain: () => AnyStatement): Sq
   };
   const values = (params: SqlParams | undefined): unknown[][] => {
     const r = arrays();
-    if (r) return translate(() => (r.all as (...a: unknown[]) => unknown[][])(...args(params)));
+    if (r) return translate(() => (r.all as unknown as (...a: unknown[]) => unknown[][]).apply(r, args(params)));
     // Older node:sqlite: object rows only, so duplicate column names collapse.
     return call<Record<string, unknown>[]>(stmt.all, params).map((row) => Object.values(row));
   };
@@ -78,18 +78,23 @@ function wrapStatement(stmt: AnyStatement, prepareAgain: () => AnyStatement): Sq
     readonly: undefined,
     columns,
     run: (params) => call<RunResult>(stmt.run, params),
-    get: (params) => call<Record<string, unknown> | undefined>(stmt.get, params),
-    all: (params) => call<Record<string, unknown>[]>(stmt.all, params),
+    // node:sqlite rows have a null prototype; callers (and deepEqual) expect plain objects.
+    get: (params) => plain(call<Record<string, unknown> | undefined>(stmt.get, params)),
+    all: (params) => call<Record<string, unknown>[]>(stmt.all, params).map((row) => plain(row)!),
     values,
     iterateValues: (params) => {
       const r = arrays();
       if (r && typeof r.iterate === 'function') {
-        const it = translate(() => (r.iterate as (...a: unknown[]) => IterableIterator<unknown[]>)(...args(params)));
+        const it = translate(() => (r.iterate as unknown as (...a: unknown[]) => IterableIterator<unknown[]>).apply(r, args(params)));
         return wrapIterator(it);
       }
       return values(params)[Symbol.iterator]();
     },
   };
+}
+
+function plain(row: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  return row === undefined ? undefined : Object.assign({}, row);
 }
 
 function wrapIterator(it: IterableIterator<unknown[]>): IterableIterator<unknown[]> {
