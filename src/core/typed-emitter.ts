@@ -3,11 +3,10 @@
  * A listener that throws is reported to `onListenerError` and never breaks the emitter
  * or the other listeners.
  */
-export type EventMap = Record<string, unknown>;
-
 export type Listener<T> = (payload: T) => void;
 
-export class TypedEmitter<Events extends EventMap> {
+/** `Events` maps event names to payload types (an interface works). */
+export class TypedEmitter<Events extends object> {
   readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();
   readonly #onListenerError: (error: unknown, event: keyof Events) => void;
 
