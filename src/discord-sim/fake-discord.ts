@@ -1,0 +1,271 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { ApplicationFlags } from 'discord-api-types/v10';
+import { ShardlineError } from '../core/errors.ts';
+import type { Logger } from '../core/ports.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { FaultState } from './fault-state.ts';
+import { Faults } from './faults.ts';
+import type { ConnectionInfo } from './gateway-connection.ts';
+import { GatewayServer } from './gateway-server.ts';
+import { IdentifyLimiter } from './identify-limiter.ts';
+import { Ledger } from './ledger.ts';
+import { buildRestApp } from './rest-app.ts';
+import { SessionRegistry } from './session-registry.ts';
+import { buildSimControlRoutes } from './sim-control-routes.ts';
+import { copySimStats, createSimStats } from './sim-stats.ts';
+import type { SimStats } from './sim-stats.ts';
+import { TimerRegistry } from './timer-registry.ts';
+import { Traffic } from './traffic.ts';
+import { generateWorld } from './world-generator.ts';
+import type { WorldOptions } from './world-generator.ts';
+import type { World, WorldView } from './world.ts';
+
+export type { ConnectionInfo } from './gateway-connection.ts';
+export type { LedgerCheck, LedgerEvent, LedgerTransmission, HandledDispatch } from './ledger.ts';
+export type { SimStats } from './sim-stats.ts';
+export type { WorldOptions } from './world-generator.ts';
+export type { WorldView, WorldGuild } from './world.ts';
+export type { TrafficStartOptions } from './traffic.ts';
+export type { TrafficMix, TrafficEvent } from './traffic-events.ts';
+export { SIM_CLOSE_CODES } from './sim-close-codes.ts';
+
+export interface FakeDiscordOptions {
+  /** Accepted bot token (a `Bot ` prefix is accepted in IDENTIFY/RESUME). Default 'fake-token'. */
+  token?: string;
+  /** Recommended shard count answered by /gateway/bot. Default 1. */
+  shards?: number;
+  maxConcurrency?: number;
+  /** Per identify bucket (shard_id % maxConcurrency). Default 5000. */
+  identifySpacingMs?: number;
+  heartbeatIntervalMs?: number;
+  /** How long a disconnected session stays resumable. Default 180 000. */
+  sessionTtlMs?: number;
+  /** Dispatches kept per session for RESUME. Default 10 000. */
+  replayBufferSize?: number;
+  sessionStartLimit?: { total?: number; resetAfterMs?: number };
+  /** Privileged intents allowed; default GUILD_MEMBERS, GUILD_PRESENCES and MESSAGE_CONTENT. */
+  applicationFlags?: number;
+  world?: WorldOptions;
+  host?: string;
+  port?: number;
+  logger?: Logger;
+  /** Delay before op 9 answers an IDENTIFY that broke the bucket spacing. Default 250. */
+  invalidSessionDelayMs?: number;
+  /** After op 7, the server closes a lingering connection after this long. Default 5000. */
+  reconnectGraceMs?: number;
+}
+
+const SILENT_LOGGER: Logger = {
+  child: () => SILENT_LOGGER,
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  fatal: () => {},
+};
+
+const DEFAULT_APPLICATION_FLAGS =
+  ApplicationFlags.GatewayGuildMembers | ApplicationFlags.GatewayPresence | ApplicationFlags.GatewayMessageContent;
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < min) {
+    throw new ShardlineError('INVALID_CONFIG', `Cannot create FakeDiscord: ${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return n;
+}
+
+/**
+ * A simulated Discord (REST + gateway on one port) with a deterministic world, traffic,
+ * faults and a delivery ledger. Exported as `shardline/testing`.
+ */
+export class FakeDiscord {
+  readonly ledger: Ledger;
+  readonly traffic: Traffic;
+  readonly faults: Faults;
+  readonly #world: World;
+  readonly #timers = new TimerRegistry();
+  readonly #stats = createSimStats();
+  readonly #sessions: SessionRegistry;
+  readonly #identifyLimiter: IdentifyLimiter;
+  readonly #dispatcher: Dispatcher;
+  readonly #faultState = new FaultState();
+  readonly #options: Required<Pick<FakeDiscordOptions, 'token' | 'shards' | 'heartbeatIntervalMs' | 'applicationFlags' | 'host' | 'port' | 'invalidSessionDelayMs' | 'reconnectGraceMs'>>;
+  readonly #logger: Logger;
+  #server: Server | null = null;
+  #gateway: GatewayServer | null = null;
+  #port = 0;
+  #state: 'new' | 'starting' | 'running' | 'closed' = 'new';
+
+  constructor(options: FakeDiscordOptions = {}) {
+    const now = (): number => Date.now();
+    this.#options = {
+      token: options.token ?? 'fake-token',
+      shards: positiveInt('shards', options.shards, 1),
+      heartbeatIntervalMs: positiveInt('heartbeatIntervalMs', options.heartbeatIntervalMs, 41_250),
+      applicationFlags: options.applicationFlags ?? DEFAULT_APPLICATION_FLAGS,
+      host: options.host ?? '127.0.0.1',
+      port: positiveInt('port', options.port, 0, 0),
+      invalidSessionDelayMs: positiveInt('invalidSessionDelayMs', options.invalidSessionDelayMs, 250, 0),
+      reconnectGraceMs: positiveInt('reconnectGraceMs', options.reconnectGraceMs, 5_000, 0),
+    };
+    if (this.#options.token.length === 0) throw new ShardlineError('INVALID_CONFIG', 'Cannot create FakeDiscord: token must not be empty');
+    this.#logger = (options.logger ?? SILENT_LOGGER).child({ component: 'discord-sim' });
+    this.#world = generateWorld(options.world);
+    this.#world.application.flags = this.#options.applicationFlags;
+    this.ledger = new Ledger(now);
+    this.#sessions = new SessionRegistry({
+      sessionTtlMs: positiveInt('sessionTtlMs', options.sessionTtlMs, 180_000, 0),
+      replayBufferSize: positiveInt('replayBufferSize', options.replayBufferSize, 10_000),
+      ledger: this.ledger,
+      now,
+    });
+    this.#identifyLimiter = new IdentifyLimiter({
+      maxConcurrency: positiveInt('maxConcurrency', options.maxConcurrency, 1),
+      identifySpacingMs: positiveInt('identifySpacingMs', options.identifySpacingMs, 5_000, 0),
+      total: positiveInt('sessionStartLimit.total', options.sessionStartLimit?.total, 1000, 0),
+      resetAfterMs: positiveInt('sessionStartLimit.resetAfterMs', options.sessionStartLimit?.resetAfterMs, 86_400_000),
+      now,
+    });
+    this.#dispatcher = new Dispatcher(this.#sessions, this.#world);
+    this.traffic = new Traffic(
+      this.#world,
+      {
+        toGuild: (guildId, event, data) => this.#dispatcher.dispatchToGuild(guildId, event, data),
+        global: (event, data) => this.#dispatcher.dispatchGlobal(event, data),
+      },
+      this.#timers,
+    );
+    this.faults = new Faults(() => this.#gateway, this.#faultState);
+  }
+
+  get world(): WorldView {
+    return this.#world;
+  }
+
+  get port(): number {
+    this.#assertRunning('port');
+    return this.#port;
+  }
+
+  get restUrl(): string {
+    this.#assertRunning('restUrl');
+    return `http://${this.#urlHost()}:${this.#port}/api`;
+  }
+
+  get gatewayUrl(): string {
+    this.#assertRunning('gatewayUrl');
+    return `ws://${this.#urlHost()}:${this.#port}`;
+  }
+
+  get stats(): SimStats {
+    return copySimStats(this.#stats);
+  }
+
+  /** Timers the sim currently holds (0 after close()). */
+  get activeTimers(): number {
+    return this.#timers.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new ShardlineError('CONFLICT', `Cannot start FakeDiscord: it is already ${this.#state}`);
+    this.#state = 'starting';
+    const gateway = new GatewayServer({
+      token: this.#options.token,
+      heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
+      applicationFlags: this.#options.applicationFlags,
+      world: this.#world,
+      sessions: this.#sessions,
+      identifyLimiter: this.#identifyLimiter,
+      ledger: this.ledger,
+      timers: this.#timers,
+      stats: this.#stats,
+      faults: this.#faultState,
+      logger: this.#logger,
+      now: () => Date.now(),
+      invalidSessionDelayMs: this.#options.invalidSessionDelayMs,
+      reconnectGraceMs: this.#options.reconnectGraceMs,
+      resumeGatewayUrl: () => `${this.gatewayUrl}/resume`,
+    });
+    const stats = this.#stats;
+    const control = buildSimControlRoutes({ faults: this.faults, ledger: this.ledger, traffic: this.traffic, get stats() { return copySimStats(stats); } });
+    const app = buildRestApp(
+      {
+        token: this.#options.token,
+        shards: this.#options.shards,
+        world: this.#world,
+        dispatcher: this.#dispatcher,
+        identifyLimiter: this.#identifyLimiter,
+        gatewayUrl: () => this.gatewayUrl,
+      },
+      control,
+    );
+    const server = createServer(getRequestListener(app.fetch));
+    server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head));
+    server.on('clientError', (_error, socket) => socket.destroy());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#options.port, this.#options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((error: unknown) => {
+      this.#state = 'closed';
+      throw new ShardlineError('INVALID_CONFIG', `Cannot start FakeDiscord on ${this.#options.host}:${this.#options.port}: ${(error as Error).message}`, { cause: error });
+    });
+    this.#server = server;
+    this.#gateway = gateway;
+    this.#port = (server.address() as AddressInfo).port;
+    this.#state = 'running';
+    this.#logger.info({ restUrl: this.restUrl }, 'simulated Discord listening');
+  }
+
+  /** Sends a dispatch to every session whose shard owns `guildId`; returns how many sessions got it. */
+  dispatchToGuild(guildId: string, event: string, data: unknown): number {
+    if (!/^\d+$/.test(guildId)) throw new ShardlineError('INVALID_INPUT', `Cannot dispatch ${event}: guild id ${guildId} is not a snowflake`);
+    return this.#dispatcher.dispatchToGuild(guildId, event, data);
+  }
+
+  /** Sends a guild-less dispatch (shard 0 of every session). */
+  dispatchGlobal(event: string, data: unknown): number {
+    return this.#dispatcher.dispatchGlobal(event, data);
+  }
+
+  connections(shardId?: number): ConnectionInfo[] {
+    return this.#gateway?.connections(shardId) ?? [];
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.traffic.stop();
+    const server = this.#server;
+    const gateway = this.#gateway;
+    await gateway?.close();
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    this.#timers.clearAll();
+    this.#sessions.clear();
+    this.#faultState.reset();
+  }
+
+  #urlHost(): string {
+    const host = this.#options.host;
+    if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+    return host.includes(':') ? `[${host}]` : host;
+  }
+
+  #assertRunning(what: string): void {
+    if (this.#state !== 'running' && this.#state !== 'starting') {
+      throw new ShardlineError('CLOSED', `Cannot read FakeDiscord.${what}: the sim is ${this.#state} (call start() first)`);
+    }
+  }
+}

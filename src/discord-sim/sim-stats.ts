@@ -1,0 +1,16 @@
+/** Counters exposed as `FakeDiscord.stats`. */
+export interface SimStats {
+  identifies: number;
+  resumes: number;
+  identifiesByShard: Record<number, number>;
+  resumesByShard: Record<number, number>;
+  invalidSessions: number;
+}
+
+export function createSimStats(): SimStats {
+  return { identifies: 0, resumes: 0, identifiesByShard: {}, resumesByShard: {}, invalidSessions: 0 };
+}
+
+export function copySimStats(stats: SimStats): SimStats {
+  return { ...stats, identifiesByShard: { ...stats.identifiesByShard }, resumesByShard: { ...stats.resumesByShard } };
+}

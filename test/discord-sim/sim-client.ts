@@ -1,0 +1,96 @@
+import { constants, createInflate } from 'node:zlib';
+import WebSocket from 'ws';
+import { waitFor } from '../helpers/wait-for.ts';
+
+export interface Payload {
+  op: number;
+  d: any;
+  s: number | null;
+  t: string | null;
+}
+
+/**
+ * A bare gateway client for the sim's tests: records every payload (inflating zlib-stream
+ * frames with one context) and the close code, and lets tests wait for either.
+ */
+export class SimClient {
+  readonly ws: WebSocket;
+  readonly received: Payload[] = [];
+  readonly binaryFrames: Buffer[] = [];
+  closeCode: number | null = null;
+  closeReason = '';
+  #inflate = createInflate();
+  #inflated: Buffer[] = [];
+  #cursor = 0;
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url, { perMessageDeflate: false });
+    this.#inflate.on('data', (chunk: Buffer) => this.#inflated.push(chunk));
+    this.ws.on('message', (data: Buffer, isBinary) => {
+      if (!isBinary) {
+        this.received.push(JSON.parse(data.toString()) as Payload);
+        return;
+      }
+      this.binaryFrames.push(data);
+      this.#inflate.write(data);
+      this.#inflate.flush(constants.Z_SYNC_FLUSH, () => {
+        const text = Buffer.concat(this.#inflated).toString();
+        this.#inflated = [];
+        if (text.length > 0) this.received.push(JSON.parse(text) as Payload);
+      });
+    });
+    this.ws.on('close', (code, reason) => {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+    });
+    this.ws.on('error', () => {});
+  }
+
+  static async connect(url: string): Promise<SimClient> {
+    const client = new SimClient(url);
+    await new Promise<void>((resolve, reject) => {
+      client.ws.once('open', () => resolve());
+      client.ws.once('error', reject);
+    });
+    return client;
+  }
+
+  send(op: number, d: unknown): void {
+    this.ws.send(JSON.stringify({ op, d }));
+  }
+
+  /** Waits for the next payload after the previous `next()` that matches. */
+  async next(match: (p: Payload) => boolean = () => true, timeoutMs = 10_000): Promise<Payload> {
+    return waitFor(() => {
+      for (let i = this.#cursor; i < this.received.length; i += 1) {
+        if (match(this.received[i]!)) {
+          this.#cursor = i + 1;
+          return this.received[i]!;
+        }
+      }
+      return undefined;
+    }, { timeoutMs, message: 'gateway payload' });
+  }
+
+  dispatches(): Payload[] {
+    return this.received.filter((p) => p.op === 0);
+  }
+
+  async closed(timeoutMs = 10_000): Promise<number> {
+    return waitFor(() => this.closeCode, { timeoutMs, message: 'socket close' });
+  }
+
+  identify(token: string, shard: [number, number], intents: number): void {
+    this.send(2, { token, intents, shard, properties: { os: 'linux', browser: 'sim-test', device: 'sim-test' } });
+  }
+
+  close(code = 1000): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code);
+    this.#inflate.close();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+    this.#inflate.close();
+  }
+}
