@@ -13,11 +13,14 @@ const WRITING_WORDS = new Set([
   'REINDEX', 'ANALYZE', 'PRAGMA', 'BEGIN', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'TRUNCATE', 'INTO',
 ]);
 
-/** Pragmas that only report, in their `PRAGMA name` or `PRAGMA name(arg)` form (never `= value`). */
+/**
+ * Pragmas that only report, in their `PRAGMA name` or `PRAGMA name(arg)` form (never `= value`).
+ * journal_mode is left out: even its query form can change the mode, and SQLite marks it as writing.
+ */
 const READING_PRAGMAS = new Set([
   'table_info', 'table_xinfo', 'table_list', 'index_list', 'index_info', 'index_xinfo', 'foreign_key_list',
   'database_list', 'collation_list', 'function_list', 'module_list', 'pragma_list', 'compile_options',
-  'journal_mode', 'user_version', 'schema_version', 'page_count', 'page_size', 'freelist_count', 'encoding',
+  'user_version', 'schema_version', 'page_count', 'page_size', 'freelist_count', 'encoding',
   'foreign_keys', 'busy_timeout', 'data_version', 'application_id',
 ]);
 /** Of those, the ones whose parenthesised argument is an object name, not a new value. */
