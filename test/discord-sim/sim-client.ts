@@ -94,3 +94,23 @@ export class SimClient {
     this.#inflate.close();
   }
 }
+
+/** Connects, waits for HELLO, identifies, and waits for READY. */
+export async function identifiedClient(
+  gatewayUrl: string,
+  options: { shard?: [number, number]; intents?: number; compress?: boolean; token?: string } = {},
+): Promise<{ client: SimClient; ready: Payload }> {
+  const client = await SimClient.connect(`${gatewayUrl}/?v=10&encoding=json${options.compress ? '&compress=zlib-stream' : ''}`);
+  await client.next((p) => p.op === 10);
+  client.identify(options.token ?? 'fake-token', options.shard ?? [0, 1], options.intents ?? 0b11_1111_1111);
+  const ready = await client.next((p) => p.t === 'READY');
+  return { client, ready };
+}
+
+/** Connects and sends RESUME (HELLO is consumed first). */
+export async function resumingClient(url: string, sessionId: string, seq: number, token = 'fake-token'): Promise<SimClient> {
+  const client = await SimClient.connect(`${url}?v=10&encoding=json`);
+  await client.next((p) => p.op === 10);
+  client.send(6, { token, session_id: sessionId, seq });
+  return client;
+}
