@@ -15,6 +15,7 @@
 # Layout: DIR/cluster.env (CONSUL_URL, LITEFS_KEY, NODE_COUNT, NODE<i>_URL, NODE<i>_DIR),
 # DIR/n<i>/{mnt,data,litefs.log,pid,start.sh}. `DIR/n<i>/start.sh` restarts node i by hand
 # (e.g. after `kill -9 $(cat DIR/n<i>/pid)`); the cleanup still finds it through the pid file.
+# Each node is its own process group (pgid = pid), so `kill -9 -- -PID` also ends its app child.
 # COMMAND runs with CLUSTER_DIR set and cluster.env exported; its exit code is the script's.
 set -euo pipefail
 
@@ -64,11 +65,9 @@ cleanup() {
     pid="$(cat "$dir/n$i/pid" 2>/dev/null || true)"
     [ -n "$pid" ] || continue
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      # Kill the app child first: after SIGKILL it would be re-parented and keep running.
-      pkill -KILL -P "$pid" 2>/dev/null || true
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
+    # Each node runs in its own process group (setsid in start.sh): this also reaches an app
+    # child left running after its litefs was killed with SIGKILL (it is re-parented, not killed).
+    kill -KILL -- "-$pid" 2>/dev/null || true
   done
   for ((i = 1; i <= nodes; i++)); do
     local mnt="$dir/n$i/mnt"
@@ -126,7 +125,7 @@ env LITEFS_BIN="$LITEFS_BIN" LITEFS_DIR="$nd/mnt" LITEFS_DATA_DIR="$nd/data" \\
   LITEFS_CONSUL_URL="$consul_url" LITEFS_CONSUL_KEY="$key" \\
   LITEFS_CONSUL_TTL="${LITEFS_CONSUL_TTL:-2s}" LITEFS_CONSUL_LOCK_DELAY="${LITEFS_CONSUL_LOCK_DELAY:-500ms}" \\
   LITEFS_RECONNECT_DELAY="${LITEFS_RECONNECT_DELAY:-200ms}" LITEFS_EXEC="${LITEFS_EXEC:-none}" \\
-  "$here/litefs-entrypoint.sh" >>"$nd/litefs.log" 2>&1 &
+  setsid "$here/litefs-entrypoint.sh" >>"$nd/litefs.log" 2>&1 </dev/null &
 echo \$! >"$nd/pid"
 EOF
   chmod +x "$nd/start.sh"
