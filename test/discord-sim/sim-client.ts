@@ -17,6 +17,8 @@ export class SimClient {
   readonly ws: WebSocket;
   readonly received: Payload[] = [];
   readonly binaryFrames: Buffer[] = [];
+  readonly texts: string[] = [];
+  inflateError: Error | null = null;
   closeCode: number | null = null;
   closeReason = '';
   #inflate = createInflate();
@@ -26,9 +28,18 @@ export class SimClient {
   constructor(url: string) {
     this.ws = new WebSocket(url, { perMessageDeflate: false });
     this.#inflate.on('data', (chunk: Buffer) => this.#inflated.push(chunk));
+    this.#inflate.on('error', (error) => {
+      this.inflateError = error;
+    });
     this.ws.on('message', (data: Buffer, isBinary) => {
       if (!isBinary) {
-        this.received.push(JSON.parse(data.toString()) as Payload);
+        const text = data.toString();
+        this.texts.push(text);
+        try {
+          this.received.push(JSON.parse(text) as Payload);
+        } catch {
+          // Fault tests send garbage on purpose; it stays visible in `texts`.
+        }
         return;
       }
       this.binaryFrames.push(data);
