@@ -25,7 +25,7 @@ export interface FlushInfo {
 
 export interface WriteFunnelStats {
   readonly queuedEntries: number;
-  /** Pending mutations (+1 per session commit): what the thresholds count. */
+  /** Pending mutations (at least 1 per entry): what the thresholds count. */
   readonly queuedRows: number;
   readonly highWaterRows: number;
   /** enqueue() calls currently held back by the high-water mark. */
@@ -333,8 +333,12 @@ export class WriteFunnel implements Writer {
   }
 }
 
+/**
+ * What an entry weighs against the thresholds: its mutations. Session rows are written once per
+ * shard per batch, so they do not count; an entry with none still weighs 1 (memory is memory).
+ */
 function rowsOf(entry: WriteEntry): number {
-  return entry.mutations.length + (entry.session ? 1 : 0);
+  return Math.max(1, entry.mutations.length);
 }
 
 function staleError(entry: WriteEntry): ShardlineError {

@@ -115,16 +115,16 @@ describe('WriteFunnel', () => {
   });
 
   it('holds enqueue back above the high-water mark and releases it after a flush', async () => {
-    const funnel = make({ flushIntervalMs: 60_000, flushThresholdRows: 1_000_000, highWaterRows: 9 });
+    const funnel = make({ flushIntervalMs: 60_000, flushThresholdRows: 1_000_000, highWaterRows: 6 });
     funnel.start();
-    for (let seq = 1; seq <= 3; seq += 1) await funnel.enqueue(entry(0, seq)); // 3 rows each: 9 pending
+    for (let seq = 1; seq <= 3; seq += 1) await funnel.enqueue(entry(0, seq)); // 2 mutations each: 6 pending
     let released = false;
     const blocked = funnel.enqueue(entry(0, 4)).then(() => {
       released = true;
     });
     await Promise.resolve();
     expect(released).toBe(false);
-    expect(funnel.stats()).toMatchObject({ blockedEnqueues: 1, queuedRows: 12 });
+    expect(funnel.stats()).toMatchObject({ blockedEnqueues: 1, queuedRows: 8 });
     await funnel.flush();
     await blocked;
     expect(released).toBe(true);
