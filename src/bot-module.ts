@@ -35,6 +35,9 @@ export function validateBot(value: unknown, source: string): BotDefinition {
       }
     }
   }
+  if (bot['onDispatch'] !== undefined && typeof bot['onDispatch'] !== 'function') {
+    problems.push(`onDispatch must be a function, got ${describe(bot['onDispatch'])}`);
+  }
   if (bot['shardReady'] !== undefined && typeof bot['shardReady'] !== 'function') {
     problems.push(`shardReady must be a function, got ${describe(bot['shardReady'])}`);
   }

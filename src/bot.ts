@@ -30,6 +30,15 @@ export interface ShardReadyInfo {
   readonly session: ResumeInfo;
 }
 
+export interface DispatchEvent {
+  readonly t: string;
+  readonly d: unknown;
+  readonly shardId: number;
+  readonly sessionId: string;
+  /** Null for a RESUMED that carries no seq. */
+  readonly seq: number | null;
+}
+
 export type DispatchHandlers = {
   [T in `${GatewayDispatchEvents}`]?: (data: DispatchData<T>, context: BotContext) => void | Promise<void>;
 };
@@ -39,6 +48,12 @@ export interface BotDefinition {
   readonly intents: number | readonly GatewayIntentBits[];
   /** One handler per dispatch name, e.g. `MESSAGE_CREATE`. */
   readonly handlers?: DispatchHandlers;
+  /**
+   * Runs for every dispatch (READY and RESUMED included) before the typed handler, with the
+   * dispatch's seq: the hook for generic processing, metrics, or de-duplicating on
+   * `(shardId, sessionId, seq)` after a failover.
+   */
+  readonly onDispatch?: (event: DispatchEvent, context: BotContext) => void | Promise<void>;
   /**
    * Runs after a shard's IDENTIFY (READY) and after a RESUME (RESUMED): the place for the
    * setup bots usually do on READY, since a moved shard never sees READY again.
