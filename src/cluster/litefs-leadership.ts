@@ -6,6 +6,11 @@ import type { Logger } from '../core/ports.ts';
 export interface LiteFsLeadershipOptions {
   /** The local LiteFS HTTP API, e.g. http://127.0.0.1:20202 */
   readonly url: string;
+  /**
+   * This node's lease hostname. LiteFS omits the hostname from a primary's own events, so it
+   * is learned from `GET /info` when not given.
+   */
+  readonly hostname?: string;
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
   /** First reconnect delay of the events stream; grows with jitter up to 5 s. */
@@ -33,11 +38,13 @@ export class LiteFsLeadership implements Leadership {
   readonly #closing = new AbortController();
   #state: LeaderState = UNKNOWN_LEADER;
   #loop: Promise<void> | null = null;
+  #ownHostname: string | null;
 
   constructor(options: LiteFsLeadershipOptions) {
     this.#options = options;
     this.#fetch = options.fetch ?? fetch;
     this.#log = options.logger.child({ component: 'litefs-leadership' });
+    this.#ownHostname = options.hostname ?? null;
   }
 
   current(): LeaderState {
@@ -92,6 +99,7 @@ export class LiteFsLeadership implements Leadership {
     let attempt = 0;
     while (!signal.aborted) {
       try {
+        if (this.#ownHostname === null) await this.#learnHostname(signal);
         const response = await this.#fetch(`${this.#options.url}/events`, { signal });
         if (!response.ok || !response.body) throw new Error(`GET /events answered ${response.status}`);
         attempt = 0;
@@ -105,6 +113,13 @@ export class LiteFsLeadership implements Leadership {
       const delay = Math.max(50, backoffDelay(attempt++, this.#options.reconnectDelayMs ?? 200, 5_000));
       await sleep(delay, signal).catch(() => {});
     }
+  }
+
+  async #learnHostname(signal: AbortSignal): Promise<void> {
+    const response = await this.#fetch(`${this.#options.url}/info`, { signal });
+    const info = (await response.json()) as { isPrimary?: unknown; primary?: { hostname?: unknown } };
+    // Only a primary's /info names itself; a replica's names the primary, so learn nothing then.
+    if (info.isPrimary === true && typeof info.primary?.hostname === 'string' && info.primary.hostname !== '') this.#ownHostname = info.primary.hostname;
   }
 
   async #read(body: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<void> {
@@ -140,8 +155,10 @@ export class LiteFsLeadership implements Leadership {
     }
     if (event.type !== 'init' && event.type !== 'primaryChange') return;
     const isPrimary = event.data?.isPrimary === true;
-    const hostname = typeof event.data?.hostname === 'string' && event.data.hostname !== '' ? event.data.hostname : null;
-    // A replica with no hostname is disconnected from any primary: the role is not known.
+    const named = typeof event.data?.hostname === 'string' && event.data.hostname !== '' ? event.data.hostname : null;
+    const hostname = isPrimary ? (named ?? this.#ownHostname) : named;
+    // A replica with no hostname is disconnected from any primary: the role is not known. (While
+    // a dead primary's lease runs out LiteFS may still name it; forwarded writes then fail and retry.)
     this.#set({ known: isPrimary || hostname !== null, isPrimary, primary: hostname });
   }
 
