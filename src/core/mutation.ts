@@ -5,6 +5,8 @@
  * (`raw`, `roles`, `activities`) are already serialised text.
  */
 
+import { ShardlineError } from './errors.ts';
+
 export interface GuildRow {
   id: string;
   shardId: number;
@@ -154,4 +156,102 @@ export interface Writer {
 /** Which shard a guild belongs to: `(guild_id >> 22) % shard_count`. */
 export function shardIdForGuild(guildId: string, shardCount: number): number {
   return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
+}
+
+type FieldKind = 'id' | 'string' | 'string?' | 'int' | 'int?' | 'bool' | 'bool?';
+
+/** Column-shaped fields of each table's row, for checking forwarded (untrusted) JSON. */
+const ROW_FIELDS: Record<CacheTable, Record<string, FieldKind>> = {
+  guilds: { id: 'id', shardId: 'int', name: 'string?', ownerId: 'string?', memberCount: 'int?', unavailable: 'bool', joinedAt: 'string?', raw: 'string' },
+  channels: { id: 'id', guildId: 'id', parentId: 'string?', type: 'int', name: 'string?', position: 'int?', isThread: 'bool', raw: 'string' },
+  roles: { id: 'id', guildId: 'id', name: 'string', position: 'int', permissions: 'string', color: 'int', raw: 'string' },
+  users: { id: 'id', username: 'string?', globalName: 'string?', bot: 'bool?', avatar: 'string?', raw: 'string' },
+  members: { guildId: 'id', userId: 'id', nick: 'string?', joinedAt: 'string?', roles: 'string', raw: 'string' },
+  presences: { guildId: 'id', userId: 'id', status: 'string?', activities: 'string', raw: 'string' },
+  voice_states: { guildId: 'id', userId: 'id', channelId: 'string?', sessionId: 'string?', raw: 'string' },
+  emojis: { id: 'id', guildId: 'id', name: 'string?', animated: 'bool', raw: 'string' },
+};
+const ID_KEYED = new Set<string>(['guilds', 'channels', 'roles', 'users', 'emojis']);
+const MEMBER_KEYED = new Set<string>(['members', 'presences', 'voice_states']);
+const SCOPED = new Set<string>(GUILD_SCOPED_TABLES);
+
+function fieldOk(kind: FieldKind, value: unknown): boolean {
+  const optional = kind.endsWith('?');
+  if (optional && value === null) return true;
+  switch (kind.replace('?', '')) {
+    case 'id':
+      return typeof value === 'string' && value.length > 0 && value.length <= 32;
+    case 'string':
+      return typeof value === 'string';
+    case 'int':
+      return typeof value === 'number' && Number.isSafeInteger(value);
+    default:
+      return typeof value === 'boolean';
+  }
+}
+
+const isIdText = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 32;
+const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+
+function mutationProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'not an object';
+  const m = value as Record<string, unknown>;
+  const table = m['table'];
+  switch (m['op']) {
+    case 'upsert': {
+      const fields = typeof table === 'string' ? ROW_FIELDS[table as CacheTable] : undefined;
+      if (!fields) return `unknown table ${JSON.stringify(table)}`;
+      const row = m['row'];
+      if (typeof row !== 'object' || row === null) return 'row is not an object';
+      for (const [key, kind] of Object.entries(fields)) {
+        if (!fieldOk(kind, (row as Record<string, unknown>)[key])) return `${table}.${key} is not a valid ${kind}`;
+      }
+      return m['merge'] === undefined || typeof m['merge'] === 'boolean' ? undefined : 'merge is not a boolean';
+    }
+    case 'delete':
+      if (typeof table === 'string' && ID_KEYED.has(table)) return isIdText(m['id']) ? undefined : 'id is missing';
+      if (typeof table === 'string' && MEMBER_KEYED.has(table)) return isIdText(m['guildId']) && isIdText(m['userId']) ? undefined : 'guildId/userId missing';
+      return `unknown table ${JSON.stringify(table)}`;
+    case 'markGuildUnavailable':
+    case 'deleteGuild':
+      return isIdText(m['guildId']) ? undefined : 'guildId is missing';
+    case 'deleteGuildRows':
+      return typeof table === 'string' && SCOPED.has(table) && isIdText(m['guildId']) ? undefined : 'needs a guild-scoped table and guildId';
+    case 'deleteThreads':
+      if (!isIdText(m['guildId'])) return 'guildId is missing';
+      return m['parentIds'] === undefined || (Array.isArray(m['parentIds']) && m['parentIds'].every(isIdText)) ? undefined : 'parentIds is not a list of ids';
+    case 'clearShard':
+      return isInt(m['shardCount'], 1) && isInt(m['shardId']) && (m['shardId'] as number) < (m['shardCount'] as number) ? undefined : 'needs shardId < shardCount';
+    default:
+      return `unknown op ${JSON.stringify(m['op'])}`;
+  }
+}
+
+/**
+ * Checks a write entry that arrived as JSON (a replica's forwarded write). Names the first
+ * problem of each bad mutation; nothing is coerced.
+ */
+export function parseWriteEntry(value: unknown): WriteEntry {
+  const fail = (why: string): never => {
+    throw new ShardlineError('INVALID_INPUT', `Invalid write entry: ${why}`);
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('expected an object with shardId, epoch, mutations');
+  const v = value as Record<string, unknown>;
+  if (!isInt(v['shardId'])) fail(`shardId must be a non-negative integer, got ${JSON.stringify(v['shardId'])}`);
+  if (!isInt(v['epoch'])) fail(`epoch must be a non-negative integer, got ${JSON.stringify(v['epoch'])}`);
+  if (!Array.isArray(v['mutations'])) return fail('mutations must be an array');
+  const problems: string[] = [];
+  (v['mutations'] as unknown[]).forEach((m, i) => {
+    const problem = mutationProblem(m);
+    if (problem && problems.length < 10) problems.push(`mutations[${i}]: ${problem}`);
+  });
+  if (problems.length > 0) fail(problems.join('; '));
+  const session = v['session'];
+  if (session !== undefined) {
+    const s = session as Record<string, unknown>;
+    const ok = typeof session === 'object' && session !== null && typeof s['sessionId'] === 'string' && s['sessionId'] !== '' &&
+      isInt(s['seq']) && typeof s['resumeGatewayUrl'] === 'string' && isInt(s['shardCount'], 1);
+    if (!ok) fail('session needs sessionId, seq, resumeGatewayUrl and shardCount');
+  }
+  return value as WriteEntry;
 }

@@ -124,6 +124,11 @@ export class WriteFunnel implements Writer {
 
   enqueue(entry: WriteEntry): Promise<void> {
     if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', `Cannot accept writes for shard ${entry.shardId}: the write funnel is closed`));
+    // Local entries are trusted; forwarded ones went through parseWriteEntry. This only keeps a
+    // wrong shape from throwing out of enqueue or poisoning the queue.
+    if (typeof entry !== 'object' || entry === null || !Number.isInteger(entry.shardId) || !Number.isInteger(entry.epoch) || !Array.isArray(entry.mutations)) {
+      return Promise.reject(new ShardlineError('INVALID_INPUT', 'Cannot accept write: an entry needs integer shardId and epoch and a mutations array'));
+    }
     if (!this.#fenceAccepts(entry)) {
       this.#stats.staleRejected += 1;
       return Promise.reject(staleError(entry));
