@@ -11,7 +11,9 @@ import { runMigrations } from '../../src/store/migrate.ts';
 import { openDatabase } from '../../src/store/open-database.ts';
 import { countRows, listShardSessions } from '../../src/store/queries.ts';
 import { WriteFunnel } from '../../src/store/write-funnel.ts';
+import { dispatchMutations } from '../../src/store/dispatch-mutations.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { guildCreate, guildIdOnShard, member, textChannel } from './discord-fixtures.ts';
 
 /** Wraps a driver so a test can make writes fail the way a LiteFS replica or a full disk does. */
 function faultyDriver(inner: SqliteDriver) {
@@ -189,6 +191,20 @@ describe('WriteFunnel', () => {
     expect(errors.map((e) => e.code)).toEqual(['INVALID_INPUT']);
     expect(countRows(db)).toMatchObject({ members: 2, roles: 0 });
     expect(funnel.stats().droppedEntries).toBe(1);
+  });
+
+  it('applying the same mutations twice leaves the same rows (idempotent, so forwarded retries are safe)', async () => {
+    const funnel = make();
+    const G = guildIdOnShard(2, 16);
+    const mutations = dispatchMutations({ t: 'GUILD_CREATE', d: guildCreate(G, { members: [member('1'), member('2')], channels: [textChannel('10', G)] }) }, 2, 16);
+    const snapshot = () => ['guilds', 'channels', 'roles', 'users', 'members'].map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).values().map((r) => r.filter((v) => typeof v !== 'number' || v < 1e12)));
+    await funnel.enqueue({ shardId: 2, epoch: 1, mutations });
+    await funnel.flush();
+    const once = snapshot();
+    await funnel.enqueue(JSON.parse(JSON.stringify({ shardId: 2, epoch: 1, mutations })) as WriteEntry);
+    await funnel.flush();
+    expect(snapshot()).toEqual(once);
+    expect(countRows(db)).toMatchObject({ guilds: 1, channels: 1, members: 2 });
   });
 
   it('close() flushes what is pending and refuses later writes', async () => {
