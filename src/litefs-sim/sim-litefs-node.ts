@@ -130,7 +130,7 @@ export class SimLiteFsNode {
     if (next.isPrimary === this.#view.isPrimary && next.hostname === this.#view.hostname) return;
     this.#view = next;
     this.#writePrimaryFile();
-    if (this.alive) this.#emit({ type: 'primaryChange', data: { isPrimary: next.isPrimary, hostname: next.hostname } });
+    if (this.alive) this.#emit({ type: 'primaryChange', data: eventData(next) });
   }
 
   #app(): Hono {
@@ -163,7 +163,7 @@ export class SimLiteFsNode {
             }
           };
           this.#streams.add(send);
-          send(JSON.stringify({ type: 'init', data: { isPrimary: this.#view.isPrimary, hostname: this.#view.hostname } }));
+          send(JSON.stringify({ type: 'init', data: eventData(this.#view) }));
         },
         cancel: () => {
           this.#streams.delete(send);
@@ -213,6 +213,11 @@ export class SimLiteFsNode {
   #writePos(): void {
     writeFileSync(join(this.mountDir, `${this.#link.dbFile}-pos`), `${hex(this.applied)}/${hex(0)}\n`);
   }
+}
+
+/** As LiteFS sends it: a primary's events carry no hostname, and an empty one is left out. */
+function eventData(view: NodeView): { isPrimary: boolean; hostname?: string } {
+  return view.isPrimary || view.hostname === '' ? { isPrimary: view.isPrimary } : { isPrimary: false, hostname: view.hostname };
 }
 
 function hex(n: number): string {
