@@ -31,7 +31,8 @@ describe('REST', () => {
 
   it('requires Bot auth on /gateway/bot and answers 401 JSON otherwise', async () => {
     await sim();
-    for (const headers of [{}, { authorization: 'Bot nope' }, { authorization: 'fake-token' }]) {
+    const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bot nope' }, { authorization: 'fake-token' }];
+    for (const headers of attempts) {
       const res = await fetch(`${discord!.restUrl}/v10/gateway/bot`, { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
