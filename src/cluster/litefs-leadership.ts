@@ -99,7 +99,6 @@ export class LiteFsLeadership implements Leadership {
     let attempt = 0;
     while (!signal.aborted) {
       try {
-        if (this.#ownHostname === null) await this.#learnHostname(signal);
         const response = await this.#fetch(`${this.#options.url}/events`, { signal });
         if (!response.ok || !response.body) throw new Error(`GET /events answered ${response.status}`);
         attempt = 0;
@@ -115,11 +114,17 @@ export class LiteFsLeadership implements Leadership {
     }
   }
 
-  async #learnHostname(signal: AbortSignal): Promise<void> {
-    const response = await this.#fetch(`${this.#options.url}/info`, { signal });
-    const info = (await response.json()) as { isPrimary?: unknown; primary?: { hostname?: unknown } };
-    // Only a primary's /info names itself; a replica's names the primary, so learn nothing then.
-    if (info.isPrimary === true && typeof info.primary?.hostname === 'string' && info.primary.hostname !== '') this.#ownHostname = info.primary.hostname;
+  /** Only a primary's /info names itself, so this runs when an event says we are primary. */
+  async #learnHostname(): Promise<void> {
+    try {
+      const response = await this.#fetch(`${this.#options.url}/info`, { signal: this.#closing.signal });
+      const info = (await response.json()) as { isPrimary?: unknown; primary?: { hostname?: unknown } };
+      if (info.isPrimary !== true || typeof info.primary?.hostname !== 'string' || info.primary.hostname === '') return;
+      this.#ownHostname = info.primary.hostname;
+      if (this.#state.isPrimary && this.#state.primary === null) this.#set({ ...this.#state, primary: this.#ownHostname });
+    } catch (error) {
+      this.#log.debug({ err: (error as Error).message }, 'could not read own hostname from LiteFS /info');
+    }
   }
 
   async #read(body: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<void> {
@@ -157,6 +162,7 @@ export class LiteFsLeadership implements Leadership {
     const isPrimary = event.data?.isPrimary === true;
     const named = typeof event.data?.hostname === 'string' && event.data.hostname !== '' ? event.data.hostname : null;
     const hostname = isPrimary ? (named ?? this.#ownHostname) : named;
+    if (isPrimary && hostname === null) void this.#learnHostname();
     // A replica with no hostname is disconnected from any primary: the role is not known. (While
     // a dead primary's lease runs out LiteFS may still name it; forwarded writes then fail and retry.)
     this.#set({ known: isPrimary || hostname !== null, isPrimary, primary: hostname });
