@@ -170,21 +170,44 @@ export class ShardConnection {
    * Planned close (detach, stop): stop delivering, drop undelivered frames (the next owner
    * gets them by replay), close with `code`, and wait for the close and the in-flight handler.
    */
-  async shutdown(code: number, reason: string): Promise<void> {
+  async shutdown(code: number, reason: string, handlerTimeoutMs: number): Promise<void> {
     this.#queue.stop();
-    if (!this.#socket) {
+    if (this.#socket) this.#closeWith(code, reason);
+    else {
       this.#controller.abort();
       this.#cleanup();
-      await this.#queue.idle();
-      return;
     }
-    this.#closeWith(code, reason);
-    await Promise.all([this.ended, this.#queue.idle()]);
+    const giveUp = new AbortController();
+    try {
+      await Promise.all([
+        this.#socket ? this.ended : undefined,
+        Promise.race([
+          this.#queue.idle(),
+          this.#o.timers.sleep(handlerTimeoutMs, giveUp.signal).then(
+            () => this.#log.warn({ handlerTimeoutMs }, 'Dispatch handler still running at shutdown; going on without it'),
+            () => {},
+          ),
+        ]),
+      ]);
+    } finally {
+      giveUp.abort();
+    }
   }
 
-  /** Resolves when no handler runs any more (for an identify outcome: after the queue drained). */
-  settled(): Promise<void> {
-    return this.#queue.idle();
+  /**
+   * Resolves when no handler runs any more (for an identify outcome: after the queue
+   * drained), or when `signal` aborts (shutdown bounds the wait itself).
+   */
+  settled(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      signal.addEventListener('abort', done, { once: true });
+      void this.#queue.idle().then(done);
+    });
   }
 
   #onMessage(data: string | Uint8Array): void {

@@ -50,6 +50,12 @@ export interface ShardOptions {
   /** Largest inflated message accepted from the server. */
   maxMessageBytes?: number;
   sendLimit?: { limit?: number; normalLimit?: number; windowMs?: number };
+  /**
+   * How long detach()/close() wait for a dispatch handler still running. Past it they go on
+   * without it: the resume info then excludes that event, so the next owner gets it again
+   * (at-least-once instead of a hang). Default 10 000.
+   */
+  handlerDrainTimeoutMs?: number;
 }
 
 export type ResolvedShardOptions = Required<Omit<ShardOptions, 'presence' | 'largeThreshold' | 'sendLimit'>> &
@@ -92,5 +98,6 @@ export function resolveShardOptions(options: ShardOptions): ResolvedShardOptions
     invalidSessionDelayMs,
     maxPendingFrames: Math.max(2, options.maxPendingFrames ?? 1_000),
     maxMessageBytes: options.maxMessageBytes ?? 64 * 1024 * 1024,
+    handlerDrainTimeoutMs: options.handlerDrainTimeoutMs ?? 10_000,
   };
 }

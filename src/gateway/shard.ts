@@ -273,7 +273,7 @@ export class Shard extends TypedEmitter<ShardEvents> {
         this.#o.logger.warn({ err: error, plan }, 'Gateway connection failed');
       }
     }
-    await connection.settled();
+    await connection.settled(life);
     if (this.#connection === connection) this.#connection = null;
     if (end) {
       this.#o.logger.info({ code: end.code, reason: end.reason, action: end.action, byClient: end.byClient }, 'Gateway socket closed');
@@ -365,7 +365,7 @@ export class Shard extends TypedEmitter<ShardEvents> {
     if (this.#stopping) return this.#stopping;
     this.#stopping = (async () => {
       const connection = this.#connection;
-      if (connection) await connection.shutdown(code, reason);
+      if (connection) await connection.shutdown(code, reason, this.#o.handlerDrainTimeoutMs);
       this.#life?.abort(new ShardlineError('CLOSED', `Shard ${this.shardId} is ${final}`));
       await this.#loop;
       this.#timers.clearAll();

@@ -54,18 +54,18 @@ export class Harness {
   }
 
   shard(
-    options: Partial<ShardOptions> & { handler?: (ctx: DispatchContext, t: string) => void | Promise<void>; transport?: WsTransportOptions } = {},
+    options: Partial<ShardOptions> & { handler?: (ctx: DispatchContext, t: string) => void | Promise<void>; wsOptions?: WsTransportOptions } = {},
   ): TestShard {
     const handled: Handled[] = [];
     const names: string[] = [];
-    const { handler, transport, ...rest } = options;
+    const { handler, wsOptions, ...rest } = options;
     const shard = new Shard({
       shardId: 0,
       shardCount: 1,
       token: 'fake-token',
       intents: 1 | 2 | 512 | 32768,
       gatewayUrl: this.discord.gatewayUrl,
-      transport: createWsTransport(transport),
+      transport: createWsTransport(wsOptions),
       identifyThrottler: this.throttler,
       logger: this.log.logger,
       random: () => 0.5,
