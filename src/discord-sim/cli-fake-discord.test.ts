@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { parseFakeDiscordArgs, runFakeDiscordCommand } from './cli-fake-discord.ts';
+
+describe('shardline fake-discord', () => {
+  it('parses every flag', () => {
+    const parsed = parseFakeDiscordArgs(['--port', '0', '--guilds', '7', '--members', '3', '--shards', '2', '--max-concurrency', '2', '--heartbeat-ms', '500', '--events-per-second', '100', '--seed', '4', '--token', 't']);
+    expect(parsed.options).toMatchObject({ port: 0, shards: 2, maxConcurrency: 2, heartbeatIntervalMs: 500, token: 't', world: { guilds: 7, membersPerGuild: 3, seed: 4 } });
+    expect(parsed.eventsPerSecond).toBe(100);
+  });
+
+  it.each([
+    [['--port', 'abc'], /--port/],
+    [['--port', '70000'], /--port/],
+    [['--guilds', '-1'], /--guilds/],
+    [['--shards', '1.5'], /--shards/],
+    [['--nope'], /Unknown option/],
+    [['--token', ''], /--token/],
+  ])('refuses %j with a clear error and exit code 2', async (argv, message) => {
+    const err: string[] = [];
+    const code = await runFakeDiscordCommand(argv, { stdout: () => {}, stderr: (l) => err.push(l), signal: new AbortController().signal });
+    expect(code).toBe(2);
+    expect(err[0]).toMatch(message);
+  });
+});
