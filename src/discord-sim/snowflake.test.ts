@@ -18,4 +18,14 @@ describe('snowflakes', () => {
     expect(ids.every((id, i) => i === 0 || BigInt(id) > BigInt(ids[i - 1]!))).toBe(true);
     expect(b.mint()).toBe(ids[0]);
   });
+
+  it('never re-mints an id when the clock advances by 0 ms', () => {
+    const minter = new SnowflakeMinter(Date.UTC(2021, 0, 1));
+    const ids = new Set<string>();
+    for (let i = 0; i < 1000; i += 1) {
+      ids.add(minter.mint());
+      minter.advance(i % 3);
+    }
+    expect(ids.size).toBe(1000);
+  });
 });

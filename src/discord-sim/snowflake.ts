@@ -49,7 +49,9 @@ export class SnowflakeMinter {
 
   /** Moves the virtual clock forward (never backward), e.g. one tick per generated message. */
   advance(ms: number): void {
-    this.#timestampMs += Math.max(0, ms);
+    // Restarting the increment is only safe on a new millisecond: advance(0) must not re-mint ids.
+    if (!(ms > 0)) return;
+    this.#timestampMs += ms;
     this.#increment = 0;
   }
 

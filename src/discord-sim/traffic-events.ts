@@ -175,10 +175,15 @@ const generators: Record<TrafficEvent, Generator> = {
   GUILD_MEMBER_REMOVE(ctx, wg) {
     const member = pickHuman(ctx, wg);
     if (!member || member.user.id === wg.guild.owner_id) return false;
+    const voice = wg.voiceStates.get(member.user.id);
+    if (voice) {
+      // Discord disconnects a leaving member from voice and says so before the removal.
+      wg.voiceStates.delete(member.user.id);
+      const left: GatewayVoiceStateUpdateDispatchData = { ...voice, channel_id: null, guild_id: wg.id };
+      ctx.sink.toGuild(wg.id, 'VOICE_STATE_UPDATE', left);
+    }
     wg.members.delete(member.user.id);
     wg.presences.delete(member.user.id);
-    const voice = wg.voiceStates.get(member.user.id);
-    if (voice) wg.voiceStates.delete(member.user.id);
     const data: GatewayGuildMemberRemoveDispatchData = { guild_id: wg.id, user: member.user };
     ctx.sink.toGuild(wg.id, 'GUILD_MEMBER_REMOVE', data);
     return true;
