@@ -1,0 +1,107 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+/** A child started in its own process group (pgid = pid), so one signal reaches its children too. */
+export interface GroupProcess {
+  readonly pid: number;
+  /** Resolves with the exit code (null when killed by a signal) once the leader has exited. */
+  readonly exited: Promise<number | null>;
+  running(): boolean;
+}
+
+export function spawnGroup(command: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string; logPath: string }): GroupProcess {
+  const log = openSync(options.logPath, 'a');
+  try {
+    const child = spawn(command, args, { env: options.env, cwd: options.cwd, detached: true, stdio: ['ignore', log, log] });
+    let running = true;
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => {
+        running = false;
+        resolve(code);
+      });
+      child.once('error', () => {
+        running = false;
+        resolve(null);
+      });
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${command}: no pid`);
+    // The harness tracks the group itself; an exited child must not keep the test process alive.
+    child.unref();
+    return { pid: child.pid, exited, running: () => running };
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** Signals the whole process group; a group that is already gone is not an error. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/** SIGTERM, then SIGKILL of the group if the leader has not exited after `graceMs`. */
+export async function stopGroup(proc: GroupProcess, graceMs: number): Promise<void> {
+  if (proc.running()) signalGroup(proc.pid, 'SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const graceful = await Promise.race([
+    proc.exited.then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+  ]);
+  clearTimeout(timer);
+  // Also after a clean exit: an app child that ignored the signal must not outlive its node.
+  signalGroup(proc.pid, 'SIGKILL');
+  if (!graceful) await proc.exited;
+}
+
+export function isMounted(dir: string): boolean {
+  try {
+    return readFileSync('/proc/mounts', 'utf8').split('\n').some((line) => line.split(' ')[1] === dir);
+  } catch {
+    return false;
+  }
+}
+
+/** Unmounts a (possibly dangling) FUSE mount; returns an error text when it is still mounted. */
+export function unmount(dir: string, fusermount: string): string | null {
+  if (!isMounted(dir)) return null;
+  const normal = spawnSync(fusermount, ['-u', dir], { encoding: 'utf8', timeout: 10_000 });
+  if (!isMounted(dir)) return null;
+  // A file still open on a dead mount makes the normal unmount fail with EBUSY.
+  const lazy = spawnSync('umount', ['-l', dir], { encoding: 'utf8', timeout: 10_000 });
+  if (!isMounted(dir)) return null;
+  return `could not unmount ${dir}: ${fusermount} -u: ${normal.stderr?.trim() || normal.status}; umount -l: ${lazy.stderr?.trim() || lazy.status}`;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function tail(path: string, lines = 20): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch (error) {
+    return `(no log: ${(error as Error).message})`;
+  }
+}
+
+/** One HTTP GET that never throws: the body as text, or null when unreachable or not 2xx. */
+export async function getText(url: string, timeoutMs = 2_000): Promise<string | null> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const text = await response.text();
+    return response.ok ? text : null;
+  } catch {
+    return null;
+  }
+}
