@@ -119,6 +119,12 @@ export class LiteFsCluster {
     return this.#slot(hostname).node;
   }
 
+  /** The node's LiteFS pid, which is also its process group id; null while it is not running. */
+  pid(hostname: string): number | null {
+    const proc = this.#slot(hostname).proc;
+    return proc?.running() ? proc.pid : null;
+  }
+
   running(hostname: string): boolean {
     return this.#slot(hostname).proc?.running() ?? false;
   }
