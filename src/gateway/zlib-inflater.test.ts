@@ -44,6 +44,17 @@ describe('ZlibInflater', () => {
     expect(await Promise.all(results)).toEqual(messages);
   });
 
+  it('keeps message boundaries when many messages (small and multi-chunk) are in flight at once', async () => {
+    const { deflate, compress } = deflater();
+    open.push({ close: () => deflate.destroy() });
+    const inf = inflater();
+    const messages = Array.from({ length: 200 }, (_, i) => (i % 17 === 0 ? 'z'.repeat(200_000 + i) : JSON.stringify({ s: i })));
+    const frames: Uint8Array[] = [];
+    for (const m of messages) frames.push(await compress(m));
+    const results = frames.map((f) => inf.push(f)!);
+    expect(await Promise.all(results)).toEqual(messages);
+  });
+
   it('buffers a message split across frames until the flush marker', async () => {
     const { deflate, compress } = deflater();
     open.push({ close: () => deflate.destroy() });

@@ -27,9 +27,9 @@ export class ZlibInflater {
   #bufferedBytes = 0;
   #out: Buffer[] = [];
   #outBytes = 0;
-  #current: Current | null = null;
+  /** Messages written to the inflate stream whose flush has not completed, oldest first. */
+  #waiting: Current[] = [];
   #failure: Error | null = null;
-  #chain: Promise<unknown> = Promise.resolve();
 
   constructor(options: ZlibInflaterOptions = {}) {
     this.#maxMessageBytes = options.maxMessageBytes ?? 64 * 1024 * 1024;
@@ -63,9 +63,7 @@ export class ZlibInflater {
     const message = this.#buffered.length === 1 ? frame : concat(this.#buffered, this.#bufferedBytes);
     this.#buffered = [];
     this.#bufferedBytes = 0;
-    const result = this.#chain.then(() => this.#inflateOne(message));
-    this.#chain = result.catch(() => {});
-    return result;
+    return this.#inflateOne(message);
   }
 
   /** Frees the inflate context; pending messages reject. */
@@ -73,21 +71,24 @@ export class ZlibInflater {
     this.#fail(new ShardlineError('CLOSED', 'zlib-stream inflater closed'));
   }
 
+  /**
+   * Messages are pipelined: each is written with its own Z_SYNC_FLUSH right away, so several
+   * can be in the thread pool at once. A flush callback fires after that message's output
+   * was emitted and before the next message's output starts, so the output gathered since
+   * the previous callback is exactly this message.
+   */
   #inflateOne(message: Uint8Array): Promise<string> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise<string>((resolve, reject) => {
-      this.#current = { resolve, reject };
-      this.#out = [];
-      this.#outBytes = 0;
+      this.#waiting.push({ resolve, reject });
       this.#inflate.write(message);
       this.#inflate.flush(constants.Z_SYNC_FLUSH, () => {
-        const current = this.#current;
-        if (!current || this.#failure) return;
-        this.#current = null;
+        if (this.#failure) return;
+        const current = this.#waiting.shift();
         const text = Buffer.concat(this.#out, this.#outBytes).toString('utf8');
         this.#out = [];
         this.#outBytes = 0;
-        current.resolve(text);
+        current?.resolve(text);
       });
     });
   }
@@ -96,9 +97,9 @@ export class ZlibInflater {
     if (this.#failure) return;
     this.#failure = error;
     this.#out = [];
-    const current = this.#current;
-    this.#current = null;
-    current?.reject(error);
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const current of waiting) current.reject(error);
     this.#inflate.destroy();
   }
 }
