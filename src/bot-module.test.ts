@@ -1,6 +1,6 @@
-import { GatewayIntentBits } from 'discord-api-types/v10';
-import { describe, expect, it } from 'vitest';
-import { defineBot, intentsOf } from './bot.ts';
+import { GatewayIntentBits, type GatewayGuildRoleDeleteDispatchData, type GatewayMessageCreateDispatchData } from 'discord-api-types/v10';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { defineBot, intentsOf, type DispatchData } from './bot.ts';
 import { validateBot } from './bot-module.ts';
 
 describe('validateBot', () => {
@@ -24,5 +24,20 @@ describe('validateBot', () => {
   ])('rejects %s with a message naming the problem', (_name, value, message) => {
     expect(() => validateBot(value, 'my-bot.ts')).toThrow(message);
     expect(() => validateBot(value, 'my-bot.ts')).toThrow(/my-bot.ts/);
+  });
+});
+
+describe('DispatchData', () => {
+  it('gives each handler the payload of its own event', () => {
+    expectTypeOf<DispatchData<'MESSAGE_CREATE'>>().toEqualTypeOf<GatewayMessageCreateDispatchData>();
+    expectTypeOf<DispatchData<'GUILD_ROLE_DELETE'>>().toEqualTypeOf<GatewayGuildRoleDeleteDispatchData>();
+    defineBot({
+      intents: 0,
+      handlers: {
+        MESSAGE_CREATE: (message) => {
+          expectTypeOf(message.content).toBeString();
+        },
+      },
+    });
   });
 });

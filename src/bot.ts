@@ -4,7 +4,13 @@ import type { Logger } from './core/ports.ts';
 import type { ResumeInfo } from './core/resume-info.ts';
 
 /** The `d` of a dispatch, by its `t`: `DispatchData<'MESSAGE_CREATE'>` is the message. */
-export type DispatchData<T extends `${GatewayDispatchEvents}`> = Extract<GatewayDispatchPayload, { t: T | GatewayDispatchEvents }>['d'];
+export type DispatchData<T extends `${GatewayDispatchEvents}`> = GatewayDispatchPayload extends infer P
+  ? P extends { t: infer E; d: infer D }
+    ? `${E & string}` extends T
+      ? D
+      : never
+    : never
+  : never;
 
 /** Rows of a read-only SQL query against the local cache. */
 export type SqlRow = Record<string, unknown>;

@@ -1,0 +1,101 @@
+import { importBot } from './bot-module.ts';
+import { CONFIG_SETTINGS, loadConfig } from './config/load-config.ts';
+import { ShardlineError, isShardlineError } from './core/errors.ts';
+import type { Runtime } from './core/runtime.ts';
+import { runQueryCommand } from './cli/query-command.ts';
+import { runDemo } from './demo/run-demo.ts';
+import { runFakeDiscordCommand } from './discord-sim/cli-fake-discord.ts';
+import { Host, VERSION } from './host.ts';
+import { createLogger } from './log/create-logger.ts';
+
+export const USAGE = `shardline ${VERSION}: a Discord bot host whose shards move between machines by RESUME
+
+Usage: shardline <command> [options]
+
+Commands:
+  start                 run a node (configuration from the environment, below)
+  demo                  simulated Discord + a node + an example bot, all local
+  query "<sql>"         read-only SQL against this node's database
+  fake-discord          run the simulated Discord (REST + gateway) on its own
+  help [command]        this text, or a command's options
+  version               print the version
+
+Environment of \`start\` (flags override where one is listed):
+${CONFIG_SETTINGS.map((s) => `  ${s.env.padEnd(26)}${(s.flag ?? '').padEnd(14)}${s.help}`).join('\n')}`;
+
+/** Exit codes: 0 done, 1 failed while running, 2 bad usage or configuration. */
+export async function runCli(runtime: Runtime): Promise<number> {
+  const [command = 'help', ...rest] = runtime.argv;
+  const stopSignal = (): AbortSignal => {
+    const controller = new AbortController();
+    const off = runtime.onShutdownSignal((signal) => {
+      off();
+      controller.abort(new ShardlineError('CLOSED', `received ${signal}`));
+    });
+    return controller.signal;
+  };
+  try {
+    switch (command) {
+      case 'start':
+        return await start(runtime, rest, stopSignal());
+      case 'demo': {
+        const logger = createLogger({ level: runtime.env['SHARDLINE_LOG_LEVEL'] ?? 'warn' });
+        return await runDemo(rest, runtime, { stdout: runtime.stdout, signal: stopSignal(), logger });
+      }
+      case 'query':
+        return await runQueryCommand(rest, runtime);
+      case 'fake-discord':
+        return await runFakeDiscordCommand(rest, {
+          stdout: (line) => runtime.stdout(`${line}\n`),
+          stderr: (line) => runtime.stderr(`${line}\n`),
+          signal: stopSignal(),
+        });
+      case 'version':
+      case '--version':
+        runtime.stdout(`${VERSION}\n`);
+        return 0;
+      case 'help':
+      case '--help':
+      case '-h':
+        if (rest[0] === 'query' || rest[0] === 'demo' || rest[0] === 'fake-discord') return await runCli({ ...runtime, argv: [rest[0], '--help'] });
+        runtime.stdout(`${USAGE}\n`);
+        return 0;
+      default:
+        runtime.stderr(`shardline: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (error) {
+    return report(runtime, error);
+  }
+}
+
+async function start(runtime: Runtime, argv: readonly string[], signal: AbortSignal): Promise<number> {
+  const config = loadConfig({ env: runtime.env, argv, hostname: runtime.hostname });
+  const logger = createLogger({ level: config.logLevel, base: { node: config.nodeId } });
+  const bot = config.botModule === null ? undefined : await importBot(config.botModule, runtime.resolveModule);
+  if (!bot) logger.warn('SHARDLINE_BOT is not set: running with no handlers (the cache still fills)');
+  const host = new Host({ config, runtime, bot, logger });
+  let last = '';
+  host.on('progress', (p) => {
+    const line = `shards: ${p.ready}/${p.total} ready, ${p.identifying} identifying, ${p.resuming} resuming`;
+    if (line !== last) runtime.stderr(`${(last = line)}\n`);
+  });
+  const stopping = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  await Promise.race([host.start(), stopping]);
+  if (!signal.aborted) {
+    runtime.stderr(`shardline node ${config.nodeId} running; HTTP API on ${host.url ?? 'off'}\n`);
+    await stopping;
+  }
+  runtime.stderr('stopping: detaching shards resumably and committing their sessions\n');
+  await host.close();
+  return 0;
+}
+
+function report(runtime: Runtime, error: unknown): number {
+  if (isShardlineError(error)) {
+    runtime.stderr(`shardline: ${error.message} [${error.code}]\n`);
+    return error.code === 'INVALID_CONFIG' || error.code === 'INVALID_INPUT' ? 2 : 1;
+  }
+  runtime.stderr(`shardline: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return 1;
+}

@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ShardlineError } from '../core/errors.ts';
+import type { Runtime } from '../core/runtime.ts';
+import { openDatabase } from '../store/open-database.ts';
+import { runReadOnlyQuery } from '../store/queries.ts';
+import { formatTable } from './format-table.ts';
+
+export const QUERY_USAGE = `Usage: shardline query [options] "<sql>" [param...]
+
+Runs one read-only statement against this node's database (a LiteFS replica or the
+embedded database) and prints the rows. Statements that write are refused.
+
+Options:
+  --data-dir <dir>    database directory (default $SHARDLINE_DATA_DIR or ./.data)
+  --db-file <name>    database file name (default $SHARDLINE_DB_FILE or shardline.db)
+  --max-rows <n>      rows printed at most (default 100)
+  --json              print {columns, rows, truncated} as JSON instead of a table`;
+
+export async function runQueryCommand(argv: readonly string[], runtime: Pick<Runtime, 'env' | 'sqlite' | 'stdout'>): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { 'data-dir': { type: 'string' }, 'db-file': { type: 'string' }, 'max-rows': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    });
+  } catch (error) {
+    throw new ShardlineError('INVALID_INPUT', `${(error as Error).message}\n\n${QUERY_USAGE}`);
+  }
+  if (parsed.values.help) {
+    runtime.stdout(`${QUERY_USAGE}\n`);
+    return 0;
+  }
+  const [sql, ...params] = parsed.positionals;
+  if (!sql) throw new ShardlineError('INVALID_INPUT', `Missing the SQL statement\n\n${QUERY_USAGE}`);
+  const maxRows = Number(parsed.values['max-rows'] ?? 100);
+  if (!Number.isInteger(maxRows) || maxRows < 1) throw new ShardlineError('INVALID_INPUT', `--max-rows must be a positive integer, got ${JSON.stringify(parsed.values['max-rows'])}`);
+  const dir = parsed.values['data-dir'] ?? runtime.env['SHARDLINE_DATA_DIR'] ?? '.data';
+  const path = join(dir, parsed.values['db-file'] ?? runtime.env['SHARDLINE_DB_FILE'] ?? 'shardline.db');
+  if (!existsSync(path)) throw new ShardlineError('NOT_FOUND', `No database at ${path}: start a node first, or point --data-dir at its data directory`);
+  const db = openDatabase({ path, readonly: true, driverFactory: runtime.sqlite });
+  try {
+    const result = runReadOnlyQuery(db, sql, params.map(coerceParam), { maxRows, timeoutMs: 10_000 });
+    if (parsed.values.json) {
+      runtime.stdout(`${JSON.stringify({ columns: result.columns, rows: result.rows, truncated: result.truncated }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+    } else {
+      runtime.stdout(`${formatTable(result.columns, result.rows)}\n(${result.rows.length} row${result.rows.length === 1 ? '' : 's'}${result.truncated ? `, truncated at ${maxRows}` : ''})\n`);
+    }
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+/** CLI parameters arrive as text; numbers stay numbers so `where id = ?` compares like SQL expects. */
+function coerceParam(text: string): string | number | null {
+  if (text === 'NULL') return null;
+  return /^-?\d{1,15}$/.test(text) ? Number(text) : text;
+}
