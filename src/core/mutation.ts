@@ -121,7 +121,13 @@ export type Mutation =
   /** THREAD_LIST_SYNC: the guild's threads, or only those under `parentIds`. */
   | { op: 'deleteThreads'; guildId: string; parentIds?: string[] }
   /** A fresh IDENTIFY (READY): the shard's guilds and everything under them are stale. */
-  | { op: 'clearShard'; shardId: number; shardCount: number };
+  | { op: 'clearShard'; shardId: number; shardCount: number }
+  /**
+   * GUILD_MEMBER_ADD (+1) / REMOVE (-1) move the guild's member_count. Placed before the member
+   * row's upsert/delete and applied only if that row is absent (+1) / present (-1), so applying it
+   * twice changes nothing. A removed member who was never cached leaves the count as it is.
+   */
+  | { op: 'countMember'; guildId: string; userId: string; delta: 1 | -1 };
 
 /** The resume info a write commits, in the same transaction as the cache rows up to `seq`. */
 export interface SessionCommit {
@@ -220,6 +226,8 @@ function mutationProblem(value: unknown): string | undefined {
     case 'deleteThreads':
       if (!isIdText(m['guildId'])) return 'guildId is missing';
       return m['parentIds'] === undefined || (Array.isArray(m['parentIds']) && m['parentIds'].every(isIdText)) ? undefined : 'parentIds is not a list of ids';
+    case 'countMember':
+      return isIdText(m['guildId']) && isIdText(m['userId']) && (m['delta'] === 1 || m['delta'] === -1) ? undefined : 'needs guildId, userId and delta 1 or -1';
     case 'clearShard':
       return isInt(m['shardCount'], 1) && isInt(m['shardId']) && (m['shardId'] as number) < (m['shardCount'] as number) ? undefined : 'needs shardId < shardCount';
     default:

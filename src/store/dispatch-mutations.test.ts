@@ -113,13 +113,15 @@ describe('dispatchMutations', () => {
 
   it('GUILD_MEMBER_ADD/UPDATE upsert user and member, GUILD_MEMBER_REMOVE removes member and presence', () => {
     const add = { ...member('1', { nick: 'a' }), guild_id: G } as GatewayGuildMemberAddDispatchData;
-    expect(ops(map(GatewayDispatchEvents.GuildMemberAdd, add))).toEqual(['upsert:users', 'upsert:members']);
+    expect(ops(map(GatewayDispatchEvents.GuildMemberAdd, add))).toEqual(['countMember', 'upsert:users', 'upsert:members']);
+    expect(map(GatewayDispatchEvents.GuildMemberAdd, add)[0]).toEqual({ op: 'countMember', guildId: G, userId: '1', delta: 1 });
     const update = { ...member('1', { nick: null, roles: ['5'] }), guild_id: G } as GatewayGuildMemberUpdateDispatchData;
     const ms = map(GatewayDispatchEvents.GuildMemberUpdate, update);
     expect(ms[1]).toMatchObject({ op: 'upsert', table: 'members', row: { nick: null, roles: '["5"]' } });
     expect(JSON.parse((ms[1] as { row: { raw: string } }).row.raw)).not.toHaveProperty('user');
     const remove: GatewayGuildMemberRemoveDispatchData = { guild_id: G, user: user('1') };
     expect(map(GatewayDispatchEvents.GuildMemberRemove, remove)).toEqual([
+      { op: 'countMember', guildId: G, userId: '1', delta: -1 },
       { op: 'delete', table: 'members', guildId: G, userId: '1' },
       { op: 'delete', table: 'presences', guildId: G, userId: '1' },
     ]);

@@ -72,9 +72,13 @@ export function dispatchMutations(payload: DispatchLike, shardId: number, shardC
       return roleUpsert(d as GatewayGuildRoleModifyDispatchData);
     case 'GUILD_ROLE_DELETE':
       return isId((d as GatewayGuildRoleDeleteDispatchData).role_id) ? [{ op: 'delete', table: 'roles', id: (d as GatewayGuildRoleDeleteDispatchData).role_id }] : [];
-    case 'GUILD_MEMBER_ADD':
+    case 'GUILD_MEMBER_ADD': {
+      const m = d as GatewayGuildMemberAddDispatchData;
+      const rows = isId(m.guild_id) ? memberMutations(m.guild_id, m) : [];
+      return rows.length === 0 ? [] : [{ op: 'countMember', guildId: m.guild_id, userId: m.user!.id, delta: 1 }, ...rows];
+    }
     case 'GUILD_MEMBER_UPDATE': {
-      const m = d as GatewayGuildMemberAddDispatchData | GatewayGuildMemberUpdateDispatchData;
+      const m = d as GatewayGuildMemberUpdateDispatchData;
       return isId(m.guild_id) ? memberMutations(m.guild_id, m as APIGuildMember) : [];
     }
     case 'GUILD_MEMBER_REMOVE':
@@ -271,6 +275,7 @@ function memberRemove(d: GatewayGuildMemberRemoveDispatchData): Mutation[] {
   if (!isId(d.guild_id) || !d.user || !isId(d.user.id)) return [];
   const key = { guildId: d.guild_id, userId: d.user.id };
   return [
+    { op: 'countMember', ...key, delta: -1 },
     { op: 'delete', table: 'members', ...key },
     { op: 'delete', table: 'presences', ...key },
   ];

@@ -63,6 +63,10 @@ function upsertSql(table: CacheTable, merge: boolean): string {
 /** The guild ids of one shard, computed from the snowflake so a changed shard count still matches. */
 const SHARD_GUILDS = 'SELECT id FROM guilds WHERE (CAST(id AS INTEGER) >> 22) % ? = ?';
 
+const MEMBER_ROW = 'SELECT 1 FROM members WHERE guild_id = ? AND user_id = ?';
+const MEMBER_JOINED = `UPDATE guilds SET member_count = member_count + 1 WHERE id = ? AND NOT EXISTS (${MEMBER_ROW})`;
+const MEMBER_LEFT = `UPDATE guilds SET member_count = max(member_count - 1, 0) WHERE id = ? AND EXISTS (${MEMBER_ROW})`;
+
 const SESSION_SQL =
   'INSERT INTO shard_sessions (shard_id, session_id, seq, resume_gateway_url, shard_count, updated_at) VALUES (?, ?, ?, ?, ?, ?) ' +
   'ON CONFLICT (shard_id) DO UPDATE SET session_id = excluded.session_id, seq = excluded.seq, resume_gateway_url = excluded.resume_gateway_url, ' +
@@ -128,6 +132,8 @@ export class MutationApplier {
       case 'deleteThreads':
         if (m.parentIds === undefined) return this.#run('DELETE FROM channels WHERE guild_id = ? AND is_thread = 1', [m.guildId]);
         return this.#run('DELETE FROM channels WHERE guild_id = ? AND is_thread = 1 AND parent_id IN (SELECT value FROM json_each(?))', [m.guildId, JSON.stringify(m.parentIds)]);
+      case 'countMember':
+        return this.#run(m.delta === 1 ? MEMBER_JOINED : MEMBER_LEFT, [m.guildId, m.guildId, m.userId]);
       case 'clearShard': {
         let changes = 0;
         const shard = [m.shardCount, m.shardId];

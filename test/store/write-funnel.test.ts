@@ -207,6 +207,24 @@ describe('WriteFunnel', () => {
     expect(countRows(db)).toMatchObject({ guilds: 1, channels: 1, members: 2 });
   });
 
+  it('GUILD_MEMBER_ADD/REMOVE move member_count once each, even when applied twice', async () => {
+    const funnel = make();
+    const G = guildIdOnShard(1, 4);
+    const apply = async (t: string, d: unknown): Promise<void> => {
+      const mutations = dispatchMutations({ t, d }, 1, 4);
+      for (let i = 0; i < 2; i++) await funnel.enqueue({ shardId: 1, epoch: 1, mutations: JSON.parse(JSON.stringify(mutations)) as Mutation[] });
+      await funnel.flush();
+    };
+    const count = (): number => Number(db.prepare('SELECT member_count FROM guilds WHERE id = ?').values([G])[0]![0]);
+    await apply('GUILD_CREATE', guildCreate(G, { members: [member('1'), member('2')], member_count: 2 }));
+    expect(count()).toBe(2);
+    await apply('GUILD_MEMBER_ADD', { ...member('3'), guild_id: G });
+    expect(count()).toBe(3);
+    await apply('GUILD_MEMBER_REMOVE', { guild_id: G, user: member('1').user });
+    expect(count()).toBe(2);
+    expect(countRows(db).members).toBe(2);
+  });
+
   it('close() flushes what is pending and refuses later writes', async () => {
     const funnel = make({ flushIntervalMs: 60_000 });
     funnel.start();
