@@ -20,7 +20,7 @@ import { silentLogger } from './log/create-logger.ts';
 import { runMigrations } from './store/migrate.ts';
 import { openDatabase } from './store/open-database.ts';
 import { listShardSessions, runReadOnlyQuery } from './store/queries.ts';
-import { WriteFunnel, type WriteFunnelStats } from './store/write-funnel.ts';
+import { WriteFunnel, type WriteFunnelOptions, type WriteFunnelStats } from './store/write-funnel.ts';
 
 export const VERSION = '0.1.0';
 
@@ -35,6 +35,8 @@ export interface HostOptions {
   readonly serveHttp?: boolean;
   /** Identify spacing per bucket; Discord's is 5000 ms. Tests against the simulator lower both. */
   readonly identifySpacingMs?: number;
+  /** Write funnel thresholds and retry backoff (tests: a low high-water mark to see back-pressure). */
+  readonly funnelTuning?: Partial<Pick<WriteFunnelOptions, 'flushThresholdRows' | 'highWaterRows' | 'retryBaseMs' | 'retryMaxMs'>>;
   /** Extra shard tuning (tests: short backoffs, no invalid-session wait). */
   readonly shardTuning?: Partial<Omit<ShardOptions, 'shardId' | 'shardCount' | 'token' | 'intents' | 'gatewayUrl' | 'transport' | 'identifyThrottler' | 'onDispatch'>>;
 }
@@ -121,6 +123,7 @@ export class Host extends TypedEmitter<HostEvents> {
     if (applied.length > 0) this.#log.info({ applied }, 'migrations applied');
     this.#readDb = openDatabase({ path: this.databasePath, driverFactory, readonly: true });
     this.#funnel = new WriteFunnel({
+      ...this.#options.funnelTuning,
       db: this.#db,
       flushIntervalMs: config.flushIntervalMs,
       errorListener: (error) => this.#log.warn({ err: error.message, code: error.code }, 'write funnel problem'),
