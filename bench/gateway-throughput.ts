@@ -10,7 +10,9 @@
  * from the first emitted event to the last delivered one. The simulator runs in the same
  * process and its cost (generation, serialization, deflate) is inside every figure.
  * Emission is paced (at most WINDOW events in flight) so the measure is sustained
- * throughput, not socket buffering.
+ * throughput, not socket buffering. The last two lines time the client-side zlib decode
+ * alone, in both ZlibInflater modes (synchronous windowed inflate on Node; the stream
+ * fallback Deno uses).
  */
 import { parseArgs } from 'node:util';
 import { constants, createDeflate } from 'node:zlib';
@@ -149,7 +151,7 @@ function row(r: Result): string {
  * The client-side share of zlib-stream alone: the frames are deflated beforehand (one
  * context, Z_SYNC_FLUSH each), then only ZlibInflater runs, pipelined as in a shard.
  */
-async function inflateOnly(): Promise<Result> {
+async function inflateOnly(mode: 'sync' | 'stream'): Promise<Result> {
   const texts = Array.from({ length: EVENTS }, (_, i) =>
     JSON.stringify({ op: 0, t: 'MESSAGE_CREATE', s: i + 1, d: { id: String(1e17 + i), channel_id: '123', content: `message ${i} `.repeat(1 + (i % 8)), author: { id: String(i % 5000), username: `user${i % 5000}` } } }),
   );
@@ -163,22 +165,23 @@ async function inflateOnly(): Promise<Result> {
     frames.push(Buffer.concat(out.splice(0)));
   }
   deflate.close();
-  const inflater = new ZlibInflater();
+  const inflater = new ZlibInflater({ mode });
   const t0 = performance.now();
   let done = 0;
   for (let i = 0; i < frames.length; i += CHUNK) {
-    await Promise.all(frames.slice(i, i + CHUNK).map((f) => inflater.push(f)!.then((t) => (done += JSON.parse(t) ? 1 : 0))));
+    await Promise.all(frames.slice(i, i + CHUNK).map((f) => Promise.resolve(inflater.push(f)!).then((t) => (done += JSON.parse(t) ? 1 : 0))));
   }
   const seconds = (performance.now() - t0) / 1000;
   inflater.close();
-  return { name: 'ZlibInflater + JSON.parse alone (no socket, no sim)', events: done, seconds, perSecond: done / seconds, heapMb: process.memoryUsage().heapUsed / 2 ** 20 };
+  return { name: `ZlibInflater (${mode}) + JSON.parse alone, no socket/sim`, events: done, seconds, perSecond: done / seconds, heapMb: process.memoryUsage().heapUsed / 2 ** 20 };
 }
 
 const zlib = await runShardline(true);
 const plain = await runShardline(false);
 const djs = await runDiscordJs();
-const inflate = await inflateOnly();
+const inflateSync = await inflateOnly('sync');
+const inflateStream = await inflateOnly('stream');
 console.log(`gateway throughput: ${EVENTS} events, ${GUILDS} guilds, ${SHARDS} shard(s), node ${process.version}`);
-for (const r of [zlib, plain, djs, inflate]) console.log(row(r));
+for (const r of [zlib, plain, djs, inflateSync, inflateStream]) console.log(row(r));
 console.log(`ratio shardline(zlib-stream) / discord.js(JSON): ${(zlib.perSecond / djs.perSecond).toFixed(2)}x`);
 console.log(`ratio shardline(JSON) / discord.js(JSON), like for like: ${(plain.perSecond / djs.perSecond).toFixed(2)}x`);

@@ -239,14 +239,27 @@ export class ShardConnection {
       });
       return;
     }
-    const inflated = this.#inflater.push(data);
+    let inflated: string | Promise<string> | null;
+    try {
+      inflated = this.#inflater.push(data);
+    } catch (error) {
+      inflated = Promise.reject(error);
+    }
     if (inflated === null) {
       this.#frameDone();
       return;
     }
+    if (typeof inflated === 'string') {
+      if (this.#decoding === 0) {
+        this.#handleText(inflated);
+        return;
+      }
+      inflated = Promise.resolve(inflated);
+    }
+    const pending = inflated;
     this.#decoding++;
     this.#chain = this.#chain
-      .then(() => inflated)
+      .then(() => pending)
       .then(
         (text) => {
           this.#decoding--;

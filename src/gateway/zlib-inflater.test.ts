@@ -23,13 +23,23 @@ afterEach(() => {
   for (const o of open.splice(0)) o.close();
 });
 
-function inflater(maxMessageBytes?: number): ZlibInflater {
-  const i = new ZlibInflater(maxMessageBytes === undefined ? {} : { maxMessageBytes });
-  open.push(i);
-  return i;
-}
+describe.each([['sync' as const], ['stream' as const]])('ZlibInflater (%s mode)', (mode) => {
+  function inflater(maxMessageBytes?: number): ZlibInflater {
+    const i = new ZlibInflater(maxMessageBytes === undefined ? { mode } : { maxMessageBytes, mode });
+    expect(i.synchronous).toBe(mode === 'sync');
+    open.push(i);
+    return i;
+  }
+  /** Both modes as a promise: a synchronous throw becomes a rejection. */
+  const push = (i: ZlibInflater, frame: Uint8Array): Promise<string> | null => {
+    try {
+      const out = i.push(frame);
+      return out === null ? null : Promise.resolve(out);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
 
-describe('ZlibInflater', () => {
   it('decodes successive messages that share one context, in order', async () => {
     const { deflate, compress } = deflater();
     open.push({ close: () => deflate.destroy() });
@@ -39,7 +49,7 @@ describe('ZlibInflater', () => {
     for (const m of messages) {
       const frame = await compress(m);
       expect([...frame.slice(-4)]).toEqual([0, 0, 0xff, 0xff]);
-      results.push(inf.push(frame)!);
+      results.push(push(inf, frame)!);
     }
     expect(await Promise.all(results)).toEqual(messages);
   });
@@ -51,7 +61,7 @@ describe('ZlibInflater', () => {
     const messages = Array.from({ length: 200 }, (_, i) => (i % 17 === 0 ? 'z'.repeat(200_000 + i) : JSON.stringify({ s: i })));
     const frames: Uint8Array[] = [];
     for (const m of messages) frames.push(await compress(m));
-    const results = frames.map((f) => inf.push(f)!);
+    const results = frames.map((f) => push(inf, f)!);
     expect(await Promise.all(results)).toEqual(messages);
   });
 
@@ -62,9 +72,9 @@ describe('ZlibInflater', () => {
     const big = JSON.stringify({ op: 0, d: { blob: Array.from({ length: 20_000 }, (_, i) => i * 7919 % 1000) } });
     const frame = await compress(big);
     const cut = Math.floor(frame.length / 3);
-    expect(inf.push(frame.slice(0, cut))).toBeNull();
-    expect(inf.push(frame.slice(cut, 2 * cut))).toBeNull();
-    expect(await inf.push(frame.slice(2 * cut))).toBe(big);
+    expect(push(inf, frame.slice(0, cut))).toBeNull();
+    expect(push(inf, frame.slice(cut, 2 * cut))).toBeNull();
+    expect(await push(inf, frame.slice(2 * cut))).toBe(big);
   });
 
   it('inflates a multi-megabyte message (more output than one chunk)', async () => {
@@ -72,21 +82,29 @@ describe('ZlibInflater', () => {
     open.push({ close: () => deflate.destroy() });
     const inf = inflater();
     const huge = 'x'.repeat(3 * 1024 * 1024);
-    expect(await inf.push(await compress(huge))).toBe(huge);
-    expect(await inf.push(await compress('after'))).toBe('after');
+    expect(await push(inf, await compress(huge))).toBe(huge);
+    expect(await push(inf, await compress('after'))).toBe('after');
   });
 
   it('rejects garbage with INVALID_INPUT and every later message too', async () => {
     const inf = inflater();
     const garbage = new Uint8Array([1, 2, 3, 4, 5, 6, 0, 0, 0xff, 0xff]);
-    await expect(inf.push(garbage)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
-    await expect(inf.push(new Uint8Array([0x78, 0x9c, 0, 0, 0xff, 0xff]))).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(push(inf, garbage)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(push(inf, new Uint8Array([0x78, 0x9c, 0, 0, 0xff, 0xff]))).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 
   it('rejects a message that inflates past maxMessageBytes with TOO_LARGE', async () => {
     const { deflate, compress } = deflater();
     open.push({ close: () => deflate.destroy() });
     const inf = inflater(1024);
-    await expect(inf.push(await compress('y'.repeat(100_000)))).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    await expect(push(inf, await compress('y'.repeat(100_000)))).rejects.toMatchObject({ code: 'TOO_LARGE' });
+  });
+});
+
+describe('ZlibInflater mode selection', () => {
+  it('picks synchronous decoding where raw preset dictionaries work (Node)', () => {
+    const i = new ZlibInflater();
+    open.push(i);
+    expect(i.synchronous).toBe(typeof (globalThis as { Deno?: unknown }).Deno === 'undefined');
   });
 });
