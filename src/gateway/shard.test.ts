@@ -146,4 +146,23 @@ describe('Shard (in-memory transport)', () => {
     ).rejects.toMatchObject({ code: 'PAYLOAD_REJECTED' });
     await expect(s.shard.send({ op: 2 } as never)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
+
+  it('heartbeats carry the last seq, and a server op 1 is answered at once', async () => {
+    const s = setup(() => {}, { random: () => 0 });
+    const started = s.shard.start();
+    const c = await s.conn(0);
+    c.hello(60_000);
+    // random() = 0: the first heartbeat goes out right after HELLO, with d = null.
+    await waitFor(() => c.sent.some((p) => p.op === 1));
+    expect(c.sent.find((p) => p.op === 1)!.d).toBeNull();
+    await waitFor(() => c.ops().includes(2));
+    c.dispatch('READY', 1, READY('sess-hb'));
+    await started;
+    c.frame({ op: 11, d: null });
+    c.dispatch('GUILD_CREATE', 2, { id: '1' });
+    c.frame({ op: 1, d: null });
+    const beats = c.sent.filter((p) => p.op === 1);
+    expect(beats).toHaveLength(2);
+    expect(beats[1]!.d).toBe(2);
+  });
 });
