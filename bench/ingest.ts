@@ -1,0 +1,439 @@
+/**
+ * Ingest: one world and one traffic stream, consumed three ways, each phase in its own process
+ * with the simulated Discord in yet another process (so heap figures hold the client alone):
+ *
+ *   raw        plain `ws` clients, IDENTIFY by hand, JSON.parse only: the ceiling
+ *   shardline  one shardline Host (Host defaults: zlib-stream), handlers counting, cache committed
+ *   shardline-json  the same with compress off (like for like with discord.js, which has no zlib-sync here)
+ *   discordjs  a discord.js v14 Client, default caching, the same intents
+ *
+ *   node --expose-gc --import tsx bench/ingest.ts      (gc before memory figures; recommended)
+ *   npx tsx bench/ingest.ts                            (works; memory figures then include garbage)
+ *
+ * Options (environment): GUILDS=1000 MEMBERS=100 SHARDS=4 EVENTS=200000 SEED=42 WINDOW=5000
+ * CHUNK=1000 PHASES=raw,shardline,shardline-json,discordjs
+ *
+ * Each phase: connect and wait until every guild arrived (timed separately), then a burst of
+ * EVENTS from the first emit to the last event handled (at most WINDOW in flight, so the figure
+ * is sustained throughput, not socket buffering); then heap and RSS after gc.
+ * Goals: shardline >= 2x discord.js events/s; shardline heap <= 20% of discord.js; >= 60% of raw.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
+import type { DispatchEvent } from '../src/bot.ts';
+import type { Host } from '../src/host.ts';
+// Libraries are imported by the phase that uses them, so no phase's heap holds another's modules.
+
+const env = process.env;
+const GUILDS = Number(env['GUILDS'] ?? 1000);
+const MEMBERS = Number(env['MEMBERS'] ?? 100);
+const SHARDS = Number(env['SHARDS'] ?? 4);
+const EVENTS = Number(env['EVENTS'] ?? 200_000);
+const SEED = Number(env['SEED'] ?? 42);
+const WINDOW = Number(env['WINDOW'] ?? 5_000);
+const CHUNK = Number(env['CHUNK'] ?? 1_000);
+const PHASES = (env['PHASES'] ?? 'raw,shardline,shardline-json,discordjs').split(',').map((p) => p.trim());
+const KNOWN_PHASES = ['raw', 'shardline', 'shardline-json', 'discordjs'];
+
+/** What a caching bot asks for; the same bits for every phase. */
+const INTENTS =
+  GatewayIntentBits.Guilds |
+  GatewayIntentBits.GuildMembers |
+  GatewayIntentBits.GuildModeration |
+  GatewayIntentBits.GuildExpressions |
+  GatewayIntentBits.GuildVoiceStates |
+  GatewayIntentBits.GuildPresences |
+  GatewayIntentBits.GuildMessages |
+  GatewayIntentBits.MessageContent;
+
+const SELF = fileURLToPath(import.meta.url);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const MB = 2 ** 20;
+
+interface PhaseResult {
+  phase: string;
+  guilds: number;
+  connectMs: number;
+  /** shardline only: until every guild row is committed. */
+  connectCommittedMs?: number;
+  events: number;
+  burstMs: number;
+  eventsPerSecond: number;
+  /** shardline only: until the last seq of the burst is committed. */
+  committedMs?: number;
+  clientCpuUsPerEvent: number;
+  simCpuShare: number;
+  heapMb: number;
+  /** Heap after the phase's imports, before connecting. */
+  baselineHeapMb: number;
+  rssMb: number;
+  gc: boolean;
+  note?: string;
+}
+
+// ---- the simulated Discord, in its own process --------------------------------------------
+
+type SimRequest = { id: number; type: 'emit'; n: number } | { id: number; type: 'count' } | { id: number; type: 'cpu' } | { id: number; type: 'close' };
+
+async function runSim(): Promise<void> {
+  const { FakeDiscord } = await import('../src/discord-sim/fake-discord.ts');
+  const discord = new FakeDiscord({ shards: SHARDS, maxConcurrency: SHARDS, identifySpacingMs: 0, world: { seed: SEED, guilds: GUILDS, membersPerGuild: MEMBERS } });
+  await discord.start();
+  const sequenced = (): number => {
+    let n = 0;
+    for (let s = 0; s < SHARDS; s++) n += discord.ledger.eventCount(s);
+    return n;
+  };
+  process.on('message', (message: SimRequest) => {
+    void (async () => {
+      switch (message.type) {
+        case 'emit': {
+          const emitted = discord.traffic.emit(message.n);
+          process.send!({ id: message.id, emitted, sequenced: sequenced() });
+          break;
+        }
+        case 'count':
+          process.send!({ id: message.id, sequenced: sequenced() });
+          break;
+        case 'cpu': {
+          const cpu = process.cpuUsage();
+          process.send!({ id: message.id, cpuUs: cpu.user + cpu.system });
+          break;
+        }
+        case 'close':
+          await discord.close();
+          process.send!({ id: message.id }, () => process.exit(0));
+          break;
+      }
+    })();
+  });
+  process.send!({ type: 'ready', restUrl: discord.restUrl, gatewayUrl: discord.gatewayUrl, guilds: discord.world.guilds.size });
+}
+
+class SimProcess {
+  readonly #child: ChildProcess;
+  readonly #pending = new Map<number, (value: Record<string, number>) => void>();
+  #next = 1;
+  restUrl = '';
+  gatewayUrl = '';
+  guilds = 0;
+
+  constructor() {
+    this.#child = fork(SELF, ['sim'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#child.on('message', (message: Record<string, unknown>) => {
+      const id = message['id'] as number | undefined;
+      if (id !== undefined) {
+        this.#pending.get(id)?.(message as Record<string, number>);
+        this.#pending.delete(id);
+      }
+    });
+  }
+
+  async ready(): Promise<void> {
+    const message = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.#child.once('message', resolve);
+      this.#child.once('exit', (code) => reject(new Error(`simulator exited with ${code} before it was ready`)));
+    });
+    this.restUrl = String(message['restUrl']);
+    this.gatewayUrl = String(message['gatewayUrl']);
+    this.guilds = Number(message['guilds']);
+  }
+
+  request(body: { type: 'emit'; n: number } | { type: 'count' } | { type: 'cpu' } | { type: 'close' }): Promise<Record<string, number>> {
+    const id = this.#next++;
+    return new Promise((resolve) => {
+      this.#pending.set(id, resolve);
+      this.#child.send({ ...body, id });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.request({ type: 'close' });
+    if (this.#child.exitCode === null) await new Promise((r) => this.#child.once('exit', r));
+  }
+}
+
+// ---- measuring ----------------------------------------------------------------------------
+
+/** Emits EVENTS paced by what the client handled; resolves when the last one was handled. */
+async function burst(sim: SimProcess, handled: () => number): Promise<{ events: number; ms: number; cpuUs: number; simCpuUs: number }> {
+  const seq0 = (await sim.request({ type: 'count' }))['sequenced']!;
+  const h0 = handled();
+  const simCpu0 = (await sim.request({ type: 'cpu' }))['cpuUs']!;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let emitted = 0;
+  let seq = seq0;
+  while (emitted < EVENTS) {
+    if (seq - seq0 - (handled() - h0) < WINDOW) {
+      const reply = await sim.request({ type: 'emit', n: Math.min(CHUNK, EVENTS - emitted) });
+      if (reply['emitted'] === 0) throw new Error('the simulator emitted nothing (empty world?)');
+      emitted += reply['emitted']!;
+      seq = reply['sequenced']!;
+    } else {
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  const events = seq - seq0;
+  while (handled() - h0 < events) await sleep(1);
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const simCpuUs = (await sim.request({ type: 'cpu' }))['cpuUs']! - simCpu0;
+  return { events, ms, cpuUs: cpu.user + cpu.system, simCpuUs };
+}
+
+function memory(): { heapMb: number; rssMb: number; gc: boolean } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) for (let i = 0; i < 3; i++) gc();
+  const m = process.memoryUsage();
+  return { heapMb: m.heapUsed / MB, rssMb: m.rss / MB, gc: gc !== undefined };
+}
+
+/** Lets late frames (heartbeat ACKs, stragglers) land before memory is read. */
+async function quiet(): Promise<void> {
+  await sleep(500);
+}
+
+function result(phase: string, guilds: number, connectMs: number, b: Awaited<ReturnType<typeof burst>>, baseline: { heapMb: number }, extra: Partial<PhaseResult> = {}): PhaseResult {
+  const after = memory();
+  return {
+    phase,
+    guilds,
+    connectMs,
+    events: b.events,
+    burstMs: b.ms,
+    eventsPerSecond: (b.events / b.ms) * 1000,
+    clientCpuUsPerEvent: b.cpuUs / b.events,
+    simCpuShare: b.simCpuUs / 1000 / b.ms,
+    ...after,
+    baselineHeapMb: baseline.heapMb,
+    ...extra,
+  };
+}
+
+// ---- phases -------------------------------------------------------------------------------
+
+/** Plain ws clients: HELLO -> IDENTIFY -> heartbeat; every frame JSON.parsed; dispatches counted. */
+async function runRaw(sim: SimProcess): Promise<PhaseResult> {
+  const { default: WebSocket } = await import('ws');
+  const baseline = memory();
+  let dispatches = 0;
+  let guildCreates = 0;
+  let expectedGuilds = 0;
+  let readies = 0;
+  const sockets: InstanceType<typeof WebSocket>[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  const t0 = performance.now();
+  for (let shardId = 0; shardId < SHARDS; shardId++) {
+    const socket = new WebSocket(`${sim.gatewayUrl}/?v=10&encoding=json`);
+    let seq: number | null = null;
+    socket.on('message', (data: Buffer) => {
+      const frame = JSON.parse(data.toString()) as { op: number; t: string | null; s: number | null; d: any };
+      if (frame.op === GatewayOpcodes.Dispatch) {
+        dispatches++;
+        seq = frame.s;
+        if (frame.t === 'READY') {
+          readies++;
+          expectedGuilds += frame.d.guilds.length;
+        } else if (frame.t === 'GUILD_CREATE') guildCreates++;
+      } else if (frame.op === GatewayOpcodes.Hello) {
+        timers.push(setInterval(() => socket.send(JSON.stringify({ op: GatewayOpcodes.Heartbeat, d: seq })), frame.d.heartbeat_interval));
+        socket.send(JSON.stringify({ op: GatewayOpcodes.Identify, d: { token: 'fake-token', intents: INTENTS, shard: [shardId, SHARDS], properties: { os: 'linux', browser: 'bench', device: 'bench' } } }));
+      }
+    });
+    sockets.push(socket);
+  }
+  while (readies < SHARDS || guildCreates < expectedGuilds) await sleep(5);
+  const connectMs = performance.now() - t0;
+  const b = await burst(sim, () => dispatches);
+  await quiet();
+  const out = result('raw', guildCreates, connectMs, b, baseline);
+  for (const timer of timers) clearInterval(timer);
+  for (const socket of sockets) socket.close(1000);
+  return out;
+}
+
+async function runShardline(sim: SimProcess, compress: boolean): Promise<PhaseResult> {
+  const { loadConfig } = await import('../src/config/load-config.ts');
+  const { createHost } = await import('../src/host.ts');
+  const { createNodeRuntime } = await import('../src/runtime/node-runtime.ts');
+  const baseline = memory();
+  const dataDir = mkdtempSync(join(tmpdir(), 'shardline-bench-'));
+  let dispatches = 0;
+  let guildCreates = 0;
+  let expectedGuilds = 0;
+  let readies = 0;
+  const config = loadConfig({
+    env: { DISCORD_TOKEN: 'fake-token', DISCORD_API_URL: sim.restUrl, SHARDLINE_DATA_DIR: dataDir, SHARDLINE_HTTP_PORT: '0', SHARDLINE_NODE_ID: 'bench' },
+  });
+  const host: Host = createHost({
+    config,
+    runtime: createNodeRuntime(),
+    serveHttp: false,
+    identifySpacingMs: 0,
+    shardTuning: { compress },
+    bot: {
+      intents: INTENTS,
+      onDispatch(event: DispatchEvent) {
+        dispatches++;
+        if (event.t === 'READY') {
+          readies++;
+          expectedGuilds += (event.d as { guilds: unknown[] }).guilds.length;
+        } else if (event.t === 'GUILD_CREATE') guildCreates++;
+      },
+    },
+  });
+  const committed = (): boolean => {
+    if (host.status().funnel?.queuedEntries !== 0) return false;
+    const seqs = new Map(host.query('SELECT shard_id, seq FROM shard_sessions').rows.map((r) => [Number(r[0]), Number(r[1])]));
+    return host.status().shards.every((s) => s.seq !== null && seqs.get(s.shardId) === s.seq);
+  };
+  try {
+    const t0 = performance.now();
+    await host.start();
+    while (readies < SHARDS || guildCreates < expectedGuilds) await sleep(5);
+    const connectMs = performance.now() - t0;
+    while (!committed() || Number(host.query('SELECT count(*) FROM guilds').rows[0]![0]) < expectedGuilds) await sleep(5);
+    const connectCommittedMs = performance.now() - t0;
+    const tb = performance.now();
+    const b = await burst(sim, () => dispatches);
+    while (!committed()) await sleep(2);
+    const committedMs = performance.now() - tb;
+    await quiet();
+    const funnel = host.status().funnel!;
+    const dbMb = statSync(host.databasePath).size / MB;
+    return result(compress ? 'shardline' : 'shardline-json', guildCreates, connectMs, b, baseline, {
+      connectCommittedMs,
+      committedMs,
+      note: `${funnel.transactions} transactions, ${funnel.committedRows} rows, max batch ${funnel.maxBatchMutations} mutations, db ${dbMb.toFixed(0)} MB`,
+    });
+  } finally {
+    await host.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function runDiscordJs(sim: SimProcess): Promise<PhaseResult> {
+  const { Client, Events } = await import('discord.js');
+  const baseline = memory();
+  let dispatches = 0;
+  let guildCreates = 0;
+  const client = new Client({
+    intents: INTENTS,
+    rest: { api: sim.restUrl },
+    shards: 'auto',
+    waitGuildTimeout: 60_000,
+    // The simulator allows every shard to identify at once; discord.js would otherwise wait 5 s per bucket round.
+    ws: { buildIdentifyThrottler: () => Promise.resolve({ waitForIdentify: async () => {} }) } as never,
+  });
+  client.on(Events.Raw, (packet: { t?: string }) => {
+    dispatches++;
+    if (packet.t === 'GUILD_CREATE') guildCreates++;
+  });
+  try {
+    const t0 = performance.now();
+    const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+    await client.login('fake-token');
+    await ready;
+    const connectMs = performance.now() - t0;
+    const b = await burst(sim, () => dispatches);
+    await quiet();
+    return result('discordjs', client.guilds.cache.size, connectMs, b, baseline, {
+      note: `cached: ${client.guilds.cache.size} guilds, ${client.users.cache.size} users, ${client.channels.cache.size} channels, ${client.guilds.cache.reduce((n, g) => n + g.members.cache.size, 0)} members; ${guildCreates} GUILD_CREATE`,
+    });
+  } finally {
+    await client.destroy();
+  }
+}
+
+async function runPhase(phase: string): Promise<void> {
+  const sim = new SimProcess();
+  await sim.ready();
+  try {
+    let out: PhaseResult;
+    if (phase === 'raw') out = await runRaw(sim);
+    else if (phase === 'shardline') out = await runShardline(sim, true);
+    else if (phase === 'shardline-json') out = await runShardline(sim, false);
+    else out = await runDiscordJs(sim);
+    await sim.close();
+    // Exit explicitly: a client library may keep a handle (an unref'd timer, a socket) alive.
+    process.send!({ type: 'result', result: out }, () => process.exit(0));
+  } catch (error) {
+    console.error(`phase ${phase} failed:`, error);
+    await sim.close().catch(() => {});
+    process.exit(1);
+  }
+}
+
+// ---- the orchestrator ---------------------------------------------------------------------
+
+function runChild(phase: string): Promise<PhaseResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(SELF, [phase], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let got: PhaseResult | undefined;
+    child.on('message', (message: { type: string; result: PhaseResult }) => {
+      if (message.type === 'result') got = message.result;
+    });
+    child.on('exit', (code) => (got ? resolve(got) : reject(new Error(`phase ${phase} exited with ${code} and no result`))));
+  });
+}
+
+function table(results: PhaseResult[]): string {
+  const header = ['phase', 'guilds', 'connect s', 'events', 'burst s', 'events/s', 'CPU us/ev', 'sim CPU', 'heap MB', 'heap growth MB', 'RSS MB'];
+  const rows = results.map((r) => [
+    r.phase,
+    String(r.guilds),
+    (r.connectMs / 1000).toFixed(2) + (r.connectCommittedMs ? ` (${(r.connectCommittedMs / 1000).toFixed(2)} committed)` : ''),
+    String(r.events),
+    (r.burstMs / 1000).toFixed(2) + (r.committedMs ? ` (${(r.committedMs / 1000).toFixed(2)} committed)` : ''),
+    Math.round(r.eventsPerSecond).toLocaleString('en-US'),
+    r.clientCpuUsPerEvent.toFixed(1),
+    `${Math.round(r.simCpuShare * 100)}%`,
+    r.heapMb.toFixed(1),
+    (r.heapMb - r.baselineHeapMb).toFixed(1),
+    r.rssMb.toFixed(0),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function ratio(name: string, value: number | undefined, goal: string, met: (v: number) => boolean): string {
+  if (value === undefined || !Number.isFinite(value)) return `${name}: n/a (phase not run)`;
+  return `${name}: ${value.toFixed(2)} (goal ${goal}) ${met(value) ? 'MET' : 'MISSED'}`;
+}
+
+async function main(): Promise<void> {
+  const unknown = PHASES.filter((p) => !KNOWN_PHASES.includes(p));
+  if (unknown.length > 0) throw new Error(`Unknown PHASES ${unknown.join(', ')}; known: ${KNOWN_PHASES.join(', ')}`);
+  if (![GUILDS, MEMBERS, SHARDS, EVENTS, WINDOW, CHUNK].every((n) => Number.isInteger(n) && n > 0)) throw new Error('GUILDS, MEMBERS, SHARDS, EVENTS, WINDOW and CHUNK must be positive integers');
+  const gcNote = (globalThis as { gc?: unknown }).gc ? 'gc exposed' : 'gc NOT exposed: run with node --expose-gc --import tsx for clean memory figures';
+  console.log(`ingest bench: ${GUILDS} guilds x ${MEMBERS} members, ${SHARDS} shards, burst ${EVENTS} events (window ${WINDOW}), seed ${SEED}, node ${process.version}, ${gcNote}`);
+  const results: PhaseResult[] = [];
+  for (const phase of PHASES) {
+    const r = await runChild(phase);
+    console.log(`  ${phase}: ${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s, heap ${r.heapMb.toFixed(1)} MB${r.note ? ` (${r.note})` : ''}`);
+    results.push(r);
+  }
+  console.log(`\n${table(results)}\n`);
+  const by = (phase: string): PhaseResult | undefined => results.find((r) => r.phase === phase);
+  const raw = by('raw');
+  const djs = by('discordjs');
+  for (const name of ['shardline', 'shardline-json']) {
+    const s = by(name);
+    if (!s) continue;
+    console.log(ratio(`${name} / discord.js events/s`, djs && s.eventsPerSecond / djs.eventsPerSecond, '>= 2', (v) => v >= 2));
+    console.log(ratio(`${name} heap / discord.js heap`, djs && s.heapMb / djs.heapMb, '<= 0.20', (v) => v <= 0.2));
+    console.log(ratio(`${name} heap growth / discord.js heap growth`, djs && (s.heapMb - s.baselineHeapMb) / (djs.heapMb - djs.baselineHeapMb), '<= 0.20', (v) => v <= 0.2));
+    console.log(ratio(`${name} / raw ceiling events/s`, raw && s.eventsPerSecond / raw.eventsPerSecond, '>= 0.60', (v) => v >= 0.6));
+  }
+}
+
+const role = process.argv[2];
+if (role === 'sim') await runSim();
+else if (role !== undefined) await runPhase(role);
+else await main();
