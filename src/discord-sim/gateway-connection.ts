@@ -34,7 +34,6 @@ export interface GatewayContext {
   /** How long a connection may linger after op 7 before the server closes it. */
   readonly reconnectGraceMs: number;
   resumeGatewayUrl(): string;
-  onConnectionClosed(connection: GatewayConnection): void;
 }
 
 export interface ConnectionInfo {
@@ -394,6 +393,5 @@ export class GatewayConnection {
       if (!this.#closing && (code === 1000 || code === 1001)) this.#ctx.sessions.delete(session.id);
       else this.#detach(session);
     }
-    this.#ctx.onConnectionClosed(this);
   }
 }

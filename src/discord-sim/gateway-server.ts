@@ -25,12 +25,12 @@ export function checkGatewayQuery(url: URL): { code: number; reason: string } | 
  */
 export class GatewayServer {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, perMessageDeflate: false });
-  readonly #ctx: Omit<GatewayContext, 'onConnectionClosed'>;
+  readonly #ctx: GatewayContext;
   readonly #connections: GatewayConnection[] = [];
   #nextId = 1;
   #closed = false;
 
-  constructor(ctx: Omit<GatewayContext, 'onConnectionClosed'>) {
+  constructor(ctx: GatewayContext) {
     this.#ctx = ctx;
   }
 
@@ -51,10 +51,7 @@ export class GatewayServer {
   #accept(ws: WebSocket, url: URL): void {
     const refusal = checkGatewayQuery(url);
     const compress = url.searchParams.get('compress') === 'zlib-stream' && refusal === null ? 'zlib-stream' : null;
-    const connection = new GatewayConnection(`conn-${this.#nextId++}`, ws, compress, {
-      ...this.#ctx,
-      onConnectionClosed: () => {},
-    });
+    const connection = new GatewayConnection(`conn-${this.#nextId++}`, ws, compress, this.#ctx);
     this.#connections.push(connection);
     if (refusal) {
       connection.close(refusal.code, refusal.reason);
