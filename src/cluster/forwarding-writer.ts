@@ -51,6 +51,7 @@ export class ForwardingWriter implements Writer {
   #sending = false;
   #failures = 0;
   #closed = false;
+  #generation = 0;
   readonly #stale = new Set<string>();
   #stats = { batches: 0, entries: 0, failures: 0, staleRejected: 0 };
 
@@ -99,6 +100,31 @@ export class ForwardingWriter implements Writer {
     for (const f of this.#flushWaiters.splice(0)) f.waiter.reject(error);
   }
 
+  /**
+   * Takes every entry not yet acknowledged (the one in flight included), oldest first: a node
+   * that became primary applies them itself. Re-applying one the old primary did commit is
+   * harmless, since mutations are idempotent and a session's seq never moves backwards.
+   */
+  takeAll(): WriteEntry[] {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const entries = this.#queue;
+    this.#queue = [];
+    this.#queuedRows = 0;
+    this.#sentUpTo += entries.length;
+    // The in-flight batch, if any, is ignored when it returns (its entries were taken here).
+    this.#generation += 1;
+    for (const w of this.#blocked.splice(0)) w.resolve();
+    this.#flushWaiters = this.#flushWaiters.filter(({ upTo, waiter }) => {
+      if (this.#sentUpTo >= upTo) {
+        waiter.resolve();
+        return false;
+      }
+      return true;
+    });
+    return entries;
+  }
+
   stats(): { queuedEntries: number; queuedRows: number; batches: number; entries: number; failures: number; staleRejected: number } {
     return { queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, ...this.#stats };
   }
@@ -126,6 +152,7 @@ export class ForwardingWriter implements Writer {
     let batchRows = 0;
     while (count < this.#queue.length && (count === 0 || batchRows + rows(this.#queue[count]!) <= max)) batchRows += rows(this.#queue[count++]!);
     const batch = this.#queue.slice(0, count);
+    const generation = this.#generation;
     this.#sending = true;
     try {
       const response = await this.#fetch(`${url}/internal/writes`, {
@@ -139,10 +166,11 @@ export class ForwardingWriter implements Writer {
         throw new Error(`primary ${url} answered ${response.status}: ${text.slice(0, 300)}`);
       }
       const result = (await response.json()) as ForwardResult;
-      this.#acknowledge(count, batchRows, result);
+      if (generation === this.#generation) this.#acknowledge(count, batchRows, result);
     } catch (error) {
       this.#sending = false;
-      this.#retryLater((error as Error).message);
+      if (generation === this.#generation) this.#retryLater((error as Error).message);
+      else this.#schedule(0);
       return;
     }
     this.#sending = false;

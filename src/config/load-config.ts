@@ -25,6 +25,12 @@ export interface Config {
   readonly clusterSecret: string | null;
   readonly logLevel: string;
   readonly flushIntervalMs: number;
+  /** The local LiteFS HTTP API; null runs the embedded single node (always primary). */
+  readonly litefsUrl: string | null;
+  /** Where other nodes reach this node's HTTP API; null derives it from host and port. */
+  readonly advertiseUrl: string | null;
+  /** A node is declared dead after this long without heartbeats. */
+  readonly nodeTimeoutMs: number;
 }
 
 export const DEFAULT_API_URL = 'https://discord.com/api';
@@ -45,6 +51,9 @@ export const CONFIG_SETTINGS = [
   { key: 'clusterSecret', env: 'SHARDLINE_CLUSTER_SECRET', flag: null, help: 'Shared secret of the internal cluster API (environment only)' },
   { key: 'logLevel', env: 'SHARDLINE_LOG_LEVEL', flag: '--log-level', help: 'trace, debug, info, warn, error (default info)' },
   { key: 'flushIntervalMs', env: 'SHARDLINE_FLUSH_MS', flag: '--flush-ms', help: 'Write funnel flush interval in ms (default 50)' },
+  { key: 'litefsUrl', env: 'SHARDLINE_LITEFS_URL', flag: '--litefs-url', help: 'LiteFS HTTP API of this node (e.g. http://127.0.0.1:20202); unset = embedded single node' },
+  { key: 'advertiseUrl', env: 'SHARDLINE_ADVERTISE_URL', flag: '--advertise-url', help: 'URL other nodes reach this node at (default http://<host>:<port>)' },
+  { key: 'nodeTimeoutMs', env: 'SHARDLINE_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', help: 'A node is dead after this long without heartbeats (default 5000)' },
 ] as const satisfies readonly { key: keyof Config; env: string; flag: string | null; help: string }[];
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -120,6 +129,14 @@ export function loadConfig(input: LoadConfigInput): Config {
   const clusterSecret = raw('clusterSecret').value ?? null;
   if (clusterSecret !== null && clusterSecret.length < 16) problems.push('SHARDLINE_CLUSTER_SECRET must be at least 16 characters (use a random string)');
 
+  const litefsUrl = raw('litefsUrl').value?.replace(/\/+$/, '') ?? null;
+  if (litefsUrl !== null && !isHttpUrl(litefsUrl)) problems.push(`SHARDLINE_LITEFS_URL must be an http URL such as http://127.0.0.1:20202, got ${JSON.stringify(litefsUrl)}`);
+  if (litefsUrl !== null && clusterSecret === null && input.requireToken !== false) {
+    problems.push('SHARDLINE_CLUSTER_SECRET is not set: nodes of a LiteFS cluster authenticate to each other with it (use the same random string on every node)');
+  }
+  const advertiseUrl = raw('advertiseUrl').value?.replace(/\/+$/, '') ?? null;
+  if (advertiseUrl !== null && !isHttpUrl(advertiseUrl)) problems.push(`SHARDLINE_ADVERTISE_URL must be an http(s) URL, got ${JSON.stringify(advertiseUrl)}`);
+
   const config: Config = {
     token,
     apiUrl,
@@ -135,6 +152,9 @@ export function loadConfig(input: LoadConfigInput): Config {
     clusterSecret,
     logLevel,
     flushIntervalMs: int('flushIntervalMs', 50, 1, 60_000),
+    litefsUrl,
+    advertiseUrl,
+    nodeTimeoutMs: int('nodeTimeoutMs', 5_000, 500, 600_000),
   };
   if (problems.length > 0) {
     throw new ShardlineError('INVALID_CONFIG', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ShardlineError, isShardlineError } from '../core/errors.ts';
 import type { Logger } from '../core/ports.ts';
 import { ERROR_STATUS } from './error-status.ts';
+import { createInternalRoutes, type InternalDeps } from './internal-routes.ts';
 import { requireBearer } from './secret-auth.ts';
 
 export interface QueryResult {
@@ -27,6 +28,8 @@ export interface ControlDeps {
   readiness(): Readiness;
   status(): unknown;
   query(sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number }): QueryResult;
+  /** The node-to-node routes; absent on a node that is not part of a cluster API. */
+  readonly internal?: Omit<InternalDeps, 'clusterSecret'>;
 }
 
 export const QUERY_LIMITS = { defaultRows: 1_000, maxRows: 10_000, defaultTimeoutMs: 2_000, maxTimeoutMs: 10_000 } as const;
@@ -46,12 +49,15 @@ export function createControlApp(deps: ControlDeps): Hono {
 
   app.onError((error, c) => errorResponse(error, c, log));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
-  app.use('*', bodyLimit({
+  if (deps.internal) app.route('/internal', createInternalRoutes({ ...deps.internal, clusterSecret: deps.clusterSecret }));
+  // Internal routes carry large forwarded batches and have their own limit.
+  app.use('*', async (c, next) => (c.req.path.startsWith('/internal/') ? next() : publicLimit(c, next)));
+  const publicLimit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
       throw new ShardlineError('TOO_LARGE', `Request body exceeds ${MAX_BODY_BYTES} bytes`);
     },
-  }));
+  });
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', (c) => {

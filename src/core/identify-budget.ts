@@ -77,6 +77,11 @@ export class IdentifyBudget {
     return { kind: 'grant', bucket, remaining: this.#remaining };
   }
 
+  /** Makes every bucket wait one spacing from `now` (a new primary cannot know the old one's grants). */
+  holdAll(now: number): void {
+    for (let bucket = 0; bucket < Math.max(1, this.#limit.maxConcurrency); bucket++) this.#nextFree.set(bucket, now + this.#spacingMs);
+  }
+
   snapshot(): IdentifyBudgetSnapshot {
     return {
       total: this.#limit.total,

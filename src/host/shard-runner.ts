@@ -79,14 +79,18 @@ export class ShardRunner {
     return this.shard.start(resume ? { resume } : {});
   }
 
-  /** Planned stop: the final resume info is committed before this resolves. */
-  async detach(): Promise<ResumeInfo | null> {
+  /**
+   * Planned stop. By default the final resume info is enqueued for commit before this
+   * resolves; a handoff passes `commit: false` because the coordinator commits it together
+   * with the new epoch.
+   */
+  async detach(options: { commit?: boolean } = {}): Promise<ResumeInfo | null> {
     if (!this.shard.resumeInfo()) {
       await this.shard.close();
       return null;
     }
     const info = await this.shard.detach();
-    if (!this.#fenced) await this.#commit({ shardId: this.shardId, epoch: this.epoch, mutations: [], session: sessionOf(info) });
+    if (!this.#fenced && options.commit !== false) await this.#commit({ shardId: this.shardId, epoch: this.epoch, mutations: [], session: sessionOf(info) });
     return info;
   }
 

@@ -168,6 +168,21 @@ export class WriteFunnel implements Writer {
     }
   }
 
+  /**
+   * Takes every queued entry out without committing it, oldest first: a node that lost the
+   * primary role hands them to its forwarding writer, which sends them to the new primary.
+   * Blocked enqueue() calls are released (their entries are among those returned).
+   */
+  drain(): WriteEntry[] {
+    this.#clearTimer();
+    const entries = this.#queue;
+    this.#queue = [];
+    this.#queuedRows = 0;
+    this.#retryAt = 0;
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+    return entries;
+  }
+
   stats(): WriteFunnelStats {
     return { ...this.#stats, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
   }

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import type { IdentifyDecision } from '../core/identify-budget.ts';
+import type { ResumeInfo } from '../core/resume-info.ts';
+
+/**
+ * The internal HTTP API between nodes (cluster secret only). Bodies are validated with these
+ * schemas on the receiving side; the types are what both sides agree on.
+ */
+
+export const heartbeatRequest = z.strictObject({
+  nodeId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  url: z.url(),
+  version: z.string().max(64),
+  startedAt: z.number().int().nonnegative(),
+  shards: z
+    .array(z.strictObject({ shardId: z.number().int().nonnegative(), epoch: z.number().int().nonnegative(), status: z.string().max(32), seq: z.number().int().nullable() }))
+    .max(65_536),
+});
+export type HeartbeatRequest = z.infer<typeof heartbeatRequest>;
+
+export interface HeartbeatResponse {
+  /** The primary's node id, so the sender knows whom it reached. */
+  readonly primary: string;
+  readonly shardCount: number;
+}
+
+export const identifyRequest = z.strictObject({
+  nodeId: z.string().min(1).max(64),
+  shardId: z.number().int().nonnegative(),
+});
+export type IdentifyRequest = z.infer<typeof identifyRequest>;
+export type IdentifyResponse = IdentifyDecision;
+
+export const writesRequest = z.strictObject({
+  nodeId: z.string().min(1).max(64),
+  /** Validated entry by entry with parseWriteEntry (z would be slow on large batches). */
+  entries: z.array(z.unknown()).max(100_000),
+});
+
+export const detachRequest = z.strictObject({ epoch: z.number().int().nonnegative() });
+export type DetachRequest = z.infer<typeof detachRequest>;
+export type DetachResponse = ResumeInfo;
+
+export const startRequest = z.strictObject({
+  epoch: z.number().int().nonnegative(),
+  resume: z.unknown().optional(),
+});
+export interface StartRequest {
+  readonly epoch: number;
+  readonly resume?: ResumeInfo;
+}

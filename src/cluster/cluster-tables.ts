@@ -1,0 +1,124 @@
+import type { SqliteDriver } from '../core/sqlite.ts';
+
+/** Reads and writes of the cluster's own tables. Writes only ever run on the primary's connection. */
+
+export interface AssignmentRow {
+  readonly shardId: number;
+  readonly nodeId: string | null;
+  readonly epoch: number;
+  readonly state: string;
+  readonly updatedAt: number;
+}
+
+export interface NodeRow {
+  readonly id: string;
+  readonly url: string;
+  readonly version: string;
+  readonly startedAt: number;
+  readonly lastHeartbeatAt: number;
+  readonly draining: boolean;
+}
+
+export interface ClusterEventRow {
+  readonly id: number;
+  readonly at: number;
+  readonly kind: string;
+  readonly nodeId: string | null;
+  readonly shardId: number | null;
+  readonly detail: Record<string, unknown>;
+}
+
+export function readAssignments(db: SqliteDriver): Map<number, AssignmentRow> {
+  const rows = db.prepare('SELECT shard_id, node_id, epoch, state, updated_at FROM shard_assignments').all();
+  return new Map(
+    rows.map((r) => [
+      Number(r['shard_id']),
+      { shardId: Number(r['shard_id']), nodeId: (r['node_id'] as string | null) ?? null, epoch: Number(r['epoch']), state: String(r['state']), updatedAt: Number(r['updated_at']) },
+    ]),
+  );
+}
+
+export function readNodes(db: SqliteDriver): NodeRow[] {
+  return db
+    .prepare('SELECT id, url, version, started_at, last_heartbeat_at, draining FROM nodes ORDER BY id')
+    .all()
+    .map((r) => ({
+      id: String(r['id']),
+      url: String(r['url']),
+      version: String(r['version']),
+      startedAt: Number(r['started_at']),
+      lastHeartbeatAt: Number(r['last_heartbeat_at']),
+      draining: Boolean(r['draining']),
+    }));
+}
+
+export function nodeUrl(db: SqliteDriver, nodeId: string): string | null {
+  const row = db.prepare('SELECT url FROM nodes WHERE id = ?').get([nodeId]);
+  return row ? String(row['url']) : null;
+}
+
+export function upsertNode(db: SqliteDriver, node: Omit<NodeRow, 'draining'>): void {
+  db.prepare(
+    `INSERT INTO nodes (id, url, version, started_at, last_heartbeat_at, draining, meta) VALUES (?, ?, ?, ?, ?, 0, '{}')
+     ON CONFLICT(id) DO UPDATE SET url = excluded.url, version = excluded.version, started_at = excluded.started_at, last_heartbeat_at = excluded.last_heartbeat_at`,
+  ).run([node.id, node.url, node.version, node.startedAt, node.lastHeartbeatAt]);
+}
+
+export function setDraining(db: SqliteDriver, nodeId: string, draining: boolean): boolean {
+  return db.prepare('UPDATE nodes SET draining = ? WHERE id = ?').run([draining ? 1 : 0, nodeId]).changes > 0;
+}
+
+export function writeAssignment(db: SqliteDriver, row: AssignmentRow): void {
+  db.prepare(
+    `INSERT INTO shard_assignments (shard_id, node_id, epoch, state, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT(shard_id) DO UPDATE SET node_id = excluded.node_id, epoch = excluded.epoch, state = excluded.state, updated_at = excluded.updated_at`,
+  ).run([row.shardId, row.nodeId, row.epoch, row.state, row.updatedAt]);
+}
+
+/** Shards beyond the current count (after a reshard) have no place any more. */
+export function deleteAssignmentsFrom(db: SqliteDriver, shardCount: number): number {
+  return db.prepare('DELETE FROM shard_assignments WHERE shard_id >= ?').run([shardCount]).changes;
+}
+
+export function appendEvent(db: SqliteDriver, event: { at: number; kind: string; nodeId?: string | null; shardId?: number | null; detail?: Record<string, unknown> }): void {
+  db.prepare('INSERT INTO cluster_events (at, kind, node_id, shard_id, detail) VALUES (?, ?, ?, ?, ?)').run([
+    event.at,
+    event.kind,
+    event.nodeId ?? null,
+    event.shardId ?? null,
+    JSON.stringify(event.detail ?? {}),
+  ]);
+}
+
+export function recentEvents(db: SqliteDriver, limit = 50): ClusterEventRow[] {
+  return db
+    .prepare('SELECT id, at, kind, node_id, shard_id, detail FROM cluster_events ORDER BY id DESC LIMIT ?')
+    .all([limit])
+    .map((r) => ({
+      id: Number(r['id']),
+      at: Number(r['at']),
+      kind: String(r['kind']),
+      nodeId: (r['node_id'] as string | null) ?? null,
+      shardId: r['shard_id'] === null ? null : Number(r['shard_id']),
+      detail: safeJson(String(r['detail'])),
+    }));
+}
+
+export function recordIdentify(db: SqliteDriver, row: { at: number; shardId: number; nodeId: string; bucket: number; remaining: number }): void {
+  db.prepare('INSERT INTO identify_ledger (started_at, shard_id, node_id, bucket, limit_remaining) VALUES (?, ?, ?, ?, ?)').run([
+    row.at,
+    row.shardId,
+    row.nodeId,
+    row.bucket,
+    row.remaining,
+  ]);
+}
+
+function safeJson(text: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

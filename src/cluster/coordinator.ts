@@ -1,0 +1,298 @@
+import { ShardlineError } from '../core/errors.ts';
+import { planPlacement, type Move, type PlacementNode } from '../core/placement.ts';
+import type { Clock, Logger } from '../core/ports.ts';
+import { systemClock } from '../core/ports.ts';
+import { parseResumeInfo, type ResumeInfo } from '../core/resume-info.ts';
+import type { SqliteDriver } from '../core/sqlite.ts';
+import { MutationApplier } from '../store/mutation-applier.ts';
+import { listShardSessions } from '../store/queries.ts';
+import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
+import { appendEvent, readAssignments, readNodes, setDraining, upsertNode, writeAssignment, deleteAssignmentsFrom, type AssignmentRow } from './cluster-tables.ts';
+
+/** How the coordinator acts on nodes: in-process for itself, over HTTP for the others. */
+export interface NodeCommands {
+  /** Detach the shard on `nodeId` (it must run it at `epoch`) and return its resume info; its writes are flushed first. */
+  detach(nodeId: string, shardId: number, epoch: number): Promise<ResumeInfo>;
+  /** Ask `nodeId` to start the shard now at `epoch` (resuming when `resume` is given). Best effort: the node's reconcile loop is the backstop. */
+  start(nodeId: string, shardId: number, epoch: number, resume: ResumeInfo | null): Promise<void>;
+}
+
+export interface CoordinatorOptions {
+  readonly nodeId: string;
+  /** The primary's writable connection. */
+  readonly db: SqliteDriver;
+  readonly shardCount: number;
+  readonly commands: NodeCommands;
+  readonly logger: Logger;
+  /** A node is dead after this long without a heartbeat. Default 5000. */
+  readonly nodeTimeoutMs?: number;
+  readonly tickMs?: number;
+  /**
+   * After becoming primary, unowned shards wait this long so that nodes starting together
+   * all get a share instead of one node identifying everything. Default 1500.
+   */
+  readonly settleMs?: number;
+  /** Rebalancing handoffs running at once (failovers are never held back). Default 1. */
+  readonly maxConcurrentHandoffs?: number;
+  readonly clock?: Clock;
+  /** Called after assignments changed in the database (the local agent reconciles at once). */
+  readonly onAssignmentsChanged?: () => void;
+}
+
+export interface MoveResult {
+  readonly shardId: number;
+  readonly from: string;
+  readonly to: string;
+  readonly epoch: number;
+  /** The seq the new owner resumes after. */
+  readonly seq: number;
+  readonly tookMs: number;
+}
+
+interface KnownNode {
+  url: string;
+  version: string;
+  startedAt: number;
+  lastSeen: number;
+  draining: boolean;
+  dead: boolean;
+  dirty: boolean;
+}
+
+/**
+ * Runs on the primary only, from the moment it holds the lease to the moment it loses it
+ * (contract 1). It records heartbeats, declares nodes dead after `nodeTimeout` (after a grace
+ * of one `nodeTimeout` when it just became primary, contract 7), places shards with the pure
+ * planner, fences stale epochs (contract 5) and orchestrates handoffs by resume (contract 6).
+ */
+export class Coordinator {
+  readonly #o: CoordinatorOptions;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #applier: MutationApplier;
+  readonly #nodeTimeoutMs: number;
+  #assignments = new Map<number, AssignmentRow>();
+  readonly #nodes = new Map<string, KnownNode>();
+  readonly #moving = new Set<number>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #running = false;
+  #lastPersist = 0;
+  #startedAt = 0;
+
+  constructor(options: CoordinatorOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: 'coordinator' });
+    this.#clock = options.clock ?? systemClock;
+    this.#applier = new MutationApplier(options.db);
+    this.#nodeTimeoutMs = options.nodeTimeoutMs ?? 5_000;
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    const now = this.#clock.now();
+    this.#startedAt = now;
+    const db = this.#o.db;
+    this.#assignments = readAssignments(db);
+    // Grace (contract 7): everyone known counts as just seen, so nobody is declared dead
+    // before a full nodeTimeout has passed under this primary.
+    for (const row of readNodes(db)) {
+      this.#nodes.set(row.id, { url: row.url, version: row.version, startedAt: row.startedAt, lastSeen: now, draining: row.draining, dead: false, dirty: false });
+    }
+    db.transaction(() => {
+      const removed = deleteAssignmentsFrom(db, this.#o.shardCount);
+      if (removed > 0) for (const id of [...this.#assignments.keys()]) if (id >= this.#o.shardCount) this.#assignments.delete(id);
+      appendEvent(db, { at: now, kind: 'takeover', nodeId: this.#o.nodeId, detail: { shardCount: this.#o.shardCount } });
+    });
+    this.#running = true;
+    this.#log.info({ nodes: this.#nodes.size, shards: this.#o.shardCount }, 'coordinator started on the primary');
+    this.#timer = setInterval(() => this.tick(), this.#o.tickMs ?? 250);
+  }
+
+  /** Stops at once: no further writes, no new moves (moves in flight abandon their commit). */
+  stop(): void {
+    if (!this.#running) return;
+    this.#running = false;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#log.info('coordinator stopped');
+  }
+
+  /** Contract 5: only the current epoch of a shard may write. */
+  fence(shardId: number, epoch: number): boolean {
+    return this.#assignments.get(shardId)?.epoch === epoch;
+  }
+
+  heartbeat(request: HeartbeatRequest): HeartbeatResponse {
+    if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot record the heartbeat of ${request.nodeId}: this node's coordinator is not running`);
+    const now = this.#clock.now();
+    const known = this.#nodes.get(request.nodeId);
+    if (!known || known.dead) {
+      this.#event(known ? 'rejoin' : 'join', request.nodeId, null, { url: request.url, version: request.version });
+      this.#log.info({ node: request.nodeId, url: request.url }, known ? 'node is back' : 'node joined');
+    }
+    this.#nodes.set(request.nodeId, {
+      url: request.url,
+      version: request.version,
+      startedAt: request.startedAt,
+      lastSeen: now,
+      draining: known?.draining ?? false,
+      dead: false,
+      dirty: true,
+    });
+    return { primary: this.#o.nodeId, shardCount: this.#o.shardCount };
+  }
+
+  nodeUrl(nodeId: string): string | null {
+    return this.#nodes.get(nodeId)?.url ?? null;
+  }
+
+  setDraining(nodeId: string, draining: boolean): void {
+    const node = this.#nodes.get(nodeId);
+    if (!node) throw new ShardlineError('NOT_FOUND', `Cannot ${draining ? 'drain' : 'undrain'} node ${nodeId}: no such node`);
+    node.draining = draining;
+    setDraining(this.#o.db, nodeId, draining);
+    this.#event(draining ? 'drain' : 'undrain', nodeId, null, {});
+    this.tick();
+  }
+
+  assignments(): ReadonlyMap<number, AssignmentRow> {
+    return this.#assignments;
+  }
+
+  /** One round: persist heartbeats, detect deaths, place shards. The interval calls it. */
+  tick(): void {
+    if (!this.#running) return;
+    try {
+      this.#tick();
+    } catch (error) {
+      this.#log.error({ err: error }, 'coordinator round failed; retrying next tick');
+    }
+  }
+
+  #tick(): void {
+    const now = this.#clock.now();
+    const db = this.#o.db;
+    for (const [id, node] of this.#nodes) {
+      if (!node.dead && now - node.lastSeen > this.#nodeTimeoutMs) {
+        node.dead = true;
+        this.#event('dead', id, null, { silentMs: now - node.lastSeen });
+        this.#log.warn({ node: id, silentMs: now - node.lastSeen }, 'node declared dead: its shards fail over');
+      }
+    }
+    if (now - this.#lastPersist >= 1_000) {
+      this.#lastPersist = now;
+      const dirty = [...this.#nodes].filter(([, n]) => n.dirty);
+      if (dirty.length > 0) {
+        db.transaction(() => {
+          for (const [id, n] of dirty) upsertNode(db, { id, url: n.url, version: n.version, startedAt: n.startedAt, lastHeartbeatAt: n.lastSeen });
+        });
+        for (const [, n] of dirty) n.dirty = false;
+      }
+    }
+
+    const owners = new Map<number, string | null>();
+    for (let shardId = 0; shardId < this.#o.shardCount; shardId++) owners.set(shardId, this.#assignments.get(shardId)?.nodeId ?? null);
+    const nodes: PlacementNode[] = [...this.#nodes].map(([id, n]) => ({ id, alive: !n.dead, draining: n.draining }));
+    const moves = planPlacement({ shardCount: this.#o.shardCount, owners, nodes }).filter((m) => !this.#moving.has(m.shardId));
+    const settled = now - this.#startedAt >= (this.#o.settleMs ?? 1_500);
+    const immediate = moves.filter((m) => m.kind === 'failover' || (m.kind === 'place' && settled));
+    if (immediate.length > 0) this.#assignNow(immediate, now);
+    const room = (this.#o.maxConcurrentHandoffs ?? 1) - this.#moving.size;
+    for (const move of moves.filter((m) => m.kind === 'handoff').slice(0, Math.max(0, room))) {
+      void this.#handoff(move.shardId, move.to, 'rebalance').catch(() => {});
+    }
+  }
+
+  /** Places unowned shards and fails over dead nodes' shards in one transaction. */
+  #assignNow(moves: readonly Move[], now: number): void {
+    const db = this.#o.db;
+    const sessions = new Map(listShardSessions(db).map((s) => [s.shardId, s]));
+    const rows: AssignmentRow[] = [];
+    db.transaction(() => {
+      for (const move of moves) {
+        const epoch = (this.#assignments.get(move.shardId)?.epoch ?? 0) + 1;
+        const row: AssignmentRow = { shardId: move.shardId, nodeId: move.to, epoch, state: 'assigned', updatedAt: now };
+        writeAssignment(db, row);
+        appendEvent(db, { at: now, kind: move.kind === 'failover' ? 'failover' : 'place', nodeId: move.to, shardId: move.shardId, detail: { from: move.from, epoch } });
+        rows.push(row);
+      }
+    });
+    for (const row of rows) this.#assignments.set(row.shardId, row);
+    this.#o.onAssignmentsChanged?.();
+    for (const row of rows) {
+      const session = sessions.get(row.shardId);
+      const resume = session && session.shardCount === this.#o.shardCount ? toResume(session) : null;
+      void this.#o.commands.start(row.nodeId!, row.shardId, row.epoch, resume).catch((error: unknown) => {
+        this.#log.debug({ err: (error as Error).message, shardId: row.shardId, node: row.nodeId }, 'start request failed; the node reconciles from its replica');
+      });
+    }
+  }
+
+  /** The orchestrated move (contract 6): detach there, commit resume info and epoch together, resume here. */
+  move(shardId: number, to: string): Promise<MoveResult> {
+    if (!this.#running) return Promise.reject(new ShardlineError('NOT_PRIMARY', `Cannot move shard ${shardId}: this node is not the primary`));
+    if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.#o.shardCount) {
+      return Promise.reject(new ShardlineError('INVALID_INPUT', `Cannot move shard ${shardId}: shard ids run from 0 to ${this.#o.shardCount - 1}`));
+    }
+    const target = this.#nodes.get(to);
+    if (!target || target.dead) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId} to ${to}: that node is ${target ? 'dead' : 'unknown'}`));
+    if (target.draining) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId} to ${to}: that node is draining`));
+    if (this.#moving.has(shardId)) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: a move of it is already running`));
+    const from = this.#assignments.get(shardId)?.nodeId;
+    if (from === to) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId} to ${to}: it already runs there`));
+    return this.#handoff(shardId, to, 'manual');
+  }
+
+  async #handoff(shardId: number, to: string, reason: 'rebalance' | 'manual'): Promise<MoveResult> {
+    const current = this.#assignments.get(shardId);
+    if (!current?.nodeId) throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: it has no owner yet`);
+    const from = current.nodeId;
+    const started = this.#clock.now();
+    this.#moving.add(shardId);
+    try {
+      const detached = parseResumeInfo(await this.#o.commands.detach(from, shardId, current.epoch));
+      if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
+        throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${from} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
+      }
+      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Move of shard ${shardId} abandoned: this node lost the primary role`);
+      const epoch = current.epoch + 1;
+      const now = this.#clock.now();
+      const row: AssignmentRow = { shardId, nodeId: to, epoch, state: 'assigned', updatedAt: now };
+      const db = this.#o.db;
+      db.transaction(() => {
+        this.#applier.commitSession(shardId, { sessionId: detached.sessionId, seq: detached.seq, resumeGatewayUrl: detached.resumeGatewayUrl, shardCount: detached.shardCount }, now);
+        writeAssignment(db, row);
+        appendEvent(db, { at: now, kind: 'move', nodeId: to, shardId, detail: { from, to, epoch, seq: detached.seq, reason } });
+      });
+      this.#assignments.set(shardId, row);
+      this.#o.onAssignmentsChanged?.();
+      await this.#o.commands.start(to, shardId, epoch, detached).catch((error: unknown) => {
+        this.#log.warn({ err: (error as Error).message, shardId, to }, 'target did not confirm the start; it reconciles from its replica');
+      });
+      const result = { shardId, from, to, epoch, seq: detached.seq, tookMs: this.#clock.now() - started };
+      this.#log.info(result, 'shard moved by resume');
+      return result;
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message, shardId, from, to }, 'shard move failed');
+      throw error;
+    } finally {
+      this.#moving.delete(shardId);
+    }
+  }
+
+  #event(kind: string, nodeId: string | null, shardId: number | null, detail: Record<string, unknown>): void {
+    try {
+      appendEvent(this.#o.db, { at: this.#clock.now(), kind, nodeId, shardId, detail });
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message, kind }, 'could not record a cluster event');
+    }
+  }
+}
+
+function toResume(s: { shardId: number; shardCount: number; sessionId: string; seq: number; resumeGatewayUrl: string }): ResumeInfo {
+  return { shardId: s.shardId, shardCount: s.shardCount, sessionId: s.sessionId, seq: s.seq, resumeGatewayUrl: s.resumeGatewayUrl };
+}

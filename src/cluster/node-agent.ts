@@ -1,0 +1,185 @@
+import { ShardlineError } from '../core/errors.ts';
+import type { Writer } from '../core/mutation.ts';
+import type { Logger } from '../core/ports.ts';
+import type { ResumeInfo } from '../core/resume-info.ts';
+import type { SqliteDriver } from '../core/sqlite.ts';
+import type { ShardRunner } from '../host/shard-runner.ts';
+import { listShardSessions } from '../store/queries.ts';
+import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
+import { readAssignments } from './cluster-tables.ts';
+
+export interface NodeAgentOptions {
+  readonly nodeId: string;
+  readonly version: string;
+  readonly startedAt: number;
+  /** Where other nodes reach this node's HTTP API. */
+  readonly url: () => string;
+  /** This node's local database (a replica on LiteFS), read-only. */
+  readonly readDb: SqliteDriver;
+  readonly shardCount: number;
+  readonly createRunner: (shardId: number, epoch: number) => ShardRunner;
+  /** Reaches the primary: in-process when this node is primary, over HTTP otherwise. */
+  readonly heartbeat: (request: HeartbeatRequest) => Promise<HeartbeatResponse>;
+  readonly writer: Writer;
+  readonly logger: Logger;
+  readonly heartbeatMs?: number;
+  readonly reconcileMs?: number;
+  readonly onRunnersChanged?: () => void;
+}
+
+/**
+ * Runs on every node. It heartbeats to the primary, and reconciles: the node runs exactly the
+ * shards assigned to it at the epoch it read from its local replica (contract 5), resuming
+ * from the committed session when there is one. It never decides placement itself.
+ */
+export class NodeAgent {
+  readonly #o: NodeAgentOptions;
+  readonly #log: Logger;
+  readonly runners = new Map<number, ShardRunner>();
+  /** Highest epoch seen per shard (replica rows, start and detach commands): older rows are stale. */
+  readonly #known = new Map<number, number>();
+  /** Shards this node handed away at an epoch: not restarted until assigned at a higher one. */
+  readonly #released = new Map<number, number>();
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  #reconcileTimer: ReturnType<typeof setInterval> | undefined;
+  #heartbeatFailures = 0;
+  #closed = false;
+
+  constructor(options: NodeAgentOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: 'agent' });
+  }
+
+  start(): void {
+    this.#heartbeatTimer = setInterval(() => void this.heartbeat(), this.#o.heartbeatMs ?? 1_000);
+    this.#reconcileTimer = setInterval(() => this.reconcile(), this.#o.reconcileMs ?? 250);
+    void this.heartbeat();
+    this.reconcile();
+  }
+
+  /** Stops the loops; the shards stay as they are (the host detaches or kills them). */
+  stop(): void {
+    this.#closed = true;
+    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
+    if (this.#reconcileTimer !== undefined) clearInterval(this.#reconcileTimer);
+    this.#heartbeatTimer = undefined;
+    this.#reconcileTimer = undefined;
+  }
+
+  async heartbeat(): Promise<void> {
+    if (this.#closed) return;
+    const request: HeartbeatRequest = {
+      nodeId: this.#o.nodeId,
+      url: this.#o.url(),
+      version: this.#o.version,
+      startedAt: this.#o.startedAt,
+      shards: [...this.runners.values()].map((r) => ({ shardId: r.shardId, epoch: r.epoch, status: r.shard.status, seq: r.shard.resumeInfo()?.seq ?? null })),
+    };
+    try {
+      await this.#o.heartbeat(request);
+      if (this.#heartbeatFailures > 0) this.#log.info({ after: this.#heartbeatFailures }, 'heartbeats reach the primary again');
+      this.#heartbeatFailures = 0;
+    } catch (error) {
+      this.#heartbeatFailures += 1;
+      if (this.#heartbeatFailures === 1 || this.#heartbeatFailures % 30 === 0) {
+        this.#log.warn({ err: (error as Error).message, failures: this.#heartbeatFailures }, 'heartbeat to the primary failed; shards keep running');
+      }
+    }
+  }
+
+  /** Brings the running shards in line with the assignments in the local replica. */
+  reconcile(): void {
+    if (this.#closed) return;
+    let rows;
+    try {
+      rows = readAssignments(this.#o.readDb);
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, 'cannot read assignments from the local database');
+      return;
+    }
+    let sessions: Map<number, ResumeInfo> | null = null;
+    for (const row of rows.values()) {
+      if (row.shardId >= this.#o.shardCount) continue;
+      const known = this.#known.get(row.shardId) ?? -1;
+      if (row.epoch < known) continue;
+      this.#known.set(row.shardId, row.epoch);
+      const runner = this.runners.get(row.shardId);
+      if (row.nodeId === this.#o.nodeId) {
+        if (runner) {
+          runner.epoch = row.epoch;
+        } else if ((this.#released.get(row.shardId) ?? -1) < row.epoch) {
+          sessions ??= this.#sessions();
+          this.#launch(row.shardId, row.epoch, sessions.get(row.shardId) ?? null);
+        }
+      } else if (runner && row.epoch > runner.epoch) {
+        // Reassigned elsewhere (failover or partition): stop at once, write nothing more.
+        this.#log.warn({ shardId: row.shardId, epoch: row.epoch, owner: row.nodeId }, 'shard reassigned to another node; stopping it here');
+        this.#drop(runner);
+      }
+    }
+    for (const runner of [...this.runners.values()]) {
+      if (runner.shardId >= this.#o.shardCount) this.#drop(runner);
+    }
+  }
+
+  /** Coordinator's start command: run the shard at `epoch` now, without waiting for replication. */
+  startShard(shardId: number, epoch: number, resume: ResumeInfo | null): void {
+    if (shardId >= this.#o.shardCount) throw new ShardlineError('INVALID_INPUT', `Cannot start shard ${shardId}: the shard count is ${this.#o.shardCount}`);
+    const known = this.#known.get(shardId) ?? -1;
+    if (epoch < known) throw new ShardlineError('STALE_EPOCH', `Cannot start shard ${shardId} at epoch ${epoch}: epoch ${known} is already known here`);
+    this.#known.set(shardId, epoch);
+    const runner = this.runners.get(shardId);
+    if (runner) {
+      runner.epoch = epoch;
+      return;
+    }
+    this.#launch(shardId, epoch, resume);
+  }
+
+  /** Coordinator's detach command (a handoff): stop resumably, flush this node's writes, answer the resume info. */
+  async detachShard(shardId: number, epoch: number): Promise<ResumeInfo> {
+    const runner = this.runners.get(shardId);
+    if (!runner) throw new ShardlineError('NOT_FOUND', `Cannot detach shard ${shardId}: it does not run on ${this.#o.nodeId}`);
+    if (runner.epoch !== epoch) throw new ShardlineError('STALE_EPOCH', `Cannot detach shard ${shardId} at epoch ${epoch}: it runs here at epoch ${runner.epoch}`);
+    this.#released.set(shardId, epoch);
+    const info = await runner.detach({ commit: false });
+    this.runners.delete(shardId);
+    this.#o.onRunnersChanged?.();
+    if (!info) throw new ShardlineError('CONFLICT', `Cannot hand shard ${shardId} over: it had no session yet`);
+    // Everything this shard wrote at the old epoch must be committed before the new owner writes.
+    await this.#o.writer.flush();
+    return info;
+  }
+
+  /** The primary refused this shard's epoch as stale: stop it at once (contract 5). */
+  fence(shardId: number, epoch: number): void {
+    const runner = this.runners.get(shardId);
+    if (runner && runner.epoch === epoch) this.#drop(runner);
+  }
+
+  #launch(shardId: number, epoch: number, resume: ResumeInfo | null): void {
+    const runner = this.#o.createRunner(shardId, epoch);
+    this.runners.set(shardId, runner);
+    this.#released.delete(shardId);
+    this.#o.onRunnersChanged?.();
+    this.#log.info({ shardId, epoch, resume: resume ? resume.seq : null }, resume ? 'starting shard by RESUME' : 'starting shard by IDENTIFY');
+    runner.start(resume).catch((error: unknown) => {
+      this.#log.error({ err: (error as Error).message, shardId }, 'shard failed to start');
+    });
+  }
+
+  #drop(runner: ShardRunner): void {
+    this.runners.delete(runner.shardId);
+    runner.fence();
+    this.#o.onRunnersChanged?.();
+  }
+
+  #sessions(): Map<number, ResumeInfo> {
+    const result = new Map<number, ResumeInfo>();
+    for (const s of listShardSessions(this.#o.readDb)) {
+      if (s.shardCount !== this.#o.shardCount) continue;
+      result.set(s.shardId, { shardId: s.shardId, shardCount: s.shardCount, sessionId: s.sessionId, seq: s.seq, resumeGatewayUrl: s.resumeGatewayUrl });
+    }
+    return result;
+  }
+}

@@ -1,0 +1,139 @@
+import { ShardlineError } from '../core/errors.ts';
+import { IdentifyBudget, type IdentifyDecision, type SessionStartLimit } from '../core/identify-budget.ts';
+import type { WriteEntry } from '../core/mutation.ts';
+import type { Logger } from '../core/ports.ts';
+import type { SqliteDriver, SqliteDriverFactory } from '../core/sqlite.ts';
+import { runMigrations } from '../store/migrate.ts';
+import { openDatabase } from '../store/open-database.ts';
+import { WriteFunnel, type WriteFunnelOptions } from '../store/write-funnel.ts';
+import type { IdentifyRequest } from './cluster-protocol.ts';
+import { recordIdentify } from './cluster-tables.ts';
+import { Coordinator, type CoordinatorOptions } from './coordinator.ts';
+import type { ForwardResult } from './forwarding-writer.ts';
+
+export interface PrimaryRoleOptions {
+  readonly nodeId: string;
+  readonly databasePath: string;
+  readonly driverFactory: SqliteDriverFactory;
+  readonly flushIntervalMs: number;
+  readonly funnelTuning?: Partial<Pick<WriteFunnelOptions, 'flushThresholdRows' | 'highWaterRows' | 'retryBaseMs' | 'retryMaxMs'>>;
+  readonly sessionStartLimit: SessionStartLimit;
+  readonly identifySpacingMs: number;
+  readonly coordinator: Omit<CoordinatorOptions, 'db' | 'nodeId' | 'logger'>;
+  readonly logger: Logger;
+  /** An entry went stale between enqueue and commit: its shard must stop. */
+  readonly onStale?: (shardId: number, epoch: number) => void;
+}
+
+/**
+ * Everything only the primary does, alive exactly while this node holds the lease: the
+ * writable connection, migrations, the write funnel, the coordinator and the identify budget.
+ * `stop()` ends all of it at once and hands back the writes the funnel had not committed.
+ */
+export class PrimaryRole {
+  readonly #o: PrimaryRoleOptions;
+  readonly #log: Logger;
+  #db: SqliteDriver | null = null;
+  #funnel: WriteFunnel | null = null;
+  #coordinator: Coordinator | null = null;
+  #budget: IdentifyBudget | null = null;
+
+  constructor(options: PrimaryRoleOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: 'primary' });
+  }
+
+  get funnel(): WriteFunnel {
+    if (!this.#funnel) throw new ShardlineError('NOT_PRIMARY', 'This node is not acting as the primary');
+    return this.#funnel;
+  }
+
+  get coordinator(): Coordinator {
+    if (!this.#coordinator) throw new ShardlineError('NOT_PRIMARY', 'This node is not acting as the primary');
+    return this.#coordinator;
+  }
+
+  get budget(): IdentifyBudget | null {
+    return this.#budget;
+  }
+
+  async start(): Promise<void> {
+    const o = this.#o;
+    this.#db = openDatabase({ path: o.databasePath, driverFactory: o.driverFactory });
+    const { applied } = await runMigrations(this.#db);
+    if (applied.length > 0) this.#log.info({ applied }, 'migrations applied on the primary');
+    const coordinator = new Coordinator({ ...o.coordinator, db: this.#db, nodeId: o.nodeId, logger: o.logger });
+    this.#coordinator = coordinator;
+    this.#funnel = new WriteFunnel({
+      ...o.funnelTuning,
+      db: this.#db,
+      flushIntervalMs: o.flushIntervalMs,
+      fence: (shardId, epoch) => coordinator.fence(shardId, epoch),
+      errorListener: (error) => {
+        this.#log.warn({ code: error.code, err: error.message }, 'write funnel problem');
+        const { shardId, epoch } = error.details as { shardId?: unknown; epoch?: unknown };
+        if (error.code === 'STALE_EPOCH' && typeof shardId === 'number' && typeof epoch === 'number') o.onStale?.(shardId, epoch);
+      },
+    });
+    this.#funnel.start();
+    const now = Date.now();
+    this.#budget = new IdentifyBudget(o.sessionStartLimit, now, { spacingMs: o.identifySpacingMs });
+    // A new primary does not know every slot the old one granted lately (replication lags):
+    // if the ledger shows recent identifies, every bucket waits one spacing.
+    const recent = this.#db.prepare('SELECT count(*) AS n FROM identify_ledger WHERE started_at > ?').get([now - 2 * o.identifySpacingMs]);
+    if (Number(recent?.['n'] ?? 0) > 0) this.#budget.holdAll(now);
+    coordinator.start();
+  }
+
+  /** Loses the role: nothing more is written from here. Returns uncommitted writes, oldest first. */
+  async stop(): Promise<WriteEntry[]> {
+    this.#coordinator?.stop();
+    const pending = this.#funnel?.drain() ?? [];
+    await this.#funnel?.close();
+    this.#db?.close();
+    this.#db = null;
+    this.#funnel = null;
+    this.#coordinator = null;
+    this.#budget = null;
+    return pending;
+  }
+
+  /** A crash, as far as one process can have one: nothing queued is committed. */
+  async kill(): Promise<void> {
+    this.#coordinator?.stop();
+    this.#funnel?.drain();
+    await this.#funnel?.close();
+    this.#db?.close();
+    this.#db = null;
+    this.#funnel = null;
+    this.#coordinator = null;
+    this.#budget = null;
+  }
+
+  /** POST /internal/writes on the primary: fence, commit, then acknowledge (so the sender may forget). */
+  async acceptWrites(entries: readonly WriteEntry[]): Promise<ForwardResult> {
+    const funnel = this.funnel;
+    const coordinator = this.coordinator;
+    const stale: { shardId: number; epoch: number }[] = [];
+    for (const entry of entries) {
+      if (!coordinator.fence(entry.shardId, entry.epoch)) {
+        if (!stale.some((s) => s.shardId === entry.shardId && s.epoch === entry.epoch)) stale.push({ shardId: entry.shardId, epoch: entry.epoch });
+        continue;
+      }
+      await funnel.enqueue(entry);
+    }
+    await funnel.flush();
+    return { stale };
+  }
+
+  identify(request: IdentifyRequest): IdentifyDecision {
+    const budget = this.#budget;
+    if (!budget || !this.#db) throw new ShardlineError('NOT_PRIMARY', 'Cannot grant identify slots: this node is not the primary');
+    const now = Date.now();
+    const decision = budget.request(request.shardId, now);
+    if (decision.kind === 'grant') {
+      recordIdentify(this.#db, { at: now, shardId: request.shardId, nodeId: request.nodeId, bucket: decision.bucket, remaining: decision.remaining });
+    }
+    return decision;
+  }
+}
