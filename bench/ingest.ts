@@ -67,6 +67,8 @@ interface PhaseResult {
   committedMs?: number;
   clientCpuUsPerEvent: number;
   simCpuShare: number;
+  /** Share of the burst the client's event loop was busy (1 = saturated). */
+  eventLoopUtilization: number;
   heapMb: number;
   /** Heap after the phase's imports, before connecting. */
   baselineHeapMb: number;
@@ -160,11 +162,12 @@ class SimProcess {
 // ---- measuring ----------------------------------------------------------------------------
 
 /** Emits EVENTS paced by what the client handled; resolves when the last one was handled. */
-async function burst(sim: SimProcess, handled: () => number): Promise<{ events: number; ms: number; cpuUs: number; simCpuUs: number }> {
+async function burst(sim: SimProcess, handled: () => number): Promise<{ events: number; ms: number; cpuUs: number; simCpuUs: number; elu: number }> {
   const seq0 = (await sim.request({ type: 'count' }))['sequenced']!;
   const h0 = handled();
   const simCpu0 = (await sim.request({ type: 'cpu' }))['cpuUs']!;
   const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   let emitted = 0;
   let seq = seq0;
@@ -182,8 +185,9 @@ async function burst(sim: SimProcess, handled: () => number): Promise<{ events: 
   while (handled() - h0 < events) await sleep(1);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0).utilization;
   const simCpuUs = (await sim.request({ type: 'cpu' }))['cpuUs']! - simCpu0;
-  return { events, ms, cpuUs: cpu.user + cpu.system, simCpuUs };
+  return { events, ms, cpuUs: cpu.user + cpu.system, simCpuUs, elu };
 }
 
 function memory(): { heapMb: number; rssMb: number; gc: boolean } {
@@ -209,6 +213,7 @@ function result(phase: string, guilds: number, connectMs: number, b: Awaited<Ret
     eventsPerSecond: (b.events / b.ms) * 1000,
     clientCpuUsPerEvent: b.cpuUs / b.events,
     simCpuShare: b.simCpuUs / 1000 / b.ms,
+    eventLoopUtilization: b.elu,
     ...after,
     baselineHeapMb: baseline.heapMb,
     ...extra,
@@ -299,6 +304,7 @@ async function runShardline(sim: SimProcess, compress: boolean): Promise<PhaseRe
     const connectMs = performance.now() - t0;
     while (!committed() || Number(host.query('SELECT count(*) FROM guilds').rows[0]![0]) < expectedGuilds) await sleep(5);
     const connectCommittedMs = performance.now() - t0;
+    const flushMs0 = host.status().funnel!.totalFlushMs;
     const tb = performance.now();
     const b = await burst(sim, () => dispatches);
     while (!committed()) await sleep(2);
@@ -309,7 +315,7 @@ async function runShardline(sim: SimProcess, compress: boolean): Promise<PhaseRe
     return result(compress ? 'shardline' : 'shardline-json', guildCreates, connectMs, b, baseline, {
       connectCommittedMs,
       committedMs,
-      note: `${funnel.transactions} transactions, ${funnel.committedRows} rows, max batch ${funnel.maxBatchMutations} mutations, db ${dbMb.toFixed(0)} MB`,
+      note: `${funnel.transactions} transactions, ${funnel.committedRows} rows changed, max batch ${funnel.maxBatchMutations} mutations, flushing ${((funnel.totalFlushMs - flushMs0) / 1000).toFixed(2)} s of the ${(committedMs / 1000).toFixed(2)} s burst, db ${dbMb.toFixed(0)} MB`,
     });
   } finally {
     await host.close();
@@ -383,7 +389,7 @@ function runChild(phase: string): Promise<PhaseResult> {
 }
 
 function table(results: PhaseResult[]): string {
-  const header = ['phase', 'guilds', 'connect s', 'events', 'burst s', 'events/s', 'CPU us/ev', 'sim CPU', 'heap MB', 'heap growth MB', 'RSS MB'];
+  const header = ['phase', 'guilds', 'connect s', 'events', 'burst s', 'events/s', 'CPU us/ev', 'loop busy', 'sim CPU', 'heap MB', 'heap growth MB', 'RSS MB'];
   const rows = results.map((r) => [
     r.phase,
     String(r.guilds),
@@ -392,6 +398,7 @@ function table(results: PhaseResult[]): string {
     (r.burstMs / 1000).toFixed(2) + (r.committedMs ? ` (${(r.committedMs / 1000).toFixed(2)} committed)` : ''),
     Math.round(r.eventsPerSecond).toLocaleString('en-US'),
     r.clientCpuUsPerEvent.toFixed(1),
+    `${Math.round(r.eventLoopUtilization * 100)}%`,
     `${Math.round(r.simCpuShare * 100)}%`,
     r.heapMb.toFixed(1),
     (r.heapMb - r.baselineHeapMb).toFixed(1),

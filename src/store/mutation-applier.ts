@@ -57,7 +57,10 @@ function upsertSql(table: CacheTable, merge: boolean): string {
       if (c === 'raw') return `raw = json_patch(${table}.raw, excluded.raw)`;
       return `${c} = coalesce(excluded.${c}, ${table}.${c})`;
     });
-  return `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT (${spec.key.join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
+  // Every column but guilds.updated_at is derived from `raw`: an identical replacement (a member
+  // event repeating its user, a replayed dispatch) then writes nothing and dirties no page.
+  const unchanged = !merge && table !== 'guilds' ? ` WHERE ${table}.raw IS NOT excluded.raw` : '';
+  return `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT (${spec.key.join(', ')}) DO UPDATE SET ${updates.join(', ')}${unchanged}`;
 }
 
 /** The guild ids of one shard, computed from the snowflake so a changed shard count still matches. */
