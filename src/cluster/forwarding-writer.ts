@@ -88,7 +88,7 @@ export class ForwardingWriter implements Writer {
     const pending = this.flush();
     const timeout = new Promise<'timeout'>((resolve) => {
       const t = setTimeout(() => resolve('timeout'), 5_000);
-      void pending.finally(() => clearTimeout(t));
+      void pending.finally(() => clearTimeout(t)).catch(() => {});
     });
     const outcome = await Promise.race([pending.then(() => 'flushed' as const, () => 'failed' as const), timeout]);
     this.#closed = true;
