@@ -26,8 +26,6 @@ export function spawnGroup(command: string, args: readonly string[], options: { 
       });
     });
     if (child.pid === undefined) throw new Error(`could not start ${command}: no pid`);
-    // The harness tracks the group itself; an exited child must not keep the test process alive.
-    child.unref();
     return { pid: child.pid, exited, running: () => running };
   } finally {
     closeSync(log);
