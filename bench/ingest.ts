@@ -22,6 +22,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
 import type { DispatchEvent } from '../src/bot.ts';
