@@ -16,6 +16,10 @@ import { RoutingWriter } from './cluster/routing-writer.ts';
 import { StaticLeadership } from './cluster/static-leadership.ts';
 import type { Config } from './config/load-config.ts';
 import { createControlApp, type Readiness } from './control/create-control-app.ts';
+import type { ControlOperations, DrainReport, MoveReport, PrimaryOperations, ResumeResult, TakeoverResult } from './control/control-operations.ts';
+import type { MetricsSnapshot } from './control/metrics.ts';
+import { sleep } from './core/abort.ts';
+import type { ResumeInfo } from './core/resume-info.ts';
 import { ShardlineError } from './core/errors.ts';
 import type { IdentifyDecision } from './core/identify-budget.ts';
 import type { LeaderState, Leadership } from './core/leadership.ts';
@@ -187,6 +191,7 @@ export class Host extends TypedEmitter<HostEvents> {
           detach: (shardId, epoch) => this.#agentOrThrow().detachShard(shardId, epoch),
           start: (shardId, epoch, resume) => this.#agentOrThrow().startShard(shardId, epoch, resume),
         },
+        operations: this.controlOperations(),
       });
       this.#http = await this.#o.runtime.serve(app.fetch, { hostname: config.httpHost, port: config.httpPort });
       this.#log.info({ url: this.#http.url }, 'HTTP API listening');
@@ -375,6 +380,145 @@ export class Host extends TypedEmitter<HostEvents> {
     if (!this.#readDb) throw new ShardlineError('STORE_UNAVAILABLE', `Cannot query: the host is ${this.#state}`);
     return runReadOnlyQuery(this.#readDb, sql, params, limits);
   }
+
+  // ---- control plane operations ----
+  // What the admin API (src/control/admin-routes.ts) and its primary-side internal routes do.
+  // Operations that change assignments run on the primary; a replica asks the primary over
+  // /internal (with the cluster secret) and reports the primary's answer.
+
+  /** The operations the HTTP API serves; see src/control/control-operations.ts. */
+  controlOperations(): ControlOperations & PrimaryOperations {
+    return {
+      shardCount: () => this.#shardCount,
+      takeover: (options) => this.takeover(options),
+      handoff: (shardId) => this.handoffShard(shardId),
+      resume: (shardId, info) => this.resumeShard(shardId, info),
+      move: (shardId, to, options) => this.moveShard(shardId, to, options),
+      drain: (nodeId, draining, options) => this.drainNode(nodeId, draining, options),
+      metrics: () => this.metricsSnapshot(),
+      releaseShard: async (request) => {
+        const coordinator = this.#primaryOrThrow(`hand off shard ${request.shardId}`).coordinator;
+        return (await coordinator.releaseForManualHandoff(request.shardId, { nodeId: request.nodeId, epoch: request.epoch })).resume;
+      },
+      claimShard: (request) => this.#primaryOrThrow(`resume shard ${request.shardId}`).coordinator.claimResume(request.shardId, request.nodeId, request.resume),
+      setDraining: (nodeId, draining) => this.#primaryOrThrow(`${draining ? 'drain' : 'undrain'} ${nodeId}`).coordinator.setDraining(nodeId, draining),
+      shardStats: (shardId) => this.runner(shardId)?.stats() ?? null,
+    };
+  }
+
+  /** POST /takeover: this node becomes the primary (LiteFS promote), and its coordinator runs. */
+  async takeover(options: { timeoutMs?: number } = {}): Promise<TakeoverResult> {
+    const started = Date.now();
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    const promoted = await this.#leadership.promote({ signal: this.#closing.signal, timeoutMs });
+    // The role is applied after LiteFS reports it (migrations, funnel, coordinator): wait for that too.
+    while (!this.#primary?.coordinator.running) {
+      if (Date.now() - started > timeoutMs) {
+        throw new ShardlineError('TIMEOUT', `Node ${this.config.nodeId} is the LiteFS primary but its coordinator was not running after ${timeoutMs} ms`);
+      }
+      await sleep(20, this.#closing.signal);
+    }
+    return { tookMs: Date.now() - started, alreadyPrimary: promoted.alreadyPrimary, primary: this.config.nodeId };
+  }
+
+  /** POST /shards/:id/handoff: detaches a shard running here; the primary marks it 'detached'. */
+  async handoffShard(shardId: number): Promise<ResumeInfo> {
+    const runner = this.runner(shardId);
+    if (!runner) throw new ShardlineError('NOT_FOUND', `Cannot hand off shard ${shardId}: it does not run on ${this.config.nodeId}${this.#ownerHint(shardId)}`);
+    // Checked before anything stops: a shard without a session cannot be resumed elsewhere.
+    if (runner.shard.status !== 'ready') throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId}: it is ${runner.shard.status} on ${this.config.nodeId}, not ready`);
+    const owner = { nodeId: this.config.nodeId, epoch: runner.epoch };
+    if (this.#primary) return (await this.#primary.coordinator.releaseForManualHandoff(shardId, owner)).resume;
+    return this.#callPrimary<ResumeInfo>(`hand off shard ${shardId}`, `/internal/shards/${shardId}/release`, owner, 60_000);
+  }
+
+  /** POST /shards/:id/resume: runs a 'detached' shard here by RESUME from `info`. */
+  async resumeShard(shardId: number, info: ResumeInfo): Promise<ResumeResult> {
+    const running = this.runner(shardId);
+    if (running) throw new ShardlineError('CONFLICT', `Cannot resume shard ${shardId}: it already runs on ${this.config.nodeId} at epoch ${running.epoch}`);
+    if (this.#primary) return this.#primary.coordinator.claimResume(shardId, this.config.nodeId, info);
+    return this.#callPrimary<ResumeResult>(`resume shard ${shardId}`, `/internal/shards/${shardId}/claim`, { nodeId: this.config.nodeId, resume: info }, 30_000);
+  }
+
+  /** POST /shards/:id/move: the orchestrated handoff on the primary; a replica forwards it once. */
+  async moveShard(shardId: number, to: string, options: { forwarded?: boolean } = {}): Promise<MoveReport> {
+    if (this.#primary) {
+      const started = Date.now();
+      const result = await this.#primary.coordinator.move(shardId, to);
+      const gapMs = await this.#resumedAfter(shardId, to, started);
+      return gapMs === null ? result : { ...result, gapMs };
+    }
+    if (options.forwarded) this.#primaryOrThrow(`move shard ${shardId}`);
+    return this.#callPrimary<MoveReport>(`move shard ${shardId}`, `/internal/shards/${shardId}/move`, { to }, 90_000);
+  }
+
+  /**
+   * POST /nodes/:id/drain and /undrain: sets the flag on the primary, then (draining) waits
+   * up to `waitMs` until no shard is assigned to the node; `done: false` when time ran out.
+   */
+  async drainNode(nodeId: string, draining: boolean, options: { waitMs?: number } = {}): Promise<DrainReport> {
+    const started = Date.now();
+    if (this.#primary) this.#primary.coordinator.setDraining(nodeId, draining);
+    else await this.#callPrimary(`${draining ? 'drain' : 'undrain'} ${nodeId}`, `/internal/nodes/${nodeId}/drain`, { draining });
+    const waitMs = draining ? (options.waitMs ?? 30_000) : 0;
+    for (;;) {
+      const shards = this.#assignedTo(nodeId);
+      const done = !draining || shards.length === 0;
+      if (done || Date.now() - started >= waitMs) return { node: nodeId, draining, shards, done, tookMs: Date.now() - started };
+      await sleep(Math.min(100, waitMs), this.#closing.signal);
+    }
+  }
+
+  /** What GET /metrics reads at scrape time (no database access). */
+  metricsSnapshot(): MetricsSnapshot {
+    const role = this.#leadership.current();
+    const primary = this.#primary;
+    return {
+      role: role.isPrimary ? 'primary' : role.known ? 'replica' : 'unknown',
+      shards: this.runners().map((r) => r.stats()),
+      funnel: primary ? primary.funnel.stats() : null,
+      forwarder: this.#forwarder?.stats() ?? null,
+      identify: primary?.budget?.snapshot() ?? null,
+    };
+  }
+
+  #callPrimary<T>(what: string, path: `/internal/${string}`, body: unknown, timeoutMs?: number): Promise<T> {
+    const url = this.#primaryUrl();
+    if (!url) return Promise.reject(new ShardlineError('NO_PRIMARY', `Cannot ${what}: no primary is known (LiteFS has not named one)`));
+    return this.#clientOrThrow().call<T>(url, path, body, timeoutMs);
+  }
+
+  #assignedTo(nodeId: string): number[] {
+    const rows = this.#primary ? [...this.#primary.coordinator.assignments().values()] : this.#readDb ? [...readAssignments(this.#readDb).values()] : [];
+    return rows.filter((r) => r.nodeId === nodeId).map((r) => r.shardId).sort((a, b) => a - b);
+  }
+
+  #ownerHint(shardId: number): string {
+    const row = this.#primary?.coordinator.assignments().get(shardId) ?? (this.#readDb ? readAssignments(this.#readDb).get(shardId) : undefined);
+    if (!row) return '';
+    return row.nodeId ? `; it is assigned to ${row.nodeId}` : `; it is ${row.state}`;
+  }
+
+  /** The new owner's RESUMED time minus `since`, or null if it was not ready within 5 s. */
+  async #resumedAfter(shardId: number, nodeId: string, since: number): Promise<number | null> {
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      let stats: { status: string; readySince: number | null } | null = null;
+      if (nodeId === this.config.nodeId) stats = this.runner(shardId)?.stats() ?? null;
+      else {
+        try {
+          stats = await this.#clientOrThrow().call(this.#urlOf(nodeId), `/internal/shards/${shardId}/stats`, {}, 2_000);
+        } catch {
+          stats = null;
+        }
+      }
+      if (stats?.status === 'ready' && stats.readySince !== null && stats.readySince >= since) return stats.readySince - since;
+      await sleep(25, this.#closing.signal).catch(() => {});
+      if (this.#closing.signal.aborted) return null;
+    }
+    return null;
+  }
+  // ---- end of control plane operations ----
 
   #driverFactory(): SqliteDriverFactory {
     return this.#o.sqlite ?? this.#o.runtime.sqlite;

@@ -36,6 +36,11 @@ export class ClusterClient {
     return this.#post(url, `/internal/shards/${shardId}/start`, resume ? { epoch, resume } : { epoch });
   }
 
+  /** Any other internal route (the control plane's forwarded operations); same errors as the rest. */
+  call<T>(url: string, path: `/internal/${string}`, body: unknown, timeoutMs?: number): Promise<T> {
+    return this.#post(url, path, body, timeoutMs);
+  }
+
   async #post<T>(base: string, path: string, body: unknown, timeoutMs = this.#timeoutMs): Promise<T> {
     let response: Response;
     try {

@@ -35,6 +35,11 @@ export interface CoordinatorOptions {
   /** Rebalancing handoffs running at once (failovers are never held back). Default 1. */
   readonly maxConcurrentHandoffs?: number;
   readonly clock?: Clock;
+  /**
+   * A shard handed off by hand (POST /shards/:id/handoff) waits this long for the matching
+   * resume before the planner places it again from the committed session. Default 60 000.
+   */
+  readonly detachedTimeoutMs?: number;
   /** Called after assignments changed in the database (the local agent reconciles at once). */
   readonly onAssignmentsChanged?: () => void;
 }
@@ -47,6 +52,19 @@ export interface MoveResult {
   /** The seq the new owner resumes after. */
   readonly seq: number;
   readonly tookMs: number;
+}
+
+/** A shard released for a manual handoff: its final resume info, committed with the epoch bump. */
+export interface ReleaseResult {
+  readonly resume: ResumeInfo;
+  /** The epoch of the 'detached' row (no node runs the shard at it). */
+  readonly epoch: number;
+}
+
+export interface ClaimResult {
+  readonly shardId: number;
+  readonly epoch: number;
+  readonly node: string;
 }
 
 interface KnownNode {
@@ -197,7 +215,7 @@ export class Coordinator {
     const owners = new Map<number, string | null>();
     for (let shardId = 0; shardId < this.#o.shardCount; shardId++) owners.set(shardId, this.#assignments.get(shardId)?.nodeId ?? null);
     const nodes: PlacementNode[] = [...this.#nodes].map(([id, n]) => ({ id, alive: !n.dead, draining: n.draining }));
-    const moves = planPlacement({ shardCount: this.#o.shardCount, owners, nodes }).filter((m) => !this.#moving.has(m.shardId));
+    const moves = planPlacement({ shardCount: this.#o.shardCount, owners, nodes }).filter((m) => !this.#moving.has(m.shardId) && !this.#awaitingResume(m.shardId, now));
     const settled = now - this.#startedAt >= (this.#o.settleMs ?? 1_500);
     const immediate = moves.filter((m) => m.kind === 'failover' || (m.kind === 'place' && settled));
     if (immediate.length > 0) this.#assignNow(immediate, now);
@@ -249,7 +267,7 @@ export class Coordinator {
 
   async #handoff(shardId: number, to: string, reason: 'rebalance' | 'manual'): Promise<MoveResult> {
     const current = this.#assignments.get(shardId);
-    if (!current?.nodeId) throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: it has no owner yet`);
+    if (!current?.nodeId) throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${current ? describe(current) : 'it has no owner yet'}`);
     const from = current.nodeId;
     const started = this.#clock.now();
     this.#moving.add(shardId);
@@ -284,6 +302,98 @@ export class Coordinator {
     }
   }
 
+  /**
+   * First half of a manual handoff: detaches the shard on its owner (which must run it at
+   * `epoch`), then commits its final resume info together with an assignment to nobody in
+   * state 'detached' at a bumped epoch, so no node starts it until claimResume() or until
+   * `detachedTimeoutMs` passes (then the planner places it again, resuming from that session).
+   */
+  async releaseForManualHandoff(shardId: number, owner: { nodeId: string; epoch: number }): Promise<ReleaseResult> {
+    this.#checkShard(shardId, 'hand off');
+    const current = this.#assignments.get(shardId);
+    if (!current || current.nodeId !== owner.nodeId || current.epoch !== owner.epoch) {
+      throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId} from ${owner.nodeId} at epoch ${owner.epoch}: ${describe(current)}`);
+    }
+    if (this.#moving.has(shardId)) throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId}: a move of it is already running`);
+    this.#moving.add(shardId);
+    try {
+      const detached = parseResumeInfo(await this.#o.commands.detach(owner.nodeId, shardId, owner.epoch));
+      if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
+        throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId}: ${owner.nodeId} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
+      }
+      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Handoff of shard ${shardId} abandoned: this node lost the primary role`);
+      const now = this.#clock.now();
+      const row: AssignmentRow = { shardId, nodeId: null, epoch: owner.epoch + 1, state: 'detached', updatedAt: now };
+      const db = this.#o.db;
+      db.transaction(() => {
+        this.#applier.commitSession(shardId, { sessionId: detached.sessionId, seq: detached.seq, resumeGatewayUrl: detached.resumeGatewayUrl, shardCount: detached.shardCount }, now);
+        writeAssignment(db, row);
+        appendEvent(db, { at: now, kind: 'handoff', nodeId: owner.nodeId, shardId, detail: { from: owner.nodeId, epoch: row.epoch, seq: detached.seq } });
+      });
+      this.#assignments.set(shardId, row);
+      this.#o.onAssignmentsChanged?.();
+      this.#log.info({ shardId, from: owner.nodeId, epoch: row.epoch, seq: detached.seq }, 'shard detached for a manual handoff; waiting for its resume');
+      return { resume: detached, epoch: row.epoch };
+    } finally {
+      this.#moving.delete(shardId);
+    }
+  }
+
+  /**
+   * Second half of a manual handoff: `nodeId` resumes a 'detached' shard from `resume`. The
+   * info must match the committed session (same id, seq not behind); on success the shard is
+   * assigned to `nodeId` at a new epoch, the session is committed at `resume.seq`, and the
+   * node is told to start it. Nothing changes when a check fails.
+   */
+  async claimResume(shardId: number, nodeId: string, resume: ResumeInfo): Promise<ClaimResult> {
+    this.#checkShard(shardId, 'resume');
+    const what = `Cannot resume shard ${shardId} on ${nodeId}`;
+    if (resume.shardId !== shardId || resume.shardCount !== this.#o.shardCount) {
+      throw new ShardlineError('CONFLICT', `${what}: the resume info is for shard [${resume.shardId}, ${resume.shardCount}], the bot runs ${this.#o.shardCount} shards`);
+    }
+    const node = this.#nodes.get(nodeId);
+    if (!node || node.dead) throw new ShardlineError('CONFLICT', `${what}: that node is ${node ? 'dead' : 'unknown to the primary'}`);
+    const current = this.#assignments.get(shardId);
+    if (current?.state !== 'detached' || this.#moving.has(shardId)) {
+      throw new ShardlineError('CONFLICT', `${what}: it is not detached (${describe(current)})`);
+    }
+    const db = this.#o.db;
+    const committed = listShardSessions(db).find((s) => s.shardId === shardId);
+    if (!committed || committed.sessionId !== resume.sessionId) {
+      throw new ShardlineError('CONFLICT', `${what}: unknown session ${resume.sessionId}${committed ? `; the committed session is ${committed.sessionId}` : '; no session is committed'}`);
+    }
+    if (resume.seq < committed.seq) {
+      throw new ShardlineError('CONFLICT', `${what}: seq ${resume.seq} is behind the committed seq ${committed.seq}`);
+    }
+    const now = this.#clock.now();
+    const row: AssignmentRow = { shardId, nodeId, epoch: current.epoch + 1, state: 'assigned', updatedAt: now };
+    db.transaction(() => {
+      this.#applier.commitSession(shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, now);
+      writeAssignment(db, row);
+      appendEvent(db, { at: now, kind: 'resume', nodeId, shardId, detail: { epoch: row.epoch, seq: resume.seq } });
+    });
+    this.#assignments.set(shardId, row);
+    this.#o.onAssignmentsChanged?.();
+    await this.#o.commands.start(nodeId, shardId, row.epoch, resume).catch((error: unknown) => {
+      this.#log.warn({ err: (error as Error).message, shardId, nodeId }, 'node did not confirm the start; it reconciles from its replica');
+    });
+    this.#log.info({ shardId, nodeId, epoch: row.epoch, seq: resume.seq }, 'detached shard resumed by hand');
+    return { shardId, epoch: row.epoch, node: nodeId };
+  }
+
+  #checkShard(shardId: number, verb: string): void {
+    if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot ${verb} shard ${shardId}: this node's coordinator is not running`);
+    if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.#o.shardCount) {
+      throw new ShardlineError('INVALID_INPUT', `Cannot ${verb} shard ${shardId}: shard ids run from 0 to ${this.#o.shardCount - 1}`);
+    }
+  }
+
+  /** A shard detached by hand stays unplaced until resumed or until its wait is over. */
+  #awaitingResume(shardId: number, now: number): boolean {
+    const row = this.#assignments.get(shardId);
+    return row?.state === 'detached' && now - row.updatedAt < (this.#o.detachedTimeoutMs ?? 60_000);
+  }
+
   #event(kind: string, nodeId: string | null, shardId: number | null, detail: Record<string, unknown>): void {
     try {
       appendEvent(this.#o.db, { at: this.#clock.now(), kind, nodeId, shardId, detail });
@@ -291,6 +401,12 @@ export class Coordinator {
       this.#log.warn({ err: (error as Error).message, kind }, 'could not record a cluster event');
     }
   }
+}
+
+function describe(row: AssignmentRow | undefined): string {
+  if (!row) return 'it has no assignment';
+  if (row.state === 'detached') return `it is detached at epoch ${row.epoch}, waiting for a resume`;
+  return `it is ${row.state} to ${row.nodeId ?? 'nobody'} at epoch ${row.epoch}`;
 }
 
 function toResume(s: { shardId: number; shardCount: number; sessionId: string; seq: number; resumeGatewayUrl: string }): ResumeInfo {

@@ -4,14 +4,21 @@ import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { ShardlineError, isShardlineError } from '../core/errors.ts';
 import type { Logger } from '../core/ports.ts';
+import { createAdminRoutes } from './admin-routes.ts';
+import { createDashboardRoutes } from './dashboard/create-dashboard-routes.tsx';
+import type { ControlOperations, PrimaryOperations } from './control-operations.ts';
 import { ERROR_STATUS } from './error-status.ts';
 import { createInternalRoutes, type InternalDeps } from './internal-routes.ts';
+import { parseBody } from './parse-body.ts';
 import { requireBearer } from './secret-auth.ts';
+import { ShardRateTracker, withShardRates } from './shard-rates.ts';
 
 export interface QueryResult {
   readonly columns: readonly string[];
   readonly rows: readonly unknown[][];
   readonly truncated: boolean;
+  /** The time limit stopped the scan: the route answers 504 instead of partial rows. */
+  readonly timedOut?: boolean;
 }
 
 export interface Readiness {
@@ -29,7 +36,11 @@ export interface ControlDeps {
   status(): unknown;
   query(sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number }): QueryResult;
   /** The node-to-node routes; absent on a node that is not part of a cluster API. */
-  readonly internal?: Omit<InternalDeps, 'clusterSecret'>;
+  readonly internal?: Omit<InternalDeps, 'clusterSecret' | 'operations'>;
+  /** Takeover, handoff, resume, move, drain, metrics (admin) and their primary-side halves (internal). */
+  readonly operations?: ControlOperations & PrimaryOperations;
+  /** Clock for the events/s in GET /status (tests pass their own). */
+  readonly now?: () => number;
 }
 
 export const QUERY_LIMITS = { defaultRows: 1_000, maxRows: 10_000, defaultTimeoutMs: 2_000, maxTimeoutMs: 10_000 } as const;
@@ -44,12 +55,20 @@ const queryBody = z.strictObject({
 
 /** The node's HTTP API as a runtime-neutral Hono app (served by the runtime adapter). */
 export function createControlApp(deps: ControlDeps): Hono {
+  if (deps.adminToken !== null && deps.adminToken === deps.clusterSecret) {
+    // Otherwise an admin token would open the internal API and the reverse.
+    throw new ShardlineError('INVALID_CONFIG', 'SHARDLINE_ADMIN_TOKEN and SHARDLINE_CLUSTER_SECRET must differ');
+  }
   const app = new Hono();
   const log = deps.logger.child({ component: 'control' });
+  const now = deps.now ?? Date.now;
+  const rates = new ShardRateTracker();
 
   app.onError((error, c) => errorResponse(error, c, log));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
-  if (deps.internal) app.route('/internal', createInternalRoutes({ ...deps.internal, clusterSecret: deps.clusterSecret }));
+  if (deps.internal) {
+    app.route('/internal', createInternalRoutes({ ...deps.internal, clusterSecret: deps.clusterSecret, ...(deps.operations ? { operations: deps.operations } : {}) }));
+  }
   // Internal routes carry large forwarded batches and have their own limit.
   app.use('*', async (c, next) => (c.req.path.startsWith('/internal/') ? next() : publicLimit(c, next)));
   const publicLimit = bodyLimit({
@@ -67,29 +86,18 @@ export function createControlApp(deps: ControlDeps): Hono {
 
   // The guard sits on each admin route (not on a prefix) so unknown paths stay plain 404s.
   const admin = requireBearer(deps.adminToken, 'admin');
-  app.get('/status', admin, (c) => c.json(deps.status() as object));
+  app.get('/status', admin, (c) => c.json(withShardRates(deps.status(), rates, now()) as object));
   app.post('/query', admin, async (c) => {
     const body = await parseBody(c, queryBody);
-    return c.json(deps.query(body.sql, body.params, { maxRows: body.maxRows, timeoutMs: body.timeoutMs }));
+    const result = deps.query(body.sql, body.params, { maxRows: body.maxRows, timeoutMs: body.timeoutMs });
+    if (result.timedOut) {
+      throw new ShardlineError('TIMEOUT', `Query stopped at its time limit of ${body.timeoutMs} ms after ${result.rows.length} rows: narrow it, or raise timeoutMs (at most ${QUERY_LIMITS.maxTimeoutMs})`);
+    }
+    return c.json({ columns: result.columns, rows: result.rows, truncated: result.truncated });
   });
+  if (deps.operations) app.route('/', createAdminRoutes(deps.operations, admin));
+  app.route('/', createDashboardRoutes(deps));
   return app;
-}
-
-/** Parses and validates a JSON body; every failure is a 400 naming the field. */
-export async function parseBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
-  let json: unknown;
-  try {
-    json = await c.req.json();
-  } catch (error) {
-    if (isShardlineError(error)) throw error;
-    throw new ShardlineError('INVALID_INPUT', 'Request body is not valid JSON');
-  }
-  const result = schema.safeParse(json);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-    throw new ShardlineError('INVALID_INPUT', `Invalid request body: ${problems.join('; ')}`, { details: { problems } });
-  }
-  return result.data;
 }
 
 function errorResponse(error: unknown, c: Context, log: Logger): Response {

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { z } from 'zod';
 import { bodyLimit } from 'hono/body-limit';
 import { ShardlineError } from '../core/errors.ts';
 import type { IdentifyDecision } from '../core/identify-budget.ts';
@@ -15,7 +16,8 @@ import {
   type IdentifyRequest,
 } from '../cluster/cluster-protocol.ts';
 import type { ForwardResult } from '../cluster/forwarding-writer.ts';
-import { parseBody } from './create-control-app.ts';
+import { claimRequest, forwardedDrainRequest, forwardedMoveRequest, releaseRequest, type PrimaryOperations } from './control-operations.ts';
+import { nodeIdParam, parseBody, parseOptionalBody, shardIdParam } from './parse-body.ts';
 import { requireBearer } from './secret-auth.ts';
 
 /** What the internal routes need from the node. Primary-only calls throw NOT_PRIMARY elsewhere. */
@@ -26,6 +28,8 @@ export interface InternalDeps {
   identify(request: IdentifyRequest): IdentifyDecision;
   detach(shardId: number, epoch: number): Promise<ResumeInfo>;
   start(shardId: number, epoch: number, resume: ResumeInfo | null): void;
+  /** Handoff, resume, move and drain asked by another node; absent: those routes are not served. */
+  readonly operations?: PrimaryOperations;
 }
 
 /** Forwarded batches can be large (a GUILD_CREATE with thousands of members). */
@@ -64,10 +68,36 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
     deps.start(shardIdParam(c.req.param('id')), body.epoch, body.resume === undefined ? null : parseResumeInfo(body.resume));
     return c.json({ ok: true });
   });
+  const ops = deps.operations;
+  if (ops) {
+    app.post('/shards/:id/release', async (c) => {
+      const shardId = shardIdParam(c.req.param('id'));
+      const body = await parseBody(c, releaseRequest);
+      return c.json(await ops.releaseShard({ shardId, nodeId: body.nodeId, epoch: body.epoch }));
+    });
+    app.post('/shards/:id/claim', async (c) => {
+      const shardId = shardIdParam(c.req.param('id'));
+      const body = await parseBody(c, claimRequest);
+      return c.json(await ops.claimShard({ shardId, nodeId: body.nodeId, resume: parseResumeInfo(body.resume) }));
+    });
+    app.post('/shards/:id/move', async (c) => {
+      const shardId = shardIdParam(c.req.param('id'));
+      const body = await parseBody(c, forwardedMoveRequest);
+      return c.json(await ops.move(shardId, body.to, { forwarded: true }));
+    });
+    app.post('/shards/:id/stats', async (c) => {
+      const shardId = shardIdParam(c.req.param('id'));
+      await parseOptionalBody(c, z.strictObject({}));
+      const stats = ops.shardStats(shardId);
+      if (!stats) throw new ShardlineError('NOT_FOUND', `Shard ${shardId} does not run on this node`);
+      return c.json(stats);
+    });
+    app.post('/nodes/:id/drain', async (c) => {
+      const nodeId = nodeIdParam(c.req.param('id'));
+      const body = await parseBody(c, forwardedDrainRequest);
+      ops.setDraining(nodeId, body.draining);
+      return c.json({ ok: true });
+    });
+  }
   return app;
-}
-
-export function shardIdParam(text: string): number {
-  if (!/^\d{1,5}$/.test(text)) throw new ShardlineError('INVALID_INPUT', `Shard id must be a non-negative integer, got ${JSON.stringify(text)}`);
-  return Number(text);
 }

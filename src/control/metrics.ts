@@ -1,0 +1,113 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+
+/** What a scrape reads from the node: snapshots only, so nothing on the hot path changes. */
+export interface MetricsSnapshot {
+  readonly role: 'primary' | 'replica' | 'unknown';
+  readonly shards: readonly {
+    readonly shardId: number;
+    readonly status: string;
+    readonly events: number;
+    readonly eventsByType: Readonly<Record<string, number>>;
+    readonly identifies: number;
+    readonly resumes: number;
+    readonly reconnects: number;
+    readonly heartbeatMs: number | null;
+  }[];
+  readonly funnel: {
+    readonly queuedEntries: number;
+    readonly queuedRows: number;
+    readonly transactions: number;
+    readonly committedRows: number;
+    readonly totalFlushMs: number;
+    readonly maxBatchMutations: number;
+    readonly failedTransactions: number;
+    readonly lastBatch: { readonly mutations: number; readonly durationMs: number } | null;
+  } | null;
+  readonly forwarder: { readonly queuedEntries: number; readonly failures: number } | null;
+  readonly identify: { readonly total: number; readonly remaining: number; readonly granted: number; readonly reserve: number } | null;
+}
+
+export interface ControlMetrics {
+  readonly contentType: string;
+  /** Prometheus text for this snapshot. */
+  render(snapshot: MetricsSnapshot): Promise<string>;
+}
+
+/**
+ * One Registry per control app (never prom-client's global one). Runner and funnel counters
+ * are totals kept by their owners, so each scrape resets the metric and sets the snapshot's
+ * value; a shard that moves away stops being reported here (Prometheus sees a counter reset
+ * when it comes back, which rate() handles).
+ */
+export function createControlMetrics(): ControlMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const role = new Gauge({ name: 'shardline_role', help: '1 for the role this node has (primary, replica or unknown)', labelNames: ['role'], registers });
+  const events = new Counter({ name: 'shardline_shard_events_total', help: 'Gateway dispatches handled per shard and event type on this node', labelNames: ['shard', 'type'], registers });
+  const sessions = new Counter({ name: 'shardline_shard_sessions_total', help: 'Sessions started on this node per shard, by identify or resume', labelNames: ['shard', 'kind'], registers });
+  const reconnects = new Counter({ name: 'shardline_shard_reconnects_total', help: 'Gateway sockets closed by Discord or the network per shard', labelNames: ['shard'], registers });
+  const heartbeat = new Gauge({ name: 'shardline_shard_heartbeat_latency_seconds', help: 'Last gateway heartbeat round trip per shard', labelNames: ['shard'], registers });
+  const ready = new Gauge({ name: 'shardline_shard_ready', help: '1 when the shard is ready, 0 otherwise', labelNames: ['shard', 'status'], registers });
+  const queueEntries = new Gauge({ name: 'shardline_funnel_queue_entries', help: 'Entries waiting in the write funnel (primary only)', registers });
+  const queueRows = new Gauge({ name: 'shardline_funnel_queue_rows', help: 'Mutations waiting in the write funnel (primary only)', registers });
+  const transactions = new Counter({ name: 'shardline_funnel_transactions_total', help: 'Write funnel transactions committed', registers });
+  const failedTransactions = new Counter({ name: 'shardline_funnel_failed_transactions_total', help: 'Write funnel transactions that failed and were retried', registers });
+  const committedRows = new Counter({ name: 'shardline_funnel_committed_rows_total', help: 'Rows the write funnel committed', registers });
+  const flushSeconds = new Counter({ name: 'shardline_funnel_transaction_seconds_total', help: 'Time spent in write funnel transactions', registers });
+  const lastBatch = new Gauge({ name: 'shardline_funnel_last_batch_mutations', help: 'Mutations in the last write funnel transaction', registers });
+  const lastFlush = new Gauge({ name: 'shardline_funnel_last_transaction_seconds', help: 'Duration of the last write funnel transaction', registers });
+  const maxBatch = new Gauge({ name: 'shardline_funnel_max_batch_mutations', help: 'Largest write funnel transaction so far, in mutations', registers });
+  const forwardQueue = new Gauge({ name: 'shardline_forwarder_queue_entries', help: 'Entries waiting to be forwarded to the primary', registers });
+  const forwardFailures = new Counter({ name: 'shardline_forwarder_failures_total', help: 'Forwarded batches the primary did not accept', registers });
+  const identifyRemaining = new Gauge({ name: 'shardline_identify_remaining', help: 'Session starts left in the daily budget (primary only)', registers });
+  const identifyTotal = new Gauge({ name: 'shardline_identify_total', help: 'Daily session start limit (primary only)', registers });
+  const identifyReserve = new Gauge({ name: 'shardline_identify_reserve', help: 'Session starts kept in reserve (primary only)', registers });
+  const identifyGranted = new Counter({ name: 'shardline_identify_granted_total', help: 'Identify slots granted by this primary', registers });
+
+  // Scrapes run one at a time: a reset between another scrape's set and read would blank it.
+  let last: Promise<unknown> = Promise.resolve();
+  const render = (s: MetricsSnapshot): Promise<string> => {
+    const next = last.catch(() => {}).then(() => fill(s));
+    last = next;
+    return next;
+  };
+  const fill = async (s: MetricsSnapshot): Promise<string> => {
+    registry.resetMetrics();
+    for (const name of ['primary', 'replica', 'unknown'] as const) role.set({ role: name }, s.role === name ? 1 : 0);
+    for (const shard of s.shards) {
+      const label = String(shard.shardId);
+      for (const [type, n] of Object.entries(shard.eventsByType)) events.inc({ shard: label, type }, n);
+      sessions.inc({ shard: label, kind: 'identify' }, shard.identifies);
+      sessions.inc({ shard: label, kind: 'resume' }, shard.resumes);
+      reconnects.inc({ shard: label }, shard.reconnects);
+      if (shard.heartbeatMs !== null) heartbeat.set({ shard: label }, shard.heartbeatMs / 1000);
+      ready.set({ shard: label, status: shard.status }, shard.status === 'ready' ? 1 : 0);
+    }
+    const f = s.funnel;
+    if (f) {
+      queueEntries.set(f.queuedEntries);
+      queueRows.set(f.queuedRows);
+      transactions.inc(f.transactions);
+      failedTransactions.inc(f.failedTransactions);
+      committedRows.inc(f.committedRows);
+      flushSeconds.inc(f.totalFlushMs / 1000);
+      maxBatch.set(f.maxBatchMutations);
+      if (f.lastBatch) {
+        lastBatch.set(f.lastBatch.mutations);
+        lastFlush.set(f.lastBatch.durationMs / 1000);
+      }
+    }
+    if (s.forwarder) {
+      forwardQueue.set(s.forwarder.queuedEntries);
+      forwardFailures.inc(s.forwarder.failures);
+    }
+    if (s.identify) {
+      identifyRemaining.set(s.identify.remaining);
+      identifyTotal.set(s.identify.total);
+      identifyReserve.set(s.identify.reserve);
+      identifyGranted.inc(s.identify.granted);
+    }
+    return registry.metrics();
+  };
+  return { contentType: registry.contentType, render };
+}

@@ -1,0 +1,48 @@
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { ShardlineError, isShardlineError } from '../core/errors.ts';
+
+/** Parses and validates a JSON body; every failure is a 400 naming the field. */
+export async function parseBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  let json: unknown;
+  try {
+    json = await c.req.json();
+  } catch (error) {
+    if (isShardlineError(error)) throw error;
+    throw new ShardlineError('INVALID_INPUT', 'Request body is not valid JSON');
+  }
+  return validate(json, schema);
+}
+
+/** As parseBody, but an empty body counts as `{}` (routes whose every field has a default). */
+export async function parseOptionalBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  const text = await c.req.text();
+  if (text.trim() === '') return validate({}, schema);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ShardlineError('INVALID_INPUT', 'Request body is not valid JSON');
+  }
+  return validate(json, schema);
+}
+
+function validate<T>(json: unknown, schema: z.ZodType<T>): T {
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    throw new ShardlineError('INVALID_INPUT', `Invalid request body: ${problems.join('; ')}`, { details: { problems } });
+  }
+  return result.data;
+}
+
+export function shardIdParam(text: string): number {
+  if (!/^\d{1,5}$/.test(text)) throw new ShardlineError('INVALID_INPUT', `Shard id must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** Node ids as the heartbeat accepts them (LiteFS hostnames, Fly machine ids). */
+export function nodeIdParam(text: string): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(text)) throw new ShardlineError('INVALID_INPUT', `Node id must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(text.slice(0, 80))}`);
+  return text;
+}
