@@ -38,7 +38,8 @@ export function liteFsPrerequisites(env: NodeJS.ProcessEnv = process.env): LiteF
   let consul = env['CONSUL_BIN'] || null;
   // The install script apt-gets fuse3 when it is missing: only run it on a machine that is
   // otherwise able to run the suite, so a plain developer run just reports what is missing.
-  if ((litefs === null || consul === null) && missing.length === 0) {
+  const canInstall = missing.length === 0;
+  if ((litefs === null || consul === null) && canInstall) {
     const installed = runInstallTools(env);
     if (typeof installed === 'string') missing.push(installed);
     else {
@@ -46,9 +47,10 @@ export function liteFsPrerequisites(env: NodeJS.ProcessEnv = process.env): LiteF
       consul ??= installed.consul;
     }
   }
-  if (litefs === null) missing.push('the litefs binary (set LITEFS_BIN or run scripts/install-tools.sh)');
+  const notLookedUp = !canInstall ? '; scripts/install-tools.sh is only run once the items above are present' : '';
+  if (litefs === null) missing.push(`the litefs binary (set LITEFS_BIN or run scripts/install-tools.sh${notLookedUp})`);
   else if (!isExecutable(litefs)) missing.push(`an executable litefs at ${litefs} (LITEFS_BIN)`);
-  if (consul === null) missing.push('the consul binary (set CONSUL_BIN or run scripts/install-tools.sh)');
+  if (consul === null) missing.push(`the consul binary (set CONSUL_BIN or run scripts/install-tools.sh${notLookedUp})`);
   else if (!isExecutable(consul)) missing.push(`an executable consul at ${consul} (CONSUL_BIN)`);
 
   if (missing.length > 0 || litefs === null || consul === null || fusermount === null) {
