@@ -11,6 +11,9 @@ import { recordIdentify } from './cluster-tables.ts';
 import { Coordinator, type CoordinatorOptions } from './coordinator.ts';
 import type { ForwardResult } from './forwarding-writer.ts';
 
+/** Added to Discord's identify spacing per bucket: covers the skew between granting and sending. */
+export const IDENTIFY_MARGIN_MS = 250;
+
 export interface PrimaryRoleOptions {
   readonly nodeId: string;
   readonly databasePath: string;
@@ -77,7 +80,9 @@ export class PrimaryRole {
     });
     this.#funnel.start();
     const now = Date.now();
-    this.#budget = new IdentifyBudget(o.sessionStartLimit, now, { spacingMs: o.identifySpacingMs });
+    // Discord measures the spacing between the IDENTIFYs it receives; grants reach the shards
+    // with varying delay (HTTP, a busy event loop), so the budget keeps a margin.
+    this.#budget = new IdentifyBudget(o.sessionStartLimit, now, { spacingMs: o.identifySpacingMs + IDENTIFY_MARGIN_MS });
     // A new primary does not know every slot the old one granted lately (replication lags):
     // if the ledger shows recent identifies, every bucket waits one spacing.
     const recent = this.#db.prepare('SELECT count(*) AS n FROM identify_ledger WHERE started_at > ?').get([now - 2 * o.identifySpacingMs]);

@@ -73,8 +73,11 @@ export class SimCluster {
         ...(this.#options.shardCount ? { SHARD_COUNT: String(this.#options.shardCount) } : {}),
       },
     });
+    // A partition cuts both directions of node-to-node HTTP; LiteFS replication keeps flowing.
     const partitionedFetch: typeof fetch = (input, init) => {
-      if (node.partitioned) return Promise.reject(new TypeError('fetch failed: simulated partition'));
+      const url = String(input instanceof Request ? input.url : input);
+      const cut = node.partitioned || [...this.nodes.values()].some((n) => n.partitioned && n.host?.url && url.startsWith(n.host.url));
+      if (cut) return Promise.reject(new TypeError('fetch failed: simulated partition'));
       return fetch(input, init);
     };
     node.host = new Host({
