@@ -484,7 +484,11 @@ export class Host extends TypedEmitter<HostEvents> {
 
   #callPrimary<T>(what: string, path: `/internal/${string}`, body: unknown, timeoutMs?: number): Promise<T> {
     const url = this.#primaryUrl();
-    if (!url) return Promise.reject(new ShardlineError('NO_PRIMARY', `Cannot ${what}: no primary is known (LiteFS has not named one)`));
+    if (!url) {
+      const primary = this.#leadership.current().primary;
+      const why = primary ? `the primary is ${primary} but its URL has not replicated to ${this.config.nodeId} yet; retry in a moment` : 'no primary is known (LiteFS has not named one)';
+      return Promise.reject(new ShardlineError('NO_PRIMARY', `Cannot ${what}: ${why}`, { details: { primary } }));
+    }
     return this.#clientOrThrow().call<T>(url, path, body, timeoutMs);
   }
 

@@ -120,6 +120,13 @@ export class Coordinator {
     for (const row of readNodes(db)) {
       this.#nodes.set(row.id, { url: row.url, version: row.version, startedAt: row.startedAt, lastSeen: now, draining: row.draining, dead: false, dirty: false });
     }
+    // An owner whose nodes row has not been persisted (or replicated) yet gets the same grace:
+    // otherwise the planner would see an unknown owner and fail its live shards over at once.
+    for (const row of this.#assignments.values()) {
+      if (row.nodeId && !this.#nodes.has(row.nodeId)) {
+        this.#nodes.set(row.nodeId, { url: '', version: '', startedAt: 0, lastSeen: now, draining: false, dead: false, dirty: false });
+      }
+    }
     db.transaction(() => {
       const removed = deleteAssignmentsFrom(db, this.#o.shardCount);
       if (removed > 0) for (const id of [...this.#assignments.keys()]) if (id >= this.#o.shardCount) this.#assignments.delete(id);
@@ -165,7 +172,7 @@ export class Coordinator {
   }
 
   nodeUrl(nodeId: string): string | null {
-    return this.#nodes.get(nodeId)?.url ?? null;
+    return this.#nodes.get(nodeId)?.url || null;
   }
 
   setDraining(nodeId: string, draining: boolean): void {
