@@ -2,6 +2,7 @@ import { importBot } from './bot-module.ts';
 import { CONFIG_SETTINGS, loadConfig } from './config/load-config.ts';
 import { ShardlineError, isShardlineError } from './core/errors.ts';
 import type { Runtime } from './core/runtime.ts';
+import { ADMIN_COMMANDS, runAdminCommand, type AdminCommand } from './cli/admin-commands.ts';
 import { runQueryCommand } from './cli/query-command.ts';
 import { runDemo } from './demo/run-demo.ts';
 import { runFakeDiscordCommand } from './discord-sim/cli-fake-discord.ts';
@@ -17,6 +18,10 @@ Commands:
   demo                  simulated Discord + a node + an example bot, all local
   query "<sql>"         read-only SQL against this node's database
   fake-discord          run the simulated Discord (REST + gateway) on its own
+  takeover              make a node the primary (admin API at --url, token from SHARDLINE_ADMIN_TOKEN)
+  move <shard> <node>   move a shard to another node by RESUME
+  drain <node>          move every shard off a node; --undrain to let it take shards again
+  status                nodes, shards per node and the identify budget, as a table
   help [command]        this text, or a command's options
   version               print the version
 
@@ -44,6 +49,11 @@ export async function runCli(runtime: Runtime): Promise<number> {
       }
       case 'query':
         return await runQueryCommand(rest, runtime);
+      case 'takeover':
+      case 'move':
+      case 'drain':
+      case 'status':
+        return await runAdminCommand(command, rest, runtime);
       case 'fake-discord':
         return await runFakeDiscordCommand(rest, {
           stdout: (line) => runtime.stdout(`${line}\n`),
@@ -58,6 +68,7 @@ export async function runCli(runtime: Runtime): Promise<number> {
       case '--help':
       case '-h':
         if (rest[0] === 'query' || rest[0] === 'demo' || rest[0] === 'fake-discord') return await runCli({ ...runtime, argv: [rest[0], '--help'] });
+        if (ADMIN_COMMANDS.includes(rest[0] as AdminCommand)) return await runAdminCommand(rest[0] as AdminCommand, ['--help'], runtime);
         runtime.stdout(`${USAGE}\n`);
         return 0;
       default:
