@@ -83,12 +83,12 @@ export class SimCluster {
     node.host = new Host({
       config,
       runtime: createNodeRuntime(),
-      bot: this.#bot,
+      bot: this.#options.botFor?.(id) ?? this.#bot,
       logger: this.log.logger.child({ node: id }),
       sqlite: litefs.driverFactory,
       fetch: partitionedFetch,
       identifySpacingMs: this.#options.identifySpacingMs ?? 50,
-      cluster: { heartbeatMs: 200, reconcileMs: 50, tickMs: 50, settleMs: 300, maxConcurrentHandoffs: 2 },
+      cluster: { heartbeatMs: 200, reconcileMs: 50, tickMs: 50, settleMs: 300, maxConcurrentHandoffs: 2, ...this.#options.timing },
       shardTuning: { invalidSessionDelayMs: { min: 10, max: 50 }, backoffBaseMs: 50, backoffCapMs: 500 },
     });
     this.nodes.set(id, node);
@@ -143,4 +143,8 @@ export interface SimClusterOptions {
   readonly leaseTtlMs?: number;
   readonly identifySpacingMs?: number;
   readonly bot?: BotDefinition;
+  /** A bot per node (benchmarks record which node handled what). */
+  readonly botFor?: (nodeId: string) => BotDefinition;
+  /** Heartbeat, reconcile and coordinator tick of every host (defaults are test-fast). */
+  readonly timing?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number };
 }
