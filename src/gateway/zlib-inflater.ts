@@ -1,4 +1,4 @@
-import { constants, createInflate, inflateRawSync } from 'node:zlib';
+import { constants, createInflate } from 'node:zlib';
 import type { Inflate } from 'node:zlib';
 import { ShardlineError } from '../core/errors.ts';
 
@@ -9,23 +9,16 @@ export interface ZlibInflaterOptions {
   maxMessageBytes?: number;
 }
 
-/** deflate's largest window: no back-reference reaches further than this. */
-const WINDOW_BYTES = 32 * 1024;
-/** "shardline shardline shardline" raw-deflated against the dictionary "shardline ". */
-const DICTIONARY_PROBE = { dictionary: 'shardline ', compressed: [43, 198, 199, 2, 0], text: 'shardline shardline shardline' } as const;
-
-/**
- * Whether this runtime's raw inflate honours a preset dictionary (Node does; Deno 2's
- * node:zlib ignores it). Checked per inflater: it costs one tiny inflate.
- */
-function rawDictionarySupported(): boolean {
-  try {
-    const out = inflateRawSync(new Uint8Array(DICTIONARY_PROBE.compressed), { dictionary: new TextEncoder().encode(DICTIONARY_PROBE.dictionary) });
-    return out.toString('utf8') === DICTIONARY_PROBE.text;
-  } catch {
-    return false;
-  }
+/** Node's zlib binding as zlib.js drives it for inflateSync (`processChunkSync`); Deno's node:zlib has the same shape. */
+interface SyncHandle {
+  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+  /** Called by the binding, synchronously, when zlib reports an error. */
+  onerror?: (this: SyncHandle, message: string, errno: number, code?: string) => void;
 }
+type InflateInternals = Inflate & { _handle?: SyncHandle | null; _writeState?: Uint32Array };
+
+/** Output buffer kept per socket; most dispatches fit, a big GUILD_CREATE takes a few rounds. */
+const OUT_BYTES = 64 * 1024;
 
 interface Current {
   resolve: (text: string) => void;
@@ -37,13 +30,18 @@ interface Current {
  * are buffered until one ends with the Z_SYNC_FLUSH marker, then the whole message is
  * inflated. Messages come out in order. Once the stream is corrupt every later message
  * fails too: the caller must drop the socket (a new socket gets a new inflater).
+ *
+ * Where the runtime exposes zlib's native handle (Node, Deno) the context is driven
+ * synchronously, as zlib.js does for inflateSync: one call per message, no thread-pool round
+ * trip, no new context or dictionary per message. Otherwise messages go through the async
+ * stream.
  */
 export class ZlibInflater {
   readonly #maxMessageBytes: number;
-  readonly #inflate: Inflate | null;
-  /** Synchronous mode: the last 32 KiB of output, the only state one message needs from the past. */
-  #window: Buffer | null = null;
-  #firstMessage = true;
+  readonly #inflate: InflateInternals;
+  readonly #sync: boolean;
+  /** Synchronous mode: reused for every message; replaced by a bigger one only while a message overflows it. */
+  #outBuffer: Buffer | null = null;
   #buffered: Uint8Array[] = [];
   #bufferedBytes = 0;
   #out: Buffer[] = [];
@@ -51,16 +49,34 @@ export class ZlibInflater {
   /** Messages written to the inflate stream whose flush has not completed, oldest first. */
   #waiting: Current[] = [];
   #failure: Error | null = null;
+  /** What the binding reported during the current synchronous write. */
+  #zlibError: string | null = null;
 
   constructor(options: ZlibInflaterOptions & { mode?: 'auto' | 'sync' | 'stream' } = {}) {
     this.#maxMessageBytes = options.maxMessageBytes ?? 64 * 1024 * 1024;
     const mode = options.mode ?? 'auto';
-    if (mode === 'sync' || (mode === 'auto' && rawDictionarySupported())) {
-      this.#inflate = null;
-      this.#window = Buffer.alloc(0);
+    this.#inflate = createInflate({ chunkSize: 64 * 1024 });
+    const hasHandle = typeof this.#inflate._handle?.writeSync === 'function' && this.#inflate._writeState instanceof Uint32Array;
+    if (mode === 'sync' && !hasHandle) {
+      this.#inflate.destroy();
+      throw new ShardlineError('INVALID_CONFIG', 'Cannot inflate zlib-stream synchronously: this runtime exposes no zlib handle');
+    }
+    this.#sync = mode !== 'stream' && hasHandle;
+    // A synchronous zlib error destroys the stream, which emits 'error' later; #inflateSync already reported it.
+    this.#inflate.on('error', (error: Error) => {
+      if (!this.#sync) this.#fail(new ShardlineError('INVALID_INPUT', `Corrupt zlib-stream data: ${error.message}`, { cause: error }));
+    });
+    if (this.#sync) {
+      this.#outBuffer = Buffer.allocUnsafe(OUT_BYTES);
+      // Node destroys the stream inside onerror, Deno only on the next tick: catch it at the source.
+      const handle = this.#inflate._handle!;
+      const report = handle.onerror;
+      handle.onerror = (message, errno, code) => {
+        this.#zlibError = `${message}${code ? ` (${code})` : ''}`;
+        report?.call(handle, message, errno, code);
+      };
       return;
     }
-    this.#inflate = createInflate({ chunkSize: 64 * 1024 });
     this.#inflate.on('data', (chunk: Buffer) => {
       this.#outBytes += chunk.length;
       if (this.#outBytes > this.#maxMessageBytes) {
@@ -69,14 +85,11 @@ export class ZlibInflater {
       }
       this.#out.push(chunk);
     });
-    this.#inflate.on('error', (error: Error) => {
-      this.#fail(new ShardlineError('INVALID_INPUT', `Corrupt zlib-stream data: ${error.message}`, { cause: error }));
-    });
   }
 
   /** True when messages inflate synchronously (push returns strings, never promises). */
   get synchronous(): boolean {
-    return this.#inflate === null;
+    return this.#sync;
   }
 
   /**
@@ -90,15 +103,21 @@ export class ZlibInflater {
       this.#buffered = [];
       this.#bufferedBytes = 0;
       const error = new ShardlineError('TOO_LARGE', `zlib-stream message exceeds ${this.#maxMessageBytes} compressed bytes without a flush marker`);
-      if (this.synchronous) throw error;
+      if (this.#sync) throw error;
       return Promise.reject(error);
     }
-    this.#buffered.push(frame);
-    if (!endsWithSyncFlush(frame)) return null;
-    const message = this.#buffered.length === 1 ? frame : concat(this.#buffered, this.#bufferedBytes);
+    if (!endsWithSyncFlush(frame)) {
+      this.#buffered.push(frame);
+      return null;
+    }
+    let message = frame;
+    if (this.#buffered.length > 0) {
+      this.#buffered.push(frame);
+      message = concat(this.#buffered, this.#bufferedBytes);
+    }
     this.#buffered = [];
     this.#bufferedBytes = 0;
-    return this.synchronous ? this.#inflateWindowed(message) : this.#inflateOne(message);
+    return this.#sync ? this.#inflateSync(message) : this.#inflateOne(message);
   }
 
   /** Frees the inflate context; pending messages reject. */
@@ -107,40 +126,54 @@ export class ZlibInflater {
   }
 
   /**
-   * Synchronous decoding without a long-lived zlib context: after a Z_SYNC_FLUSH every new
-   * message starts a fresh deflate block, and the only state it can use from earlier
-   * messages is the 32 KiB window. So each message is raw-inflated on its own with that
-   * window as preset dictionary (the first one after its 2-byte zlib header).
+   * One message through the native handle with Z_SYNC_FLUSH. The handle reports how much
+   * output room and input it left; a full output buffer means zlib has more for this flush.
+   * A zlib error destroys the stream synchronously (zlib.js's onerror), which is how it shows.
    */
-  #inflateWindowed(message: Uint8Array): string {
+  #inflateSync(message: Uint8Array): string {
     if (this.#failure) throw this.#failure;
-    let out: Buffer;
-    try {
-      const body = this.#firstMessage ? message.subarray(2) : message;
-      if (this.#firstMessage && !(message.length >= 2 && (message[0]! & 0x0f) === 8 && (message[1]! & 0x20) === 0)) {
-        throw new Error('missing zlib header');
+    const handle = this.#inflate._handle!;
+    const state = this.#inflate._writeState!;
+    let out = this.#outBuffer!;
+    let parts: Buffer[] | null = null;
+    let total = 0;
+    let inOff = 0;
+    let inLen = message.length;
+    for (;;) {
+      try {
+        handle.writeSync(constants.Z_SYNC_FLUSH, message, inOff, inLen, out, 0, out.length);
+      } catch (error) {
+        throw this.#corrupt(error);
       }
-      out = inflateRawSync(body, {
-        finishFlush: constants.Z_SYNC_FLUSH,
-        maxOutputLength: this.#maxMessageBytes,
-        ...(this.#window!.length > 0 ? { dictionary: this.#window! } : {}),
-      });
-    } catch (error) {
-      const tooLarge = (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-      this.#fail(
-        tooLarge
-          ? new ShardlineError('TOO_LARGE', `zlib-stream message inflates beyond ${this.#maxMessageBytes} bytes`)
-          : new ShardlineError('INVALID_INPUT', `Corrupt zlib-stream data: ${(error as Error).message}`, { cause: error }),
-      );
-      throw this.#failure;
+      if (this.#zlibError !== null || this.#inflate.destroyed) throw this.#corrupt(new Error(this.#zlibError ?? this.#inflate.errored?.message ?? 'zlib stream failed'));
+      const availOut = state[0]!;
+      const availIn = state[1]!;
+      const produced = out.length - availOut;
+      total += produced;
+      if (total > this.#maxMessageBytes) {
+        this.#fail(new ShardlineError('TOO_LARGE', `zlib-stream message inflates beyond ${this.#maxMessageBytes} bytes`));
+        throw this.#failure!;
+      }
+      inOff += inLen - availIn;
+      inLen = availIn;
+      if (availOut !== 0) {
+        // Room left with input unread: the deflate stream ended and something follows it.
+        if (availIn !== 0) throw this.#corrupt(new Error('data after the end of the zlib stream'));
+        if (parts === null) return out.toString('utf8', 0, produced);
+        parts.push(out.subarray(0, produced));
+        return Buffer.concat(parts, total).toString('utf8');
+      }
+      // Output full: keep it (a copy of the reused buffer) and go on in a buffer as big as all
+      // so far, but no bigger than the limit needs to tell an oversized message.
+      (parts ??= []).push(out === this.#outBuffer ? Buffer.from(out) : out);
+      out = Buffer.allocUnsafe(Math.min(Math.max(OUT_BYTES, total), this.#maxMessageBytes - total + 1));
     }
-    this.#firstMessage = false;
-    const window = this.#window!;
-    this.#window =
-      out.length >= WINDOW_BYTES
-        ? Buffer.from(out.subarray(out.length - WINDOW_BYTES))
-        : Buffer.concat([window.subarray(Math.max(0, window.length + out.length - WINDOW_BYTES)), out]);
-    return out.toString('utf8');
+  }
+
+  #corrupt(error: unknown): Error {
+    const message = error instanceof Error ? error.message : String(error);
+    this.#fail(new ShardlineError('INVALID_INPUT', `Corrupt zlib-stream data: ${message}`, { cause: error }));
+    return this.#failure!;
   }
 
   /**
@@ -153,8 +186,8 @@ export class ZlibInflater {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise<string>((resolve, reject) => {
       this.#waiting.push({ resolve, reject });
-      this.#inflate!.write(message);
-      this.#inflate!.flush(constants.Z_SYNC_FLUSH, () => {
+      this.#inflate.write(message);
+      this.#inflate.flush(constants.Z_SYNC_FLUSH, () => {
         if (this.#failure) return;
         const current = this.#waiting.shift();
         const text = Buffer.concat(this.#out, this.#outBytes).toString('utf8');
@@ -169,11 +202,11 @@ export class ZlibInflater {
     if (this.#failure) return;
     this.#failure = error;
     this.#out = [];
-    this.#window = null;
+    this.#outBuffer = null;
     const waiting = this.#waiting;
     this.#waiting = [];
     for (const current of waiting) current.reject(error);
-    this.#inflate?.destroy();
+    if (!this.#inflate.destroyed) this.#inflate.destroy();
   }
 }
 
