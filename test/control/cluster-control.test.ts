@@ -1,7 +1,10 @@
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResumeInfo } from '../../src/core/resume-info.ts';
+import { FakeDiscord } from '../../src/discord-sim/fake-discord.ts';
+import type { Host } from '../../src/host.ts';
 import { ADMIN_TOKEN, CLUSTER_SECRET, SimCluster, type SimClusterNode } from '../helpers/sim-cluster.ts';
-import { handledBy } from '../helpers/test-host.ts';
+import { handledBy, recordingBot, tempDir, testHost, type Recorded } from '../helpers/test-host.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -43,7 +46,11 @@ describe('control plane on a 3-node simulated-LiteFS cluster', () => {
 
   async function startCluster(): Promise<SimCluster> {
     cluster = await new SimCluster({ shardCount: 4, discord: { maxConcurrency: 4 } }).start(NODES);
-    await waitFor(() => cluster.running().size === 4 && [...cluster.nodes.values()].every((n) => n.host.readiness().ready), { timeoutMs: 20_000, message: 'cluster ready' });
+    // Every node also knows every other (the nodes table replicated), so each can reach the primary.
+    await waitFor(
+      () => cluster.running().size === 4 && [...cluster.nodes.values()].every((n) => n.host.readiness().ready && n.host.status().nodes.length === 3),
+      { timeoutMs: 20_000, message: 'cluster ready' },
+    );
     return cluster;
   }
 
@@ -150,6 +157,7 @@ describe('control plane on a 3-node simulated-LiteFS cluster', () => {
     expect(moved.status, JSON.stringify(moved.json)).toBe(200);
     expect(moved.json).toMatchObject({ shardId, from: owner, to: target });
     expect(typeof moved.json['seq']).toBe('number');
+    if (process.env['SHARDLINE_PRINT_FIGURES']) console.log('move', JSON.stringify(moved.json));
     await waitFor(() => cluster.node(target).host.runner(shardId)?.shard.status === 'ready', { message: 'the moved shard is ready on its new node' });
     // Nothing failed over: the new primary gave every live owner its grace (contract 7).
     expect(cluster.log.lines().filter((l) => l['msg'] === 'shard reassigned to another node; stopping it here')).toEqual([]);
@@ -186,5 +194,56 @@ describe('control plane on a 3-node simulated-LiteFS cluster', () => {
     expect(text.length).toBeGreaterThan(0);
     expect(text).not.toContain(ADMIN_TOKEN);
     expect(text).not.toContain(CLUSTER_SECRET);
+  });
+});
+
+describe('control plane on an embedded node (no LiteFS)', () => {
+  const dirs: string[] = [];
+  let discord: FakeDiscord | null = null;
+  let host: Host | null = null;
+
+  afterEach(async () => {
+    await host?.close();
+    await discord?.close();
+    host = null;
+    discord = null;
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers takeover with alreadyPrimary and hands a shard off and back to itself by RESUME', async () => {
+    discord = new FakeDiscord({ identifySpacingMs: 20, heartbeatIntervalMs: 1_000, world: { seed: 3, guilds: 6, membersPerGuild: 5 } });
+    await discord.start();
+    const dir = tempDir();
+    dirs.push(dir);
+    const recorded: Recorded[] = [];
+    host = testHost(discord, { dataDir: dir, bot: recordingBot(undefined, recorded), serveHttp: true, env: { SHARD_COUNT: '2', SHARDLINE_ADMIN_TOKEN: ADMIN_TOKEN } });
+    await host.start();
+    const node = { host } as SimClusterNode;
+    const identifies = discord.stats.identifies;
+
+    const takeover = await call(node, '/takeover');
+    expect(takeover.status).toBe(200);
+    expect(takeover.json).toEqual({ tookMs: expect.any(Number), alreadyPrimary: true, primary: 'node-1' });
+
+    discord.traffic.start({ eventsPerSecond: 200 });
+    await waitFor(() => recorded.filter((r) => r.shardId === 1).length > 10);
+    const handoff = await call(node, '/shards/1/handoff');
+    expect(handoff.status).toBe(200);
+    expect(host.runner(1)).toBeUndefined();
+    expect(host.primary!.coordinator.assignments().get(1)).toMatchObject({ state: 'detached', nodeId: null });
+    const resumed = await call(node, '/shards/1/resume', handoff.json);
+    expect(resumed.status, JSON.stringify(resumed.json)).toBe(200);
+    await waitFor(() => host!.runner(1)?.shard.status === 'ready');
+    const seq = (handoff.json as unknown as ResumeInfo).seq;
+    await waitFor(() => recorded.some((r) => r.shardId === 1 && r.seq > seq + 20));
+
+    discord.traffic.stop();
+    await waitFor(() => recorded.length >= [0, 1].reduce((n, s) => n + discord!.ledger.events(s).length, 0));
+    for (const s of [0, 1]) {
+      const check = discord.ledger.check(s, handledBy(recorded, s));
+      expect(check.lost).toEqual([]);
+      expect(check.duplicated).toEqual([]);
+    }
+    expect(discord.stats.identifies).toBe(identifies);
   });
 });
