@@ -37,7 +37,8 @@ main { padding:16px 20px 40px; display:grid; gap:18px; }
 .stat .v { font-size:24px; font-weight:700; }
 .stat .s { font-size:14px; color:var(--muted); }
 h2 { margin:4px 0 0; font-size:18px; text-transform:uppercase; letter-spacing:.05em; }
-.nodes { display:grid; grid-template-columns:repeat(auto-fill,minmax(360px,1fr)); gap:14px; }
+.nodes { display:grid; grid-template-columns:repeat(auto-fill,minmax(430px,1fr)); gap:14px; }
+.node .rows { overflow-x:auto; }
 .node { background:var(--paper); border:2px solid var(--line); border-radius:8px; overflow:hidden; }
 .node.primary { border:4px solid var(--blue); }
 .node.late { border-color:var(--red); }
@@ -48,7 +49,12 @@ h2 { margin:4px 0 0; font-size:18px; text-transform:uppercase; letter-spacing:.0
 .node-meta { padding:6px 12px; font-size:14px; color:var(--muted); border-bottom:1px solid #c8ccd2; }
 .node-meta strong { color:var(--ink); }
 table { width:100%; border-collapse:collapse; }
-th, td { text-align:left; padding:6px 10px; border-bottom:1px solid #c8ccd2; }
+th, td { text-align:left; padding:5px 5px; border-bottom:1px solid #c8ccd2; white-space:nowrap; }
+td.act { width:1%; text-align:right; }
+td.age-cell { white-space:normal; min-width:60px; }
+button.small { padding:2px 8px; }
+td .badge { font-size:13px; padding:1px 6px; text-transform:none; letter-spacing:0; }
+th:first-child, td:first-child { padding-left:12px; }
 th { font-size:13px; text-transform:uppercase; color:var(--muted); }
 td.shard { font-weight:700; font-size:18px; }
 .empty { padding:10px 12px; color:var(--muted); font-style:italic; }
@@ -59,9 +65,9 @@ td.shard { font-weight:700; font-size:18px; }
 .k-takeover { background:#5b1fa8; color:#fff; } .k-failover, .k-dead { background:var(--red); color:#fff; }
 .k-move { background:var(--blue); color:#fff; } .k-drain { background:var(--amber); color:#000; }
 .k-join, .k-rejoin, .k-undrain { background:var(--green); color:#fff; } .k-place { background:var(--grey); color:#fff; }
-#notice { margin:0 20px; }
+#notice { position:fixed; left:20px; right:20px; bottom:16px; z-index:5; }
 #notice:empty { display:none; }
-.note { margin-top:12px; padding:10px 14px; border-radius:6px; border:2px solid var(--ink); background:#fff; font-weight:600; }
+.note { margin-top:12px; box-shadow:0 4px 18px rgba(0,0,0,.25); padding:10px 14px; border-radius:6px; border:2px solid var(--ink); background:#fff; font-weight:600; }
 .note.error { border-color:var(--red); background:#fde7ea; color:#5c000d; }
 .note.ok { border-color:var(--green); background:#e3f5e9; color:#053d18; }
 #conn { font-size:14px; }

@@ -206,6 +206,7 @@ const NodeCard: FC<{ node: NodeView; model: DashboardModel }> = ({ node, model }
 };
 
 const ShardTable: FC<{ shards: readonly ShardView[]; targets: readonly string[] }> = ({ shards, targets }) => (
+  <div class="rows">
   <table>
     <thead>
       <tr>
@@ -213,7 +214,7 @@ const ShardTable: FC<{ shards: readonly ShardView[]; targets: readonly string[] 
         <th>state</th>
         <th>epoch</th>
         <th>last seq</th>
-        <th>session</th>
+        <th>age</th>
         <th></th>
       </tr>
     </thead>
@@ -226,10 +227,10 @@ const ShardTable: FC<{ shards: readonly ShardView[]; targets: readonly string[] 
           </td>
           <td class="num">{s.epoch ?? '—'}</td>
           <td class="num">{s.seq ?? '—'}</td>
-          <td class="num" title={s.sessionAgeKind === 'last commit' ? 'age of the last committed seq (the session age is known on its node)' : 'time since READY or RESUMED'}>
-            {s.sessionAgeMs === null ? '—' : s.sessionAgeKind === 'session' ? `up ${formatAge(s.sessionAgeMs)}` : `commit ${formatAge(s.sessionAgeMs)} ago`}
+          <td class="num age-cell" title={s.sessionAgeKind === 'last commit' ? 'age of the last committed seq (the session age is known on its node)' : 'time since READY or RESUMED'}>
+            {s.sessionAgeMs === null ? '—' : s.sessionAgeKind === 'session' ? `up ${formatAge(s.sessionAgeMs)}` : `commit ${formatAge(s.sessionAgeMs)}`}
           </td>
-          <td>
+          <td class="act">
             {s.nodeId ? (
               <button type="button" class="small" data-action="move" data-shard={String(s.shardId)} data-from={s.nodeId} data-targets={targets.join(',')} disabled={targets.length === 0}>
                 move
@@ -240,6 +241,7 @@ const ShardTable: FC<{ shards: readonly ShardView[]; targets: readonly string[] 
       ))}
     </tbody>
   </table>
+  </div>
 );
 
 function stateClass(state: string): string {
