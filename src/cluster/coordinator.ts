@@ -157,6 +157,8 @@ export class Coordinator {
     const known = this.#nodes.get(request.nodeId);
     if (!known || known.dead) {
       this.#event(known ? 'rejoin' : 'join', request.nodeId, null, { url: request.url, version: request.version });
+      // Other nodes find a node's URL in the replicated nodes table: write a newcomer at the next tick.
+      this.#lastPersist = 0;
       this.#log.info({ node: request.nodeId, url: request.url }, known ? 'node is back' : 'node joined');
     }
     this.#nodes.set(request.nodeId, {
