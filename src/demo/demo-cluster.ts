@@ -132,10 +132,10 @@ export class DemoCluster {
         else off();
       });
       await host.start();
-      // The first node takes the lease and records itself before the others join, so they
-      // find the primary's URL at their first heartbeat instead of logging "no primary".
+      // The first node takes the lease and records its URL before the others join, so they
+      // find the primary at their first heartbeat (not "no primary", nor a URL of a past run).
       if (this.#litefs && i === 0) {
-        await this.#until(() => host.isPrimary && host.status().nodes.some((n) => n.id === id), 'the first node to become primary', deadline, signal);
+        await this.#until(() => host.isPrimary && host.status().nodes.some((n) => n.id === id && n.url === host.url), 'the first node to become primary', deadline, signal);
       }
     }
     await this.#until(
