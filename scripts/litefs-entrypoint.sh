@@ -21,6 +21,9 @@
 #   LITEFS_CONSUL_TTL          lease session TTL           (default: 10s; Consul's session_ttl_min is 10s unless lowered)
 #   LITEFS_CONSUL_LOCK_DELAY   lease lock-delay            (default: 1s)
 #   LITEFS_EXEC                app command run by LiteFS   (default: shardline start; "none" runs no app)
+# and, for the shardline node LiteFS runs: SHARDLINE_LITEFS_URL (LITEFS_URL), SHARDLINE_DATA_DIR
+# (LITEFS_DIR), SHARDLINE_NODE_ID (LITEFS_HOSTNAME), SHARDLINE_HTTP_PORT (8080), and on Fly
+# SHARDLINE_HTTP_HOST (::) and SHARDLINE_ADVERTISE_URL (the machine's .internal name).
 # Extra arguments are passed to `litefs mount` (e.g. -debug).
 set -euo pipefail
 
@@ -86,6 +89,21 @@ done
 export LITEFS_DIR LITEFS_DATA_DIR LITEFS_HTTP_ADDR LITEFS_URL LITEFS_HOSTNAME LITEFS_ADVERTISE_URL \
   LITEFS_CANDIDATE LITEFS_RECONNECT_DELAY LITEFS_CONSUL_URL LITEFS_CONSUL_KEY LITEFS_CONSUL_TTL \
   LITEFS_CONSUL_LOCK_DELAY LITEFS_EXEC
+
+# The shardline node LiteFS runs takes its cluster settings from the same values, so the lease
+# hostname and the node id can never disagree (explicit SHARDLINE_* settings still win).
+: "${SHARDLINE_LITEFS_URL:=$LITEFS_URL}"
+: "${SHARDLINE_DATA_DIR:=$LITEFS_DIR}"
+: "${SHARDLINE_NODE_ID:=$LITEFS_HOSTNAME}"
+: "${SHARDLINE_HTTP_PORT:=8080}"
+if $on_fly; then
+  # Other machines reach this node's internal API over Fly's private network.
+  : "${SHARDLINE_HTTP_HOST:=::}"
+  : "${SHARDLINE_ADVERTISE_URL:=http://$FLY_MACHINE_ID.vm.$FLY_APP_NAME.internal:$SHARDLINE_HTTP_PORT}"
+  export SHARDLINE_ADVERTISE_URL
+fi
+export SHARDLINE_LITEFS_URL SHARDLINE_DATA_DIR SHARDLINE_NODE_ID SHARDLINE_HTTP_PORT
+[ -n "${SHARDLINE_HTTP_HOST:-}" ] && export SHARDLINE_HTTP_HOST
 
 if [ "$LITEFS_EXEC" = none ]; then
   # An empty value leaves `exec:` null in the YAML, so LiteFS runs no app.
