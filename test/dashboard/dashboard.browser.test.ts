@@ -48,7 +48,7 @@ describe('dashboard in a real browser (headless chromium)', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  it('logs in, shows every shard under its node, and moves a shard with the move button', { timeout: 120_000 }, async () => {
+  it('logs in, shows every shard under its node, moves a shard with the move button and takes over', { timeout: 120_000 }, async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`${CHROMIUM} is missing: the dashboard browser test needs Debian's chromium. Install it with "apt-get install -y chromium" (.ci/run does).`);
     }
@@ -126,6 +126,16 @@ describe('dashboard in a real browser (headless chromium)', () => {
     mkdirSync(dirname(shot), { recursive: true });
     await page.screenshot({ path: shot, fullPage: true });
     expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
+
+    // "Take over" on the replica's page makes it the primary; the page follows.
+    await page.click('header button[data-action="takeover"]');
+    await page.click('dialog[open] button[data-choice="takeover"]');
+    await page.locator(`[data-node="${replica.id}"].primary`).waitFor({ timeout: 30_000 });
+    await page.locator('header .badge.b-primary').waitFor({ timeout: 30_000 });
+    await page.locator('.note.ok').filter({ hasText: `Takeover on ${replica.id}: done` }).waitFor({ timeout: 30_000 });
+    expect(await page.locator('header button[data-action="takeover"]').isDisabled()).toBe(true);
+    await page.locator('ol.timeline li[data-event="takeover"]').filter({ hasText: `${replica.id} became the primary` }).first().waitFor({ timeout: 30_000 });
+    expect(cluster.primary()?.id).toBe(replica.id);
     expect(problems).toEqual([]);
   });
 });

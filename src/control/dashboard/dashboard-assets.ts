@@ -107,7 +107,7 @@ export const DASHBOARD_SCRIPT = `
       if (res.status === 401) { location.reload(); return; }
       if (!res.ok) throw new Error('HTTP ' + res.status);
       return res.text().then(function (html) {
-        if (html !== shown) { live.innerHTML = html; shown = html; }
+        if (html !== shown && !holding) swap(html);
         lastOk = Date.now();
         conn.className = '';
         text(conn, 'live · updated ' + new Date().toLocaleTimeString());
@@ -117,6 +117,31 @@ export const DASHBOARD_SCRIPT = `
       text(conn, 'LOST CONTACT with this node for ' + Math.round((Date.now() - lastOk) / 1000) + ' s (' + err.message + ') · retrying');
     });
   }
+  // A press must not straddle a swap (the click would land on no button), and keyboard
+  // focus must survive one: swaps wait while a pointer is down, and focus moves to the
+  // same control in the new HTML.
+  var holding = false;
+  document.addEventListener('pointerdown', function () { holding = true; }, true);
+  document.addEventListener('pointerup', function () { setTimeout(function () { holding = false; }, 50); }, true);
+  document.addEventListener('pointercancel', function () { holding = false; }, true);
+
+  function keyOf(e) {
+    if (!e || !e.getAttribute || !live.contains(e)) return null;
+    var k = ['data-action', 'data-node', 'data-shard'].map(function (a) { return e.getAttribute(a); });
+    return k[0] ? k : null;
+  }
+  function swap(html) {
+    var key = keyOf(document.activeElement);
+    live.innerHTML = html;
+    shown = html;
+    if (!key) return;
+    var buttons = live.querySelectorAll('button[data-action]');
+    for (var i = 0; i < buttons.length; i++) {
+      var k = keyOf(buttons[i]);
+      if (k && k[0] === key[0] && k[1] === key[1] && k[2] === key[2]) { buttons[i].focus(); return; }
+    }
+  }
+
   function loop() { refresh().then(function () { setTimeout(loop, 1000); }); }
 
   function say(kind, message) {
@@ -134,7 +159,7 @@ export const DASHBOARD_SCRIPT = `
       return res.text().then(function (raw) {
         var json = null;
         try { json = JSON.parse(raw); } catch (e) { json = null; }
-        if (res.ok) { say('ok', label + ': done. ' + summarize(json)); return; }
+        if (res.ok) { say('ok', label + (res.status === 202 ? ': accepted, still in progress. ' : ': done. ') + summarize(json)); return; }
         var err = json && json.error ? json.error : { code: 'HTTP_' + res.status, message: raw.slice(0, 300) };
         var primary = err.details && err.details.primary;
         say('error', label + ' failed (' + err.code + '): ' + err.message + (primary ? ' Open the primary\\'s dashboard (' + primary + ') to do this.' : ''));
