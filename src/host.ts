@@ -31,6 +31,8 @@ import type { ShardOptions } from './gateway/shard-options.ts';
 import { createRest, fetchGatewayBot } from './host/gateway-info.ts';
 import type { HostStatus } from './host/host-status.ts';
 import { openReadDatabase } from './host/read-database.ts';
+import { createBotContext } from './host/bot-context.ts';
+import { HostOperations } from './host/host-operations.ts';
 import { ShardRunner } from './host/shard-runner.ts';
 import { silentLogger } from './log/create-logger.ts';
 import { runReadOnlyQuery } from './store/queries.ts';
@@ -100,6 +102,7 @@ export class Host extends TypedEmitter<HostEvents> {
   #unsubscribe: (() => void) | null = null;
   #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
   #startedAt = 0;
+  readonly #operations: HostOperations;
 
   constructor(options: HostOptions) {
     const logger = options.logger ?? silentLogger();
@@ -113,6 +116,21 @@ export class Host extends TypedEmitter<HostEvents> {
         ? new LiteFsLeadership({ url: options.config.litefsUrl, hostname: options.config.nodeId, logger: this.#log, ...(options.fetch ? { fetch: options.fetch } : {}) })
         : new StaticLeadership(options.config.nodeId));
     this.#client = options.config.clusterSecret ? new ClusterClient({ clusterSecret: options.config.clusterSecret, ...(options.fetch ? { fetch: options.fetch } : {}) }) : null;
+    this.#operations = new HostOperations({
+      nodeId: this.config.nodeId,
+      signal: this.#closing.signal,
+      leadership: this.#leadership,
+      primary: () => this.#primary,
+      shardCount: () => this.#shardCount,
+      runner: (shardId) => this.runner(shardId),
+      runners: () => this.runners(),
+      readDb: () => this.#readDb,
+      forwarderStats: () => this.#forwarder?.stats() ?? null,
+      primaryUrl: () => this.#primaryUrl(),
+      urlOf: (nodeId) => this.#urlOf(nodeId),
+      client: () => this.#clientOrThrow(),
+      primaryOrThrow: (what) => this.#primaryOrThrow(what),
+    });
   }
 
   get databasePath(): string {
@@ -248,7 +266,7 @@ export class Host extends TypedEmitter<HostEvents> {
           epoch,
           writer: this.#writer!,
           bot: this.#o.bot,
-          context: (r) => this.#context(r),
+          context: (r) => createBotContext(r, { rest: this.#rest!, logger: this.#log, readDb: () => this.#readDb }),
           logger: this.#log,
         });
         runner.shard.on('status', () => this.emit('progress', this.progress()));
@@ -381,148 +399,36 @@ export class Host extends TypedEmitter<HostEvents> {
     return runReadOnlyQuery(this.#readDb, sql, params, limits);
   }
 
-  // ---- control plane operations ----
-  // What the admin API (src/control/admin-routes.ts) and its primary-side internal routes do.
-  // Operations that change assignments run on the primary; a replica asks the primary over
-  // /internal (with the cluster secret) and reports the primary's answer.
-
+  // ---- control plane operations (src/host/host-operations.ts) ----
   /** The operations the HTTP API serves; see src/control/control-operations.ts. */
   controlOperations(): ControlOperations & PrimaryOperations {
-    return {
-      shardCount: () => this.#shardCount,
-      takeover: (options) => this.takeover(options),
-      handoff: (shardId) => this.handoffShard(shardId),
-      resume: (shardId, info) => this.resumeShard(shardId, info),
-      move: (shardId, to, options) => this.moveShard(shardId, to, options),
-      drain: (nodeId, draining, options) => this.drainNode(nodeId, draining, options),
-      metrics: () => this.metricsSnapshot(),
-      releaseShard: async (request) => {
-        const coordinator = this.#primaryOrThrow(`hand off shard ${request.shardId}`).coordinator;
-        return (await coordinator.releaseForManualHandoff(request.shardId, { nodeId: request.nodeId, epoch: request.epoch })).resume;
-      },
-      claimShard: (request) => this.#primaryOrThrow(`resume shard ${request.shardId}`).coordinator.claimResume(request.shardId, request.nodeId, request.resume),
-      setDraining: (nodeId, draining) => this.#primaryOrThrow(`${draining ? 'drain' : 'undrain'} ${nodeId}`).coordinator.setDraining(nodeId, draining),
-      shardStats: (shardId) => this.runner(shardId)?.stats() ?? null,
-    };
+    return this.#operations.controlOperations();
   }
 
-  /** POST /takeover: this node becomes the primary (LiteFS promote), and its coordinator runs. */
-  async takeover(options: { timeoutMs?: number } = {}): Promise<TakeoverResult> {
-    const started = Date.now();
-    const timeoutMs = options.timeoutMs ?? 15_000;
-    const promoted = await this.#leadership.promote({ signal: this.#closing.signal, timeoutMs });
-    // The role is applied after LiteFS reports it (migrations, funnel, coordinator): wait for that too.
-    while (!this.#primary?.coordinator.running) {
-      if (Date.now() - started > timeoutMs) {
-        throw new ShardlineError('TIMEOUT', `Node ${this.config.nodeId} is the LiteFS primary but its coordinator was not running after ${timeoutMs} ms`);
-      }
-      await sleep(20, this.#closing.signal);
-    }
-    return { tookMs: Date.now() - started, alreadyPrimary: promoted.alreadyPrimary, primary: this.config.nodeId };
+  takeover(options: { timeoutMs?: number } = {}): Promise<TakeoverResult> {
+    return this.#operations.takeover(options);
   }
 
-  /** POST /shards/:id/handoff: detaches a shard running here; the primary marks it 'detached'. */
-  async handoffShard(shardId: number): Promise<ResumeInfo> {
-    const runner = this.runner(shardId);
-    if (!runner) throw new ShardlineError('NOT_FOUND', `Cannot hand off shard ${shardId}: it does not run on ${this.config.nodeId}${this.#ownerHint(shardId)}`);
-    // Checked before anything stops: a shard without a session cannot be resumed elsewhere.
-    if (runner.shard.status !== 'ready') throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId}: it is ${runner.shard.status} on ${this.config.nodeId}, not ready`);
-    const owner = { nodeId: this.config.nodeId, epoch: runner.epoch };
-    if (this.#primary) return (await this.#primary.coordinator.releaseForManualHandoff(shardId, owner)).resume;
-    return this.#callPrimary<ResumeInfo>(`hand off shard ${shardId}`, `/internal/shards/${shardId}/release`, owner, 60_000);
+  handoffShard(shardId: number): Promise<ResumeInfo> {
+    return this.#operations.handoffShard(shardId);
   }
 
-  /** POST /shards/:id/resume: runs a 'detached' shard here by RESUME from `info`. */
-  async resumeShard(shardId: number, info: ResumeInfo): Promise<ResumeResult> {
-    const running = this.runner(shardId);
-    if (running) throw new ShardlineError('CONFLICT', `Cannot resume shard ${shardId}: it already runs on ${this.config.nodeId} at epoch ${running.epoch}`);
-    if (this.#primary) return this.#primary.coordinator.claimResume(shardId, this.config.nodeId, info);
-    return this.#callPrimary<ResumeResult>(`resume shard ${shardId}`, `/internal/shards/${shardId}/claim`, { nodeId: this.config.nodeId, resume: info }, 30_000);
+  resumeShard(shardId: number, info: ResumeInfo): Promise<ResumeResult> {
+    return this.#operations.resumeShard(shardId, info);
   }
 
-  /** POST /shards/:id/move: the orchestrated handoff on the primary; a replica forwards it once. */
-  async moveShard(shardId: number, to: string, options: { forwarded?: boolean } = {}): Promise<MoveReport> {
-    if (this.#primary) {
-      const started = Date.now();
-      const result = await this.#primary.coordinator.move(shardId, to);
-      const gapMs = await this.#resumedAfter(shardId, to, started);
-      return gapMs === null ? result : { ...result, gapMs };
-    }
-    if (options.forwarded) this.#primaryOrThrow(`move shard ${shardId}`);
-    return this.#callPrimary<MoveReport>(`move shard ${shardId}`, `/internal/shards/${shardId}/move`, { to }, 90_000);
+  moveShard(shardId: number, to: string, options: { forwarded?: boolean } = {}): Promise<MoveReport> {
+    return this.#operations.moveShard(shardId, to, options);
   }
 
-  /**
-   * POST /nodes/:id/drain and /undrain: sets the flag on the primary, then (draining) waits
-   * up to `waitMs` until no shard is assigned to the node; `done: false` when time ran out.
-   */
-  async drainNode(nodeId: string, draining: boolean, options: { waitMs?: number } = {}): Promise<DrainReport> {
-    const started = Date.now();
-    if (this.#primary) this.#primary.coordinator.setDraining(nodeId, draining);
-    else await this.#callPrimary(`${draining ? 'drain' : 'undrain'} ${nodeId}`, `/internal/nodes/${nodeId}/drain`, { draining });
-    const waitMs = draining ? (options.waitMs ?? 30_000) : 0;
-    for (;;) {
-      const shards = this.#assignedTo(nodeId);
-      const done = !draining || shards.length === 0;
-      if (done || Date.now() - started >= waitMs) return { node: nodeId, draining, shards, done, tookMs: Date.now() - started };
-      await sleep(Math.min(100, waitMs), this.#closing.signal);
-    }
+  drainNode(nodeId: string, draining: boolean, options: { waitMs?: number } = {}): Promise<DrainReport> {
+    return this.#operations.drainNode(nodeId, draining, options);
   }
 
-  /** What GET /metrics reads at scrape time (no database access). */
   metricsSnapshot(): MetricsSnapshot {
-    const role = this.#leadership.current();
-    const primary = this.#primary;
-    return {
-      role: role.isPrimary ? 'primary' : role.known ? 'replica' : 'unknown',
-      shards: this.runners().map((r) => r.stats()),
-      funnel: primary ? primary.funnel.stats() : null,
-      forwarder: this.#forwarder?.stats() ?? null,
-      identify: primary?.budget?.snapshot() ?? null,
-    };
+    return this.#operations.metricsSnapshot();
   }
 
-  #callPrimary<T>(what: string, path: `/internal/${string}`, body: unknown, timeoutMs?: number): Promise<T> {
-    const url = this.#primaryUrl();
-    if (!url) {
-      const primary = this.#leadership.current().primary;
-      const why = primary ? `the primary is ${primary} but its URL has not replicated to ${this.config.nodeId} yet; retry in a moment` : 'no primary is known (LiteFS has not named one)';
-      return Promise.reject(new ShardlineError('NO_PRIMARY', `Cannot ${what}: ${why}`, { details: { primary } }));
-    }
-    return this.#clientOrThrow().call<T>(url, path, body, timeoutMs);
-  }
-
-  #assignedTo(nodeId: string): number[] {
-    const rows = this.#primary ? [...this.#primary.coordinator.assignments().values()] : this.#readDb ? [...readAssignments(this.#readDb).values()] : [];
-    return rows.filter((r) => r.nodeId === nodeId).map((r) => r.shardId).sort((a, b) => a - b);
-  }
-
-  #ownerHint(shardId: number): string {
-    const row = this.#primary?.coordinator.assignments().get(shardId) ?? (this.#readDb ? readAssignments(this.#readDb).get(shardId) : undefined);
-    if (!row) return '';
-    return row.nodeId ? `; it is assigned to ${row.nodeId}` : `; it is ${row.state}`;
-  }
-
-  /** The new owner's RESUMED time minus `since`, or null if it was not ready within 5 s. */
-  async #resumedAfter(shardId: number, nodeId: string, since: number): Promise<number | null> {
-    const deadline = Date.now() + 5_000;
-    while (Date.now() < deadline) {
-      let stats: { status: string; readySince: number | null } | null = null;
-      if (nodeId === this.config.nodeId) stats = this.runner(shardId)?.stats() ?? null;
-      else {
-        try {
-          stats = await this.#clientOrThrow().call(this.#urlOf(nodeId), `/internal/shards/${shardId}/stats`, {}, 2_000);
-        } catch {
-          stats = null;
-        }
-      }
-      if (stats?.status === 'ready' && stats.readySince !== null && stats.readySince >= since) return stats.readySince - since;
-      await sleep(25, this.#closing.signal).catch(() => {});
-      if (this.#closing.signal.aborted) return null;
-    }
-    return null;
-  }
-  // ---- end of control plane operations ----
 
   #driverFactory(): SqliteDriverFactory {
     return this.#o.sqlite ?? this.#o.runtime.sqlite;
@@ -575,24 +481,6 @@ export class Host extends TypedEmitter<HostEvents> {
     const url = this.#primaryUrl();
     if (!url) return Promise.reject(new ShardlineError('NO_PRIMARY', 'No primary is known: identifies wait (contract 8)'));
     return this.#clientOrThrow().identify(url, { nodeId: this.config.nodeId, shardId });
-  }
-
-  #context(runner: ShardRunner): BotContext {
-    const readDb = (): SqliteDriver => {
-      if (!this.#readDb) throw new ShardlineError('STORE_UNAVAILABLE', 'Cannot query the cache: the host is not running');
-      return this.#readDb;
-    };
-    return {
-      shardId: runner.shardId,
-      shardCount: runner.shardCount,
-      rest: this.#rest!,
-      logger: this.#log.child({ shardId: runner.shardId, component: 'bot' }),
-      sql: <T extends Record<string, unknown>>(query: string, params: readonly unknown[] = []) => {
-        const result = runReadOnlyQuery(readDb(), query, params, { maxRows: 100_000 });
-        return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i]])) as T);
-      },
-      send: (payload) => runner.send(payload as GatewaySendPayload),
-    };
   }
 
   async #untilAllReady(): Promise<void> {
