@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { Logger } from '../../core/ports.ts';
 import { requireBearer } from '../secret-auth.ts';
@@ -43,12 +43,14 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono {
     return toDashboardModel(deps.status(), sessions, Date.now());
   };
 
-  app.use('*', async (c, next) => {
+  // Only on the dashboard's own paths: mounted at '/', a '*' here would touch every route.
+  const noStore: MiddlewareHandler = async (c, next) => {
     await next();
     c.header('Cache-Control', 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'no-referrer');
-  });
+  };
+  for (const path of ['/', '/login', '/logout', '/dashboard/live']) app.use(path, noStore);
 
   app.get('/', async (c) => {
     const nonce = newNonce();

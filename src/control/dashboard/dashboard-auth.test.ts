@@ -185,3 +185,12 @@ describe('dashboard login and session cookie', () => {
     expect(await res.text()).toContain('data-node="node-a"');
   });
 });
+
+describe('dashboard routes stay on their own paths', () => {
+  it('adds its headers to its pages only', async () => {
+    const { app } = setup();
+    expect((await app.request('/')).headers.get('cache-control')).toBe('no-store');
+    expect((await app.request('/healthz')).headers.get('cache-control')).toBeNull();
+    expect((await app.request('/nope')).status).toBe(404);
+  });
+});
