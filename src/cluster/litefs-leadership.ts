@@ -103,6 +103,8 @@ export class LiteFsLeadership implements Leadership {
         if (!response.ok || !response.body) throw new Error(`GET /events answered ${response.status}`);
         attempt = 0;
         await this.#read(response.body, signal);
+        // Deno's fetch ends a cancelled body as done instead of rejecting the read.
+        if (signal.aborted) break;
         this.#log.warn('LiteFS events stream ended; role unknown until it reconnects');
       } catch (error) {
         if (signal.aborted) break;

@@ -13,7 +13,7 @@ export const nodeSqliteDriver: SqliteDriverFactory = (options: DriverOpenOptions
     path: options.path,
     readonly: options.readonly,
     exec: (sql) => translate(() => db.exec(sql)),
-    prepare: (sql) => wrapStatement(translate(() => db.prepare(sql)), () => translate(() => db.prepare(sql))),
+    prepare: (sql) => wrapStatement(translate(() => db.prepare(sql)), () => translate(() => db.prepare(sql)), () => writesNothing(db, sql)),
     transaction: <T>(fn: () => T): T => {
       // Nested calls become savepoints, like better-sqlite3's transaction functions.
       const name = `shardline_sp_${depth}`;
@@ -55,7 +55,23 @@ function args(params: SqlParams | undefined): unknown[] {
 
 type AnyStatement = StatementSync & { columns?: () => { name: string }[]; setReturnArrays?: (on: boolean) => void };
 
-function wrapStatement(stmt: AnyStatement, prepareAgain: () => AnyStatement): SqliteStatement {
+/**
+ * sqlite3_stmt_readonly's verdict, which node:sqlite does not expose: SQLite marks a statement
+ * as writing when its program opens a write transaction (OP_Transaction with P2 != 0) or holds
+ * OP_Vacuum or OP_JournalMode, so the same opcodes in EXPLAIN's listing give the same answer.
+ * Undefined when SQLite cannot explain the text (several statements, an EXPLAIN itself).
+ */
+function writesNothing(db: DatabaseSync, sql: string): boolean | undefined {
+  let program: Record<string, unknown>[];
+  try {
+    program = db.prepare(`EXPLAIN ${sql}`).all() as Record<string, unknown>[];
+  } catch {
+    return undefined;
+  }
+  return !program.some((op) => (op['opcode'] === 'Transaction' && Number(op['p2']) !== 0) || op['opcode'] === 'Vacuum' || op['opcode'] === 'JournalMode');
+}
+
+function wrapStatement(stmt: AnyStatement, prepareAgain: () => AnyStatement, readonly: () => boolean | undefined): SqliteStatement {
   let rawStmt: AnyStatement | undefined;
   const call = <T>(fn: (...a: never[]) => unknown, params: SqlParams | undefined): T =>
     translate(() => (fn as (...a: unknown[]) => unknown).apply(stmt, args(params))) as T;
@@ -74,8 +90,13 @@ function wrapStatement(stmt: AnyStatement, prepareAgain: () => AnyStatement): Sq
     // Older node:sqlite: object rows only, so duplicate column names collapse.
     return call<Record<string, unknown>[]>(stmt.all, params).map((row) => Object.values(row));
   };
+  let verdict: { value: boolean | undefined } | null = null;
   return {
-    readonly: undefined,
+    // Computed on first use: most statements are only run, and explaining one costs a prepare.
+    get readonly() {
+      verdict ??= { value: readonly() };
+      return verdict.value;
+    },
     columns,
     run: (params) => call<RunResult>(stmt.run, params),
     // node:sqlite rows have a null prototype; callers (and deepEqual) expect plain objects.
