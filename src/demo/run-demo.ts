@@ -112,7 +112,7 @@ function banner(cluster: DemoCluster, eventsPerSecond: number): string {
   }
   lines.push(
     '',
-    `  dashboard    ${primary.url}/   (any node's URL works; log in with the admin token)`,
+    `  dashboard    ${primary.url}/   (${cluster.nodes.length > 1 ? "any node's URL works; " : ''}log in with the admin token)`,
     `  admin token  ${token}`,
     '',
     'Try, in another terminal:',

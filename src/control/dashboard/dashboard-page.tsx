@@ -200,12 +200,13 @@ const NodeCard: FC<{ node: NodeView; model: DashboardModel }> = ({ node, model }
           </>
         ) : null}
       </div>
-      {node.shards.length === 0 ? <div class="empty">No shards.</div> : <ShardTable shards={node.shards} targets={model.self.mode === 'cluster' ? targets : []} />}
+      {node.shards.length === 0 ? <div class="empty">No shards.</div> : <ShardTable shards={node.shards} targets={model.self.mode === 'cluster' ? targets : null} />}
     </div>
   );
 };
 
-const ShardTable: FC<{ shards: readonly ShardView[]; targets: readonly string[] }> = ({ shards, targets }) => (
+/** `targets` null: no move buttons (an embedded node has nowhere to move a shard to). */
+const ShardTable: FC<{ shards: readonly ShardView[]; targets: readonly string[] | null }> = ({ shards, targets }) => (
   <div class="rows">
   <table>
     <thead>
@@ -231,7 +232,7 @@ const ShardTable: FC<{ shards: readonly ShardView[]; targets: readonly string[] 
             {s.sessionAgeMs === null ? '—' : s.sessionAgeKind === 'session' ? `up ${formatAge(s.sessionAgeMs)}` : `commit ${formatAge(s.sessionAgeMs)}`}
           </td>
           <td class="act">
-            {s.nodeId ? (
+            {s.nodeId && targets ? (
               <button type="button" class="small" data-action="move" data-shard={String(s.shardId)} data-from={s.nodeId} data-targets={targets.join(',')} disabled={targets.length === 0}>
                 move
               </button>
