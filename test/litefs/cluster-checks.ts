@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { waitFor } from '../helpers/wait-for.ts';
 import type { HostStatus } from '../../src/host/host-status.ts';
 import type { RecordedDispatch, ShardlineCluster } from './shardline-cluster.ts';
 
@@ -12,7 +13,7 @@ export function figure(name: string, values: Record<string, unknown>): void {
  * shards) dispatches the crashed node had handled itself before it died (contract 7:
  * at-least-once only between the last commit and the crash).
  */
-export function expectLedger(cluster: ShardlineCluster, records: readonly RecordedDispatch[], crashed: { node: string; shards: readonly number[] } | null = null): { delivered: number; duplicated: number } {
+export function expectLedger(cluster: ShardlineCluster, records: readonly RecordedDispatch[], crashed: { node: string; shards: readonly number[]; at: number } | null = null): { delivered: number; duplicated: number } {
   let delivered = 0;
   let duplicated = 0;
   cluster.ledgerChecks(records).forEach((check, shardId) => {
@@ -24,7 +25,7 @@ export function expectLedger(cluster: ShardlineCluster, records: readonly Record
       expect(check.duplicated, `shard ${shardId} duplicated`).toEqual([]);
       return;
     }
-    const handledByVictim = new Set(records.filter((r) => r.node === crashed.node && r.shardId === shardId).map((r) => `${r.sessionId}#${r.seq}`));
+    const handledByVictim = new Set(records.filter((r) => r.node === crashed.node && r.shardId === shardId && r.at <= crashed.at).map((r) => `${r.sessionId}#${r.seq}`));
     for (const dup of check.duplicated) expect(handledByVictim.has(`${dup.sessionId}#${dup.seq}`), `shard ${shardId} ${dup.sessionId}#${dup.seq} twice, but not handled by ${crashed.node} before the crash`).toBe(true);
   });
   return { delivered, duplicated };
@@ -70,4 +71,20 @@ export async function expectNeverStopped(cluster: ShardlineCluster, hostname: st
     const connection = cluster.discord.connections(shard.shardId).find((c) => c.id === shard.connectionId);
     expect(connection?.open, `shard ${shard.shardId}'s gateway connection ${shard.connectionId} still open`).toBe(true);
   }
+}
+
+/**
+ * waitFor for a state that takes several reads to judge: `check` returns true when done, else
+ * a description of what it saw, which the timeout error then carries.
+ */
+export async function waitUntil(message: string, check: () => Promise<true | string> | true | string, timeoutMs = 20_000): Promise<void> {
+  let seen = '';
+  await waitFor(async () => {
+    const result = await check();
+    if (result === true) return true;
+    seen = result;
+    return false;
+  }, { timeoutMs, intervalMs: 50, message }).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}; last seen: ${seen}`, { cause: error });
+  });
 }

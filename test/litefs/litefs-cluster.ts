@@ -54,6 +54,8 @@ interface Slot {
   readonly spec: LiteFsNodeSpec;
   readonly port: number;
   proc: GroupProcess | null;
+  /** Exit code of the node's last LiteFS process (null: killed by a signal); undefined while none exited. */
+  lastExit?: number | null;
 }
 
 const EXIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -127,6 +129,11 @@ export class LiteFsCluster {
 
   running(hostname: string): boolean {
     return this.#slot(hostname).proc?.running() ?? false;
+  }
+
+  /** Exit code of the node's last LiteFS process (null: by a signal), undefined if none has exited. */
+  lastExit(hostname: string): number | null | undefined {
+    return this.#slot(hostname).lastExit;
   }
 
   /** The node's `GET /info`, or null while it does not answer. */
@@ -242,7 +249,14 @@ export class LiteFsCluster {
   async #launch(hostname: string): Promise<void> {
     if (this.#closed) throw new Error(`Cannot start LiteFS node ${hostname}: the cluster is closed`);
     const slot = this.#slot(hostname);
-    slot.proc = spawnGroup(this.#options.tools.entrypoint, [], { env: this.#env(slot), cwd: join(this.dir, hostname), logPath: slot.node.logPath });
+    const proc = spawnGroup(this.#options.tools.entrypoint, [], { env: this.#env(slot), cwd: join(this.dir, hostname), logPath: slot.node.logPath });
+    slot.proc = proc;
+    // LiteFS is PID 1 of a production container: when it exits (a fatal error exits at once,
+    // without stopping its app), the container and the app go with it. Same here.
+    void proc.exited.then((code) => {
+      slot.lastExit = code;
+      signalGroup(proc.pid, 'SIGKILL');
+    });
     await waitForJoined(this, hostname, this.#options.readyTimeoutMs ?? 60_000);
   }
 

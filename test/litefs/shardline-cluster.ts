@@ -6,7 +6,7 @@ import type { HostStatus } from '../../src/host/host-status.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { LiteFsCluster } from './litefs-cluster.ts';
 import { REPO_ROOT, type LiteFsTools } from './prerequisites.ts';
-import { freePort } from './processes.ts';
+import { freePort, tail } from './processes.ts';
 
 export const CLUSTER_SECRET = 'litefs-cluster-secret-0123456789';
 export const ADMIN_TOKEN = 'litefs-admin-token-0123456789abc';
@@ -226,6 +226,16 @@ export class ShardlineCluster {
     }, { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 100, message: `cluster settled${options.spread ? ' and spread' : ''}` }).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}; last seen: ${last}`, { cause: error });
     });
+  }
+
+  /**
+   * Throws unless every named node's LiteFS still runs (a fatal LiteFS error exits it, code 99
+   * for a WAL commit that lost write access), with the exit code and the tail of its log.
+   */
+  assertRunning(hostnames: readonly string[] = this.hostnames): void {
+    const dead = hostnames.filter((h) => !this.litefs.running(h));
+    if (dead.length === 0) return;
+    throw new Error(dead.map((h) => `LiteFS on ${h} is not running (exit ${String(this.litefs.lastExit(h))}); log tail:\n${tail(this.litefs.node(h).logPath, 15)}`).join('\n'));
   }
 
   /** The node's LiteFS log, which carries its app's output too. */
