@@ -1,0 +1,82 @@
+/**
+ * The Deno runtime adapter on its own: Deno.serve's handle, its close with a never-ending
+ * stream open, and responses built by @hono/node-server's replacement Response class.
+ */
+import assert from 'node:assert/strict';
+import { getRequestListener } from '@hono/node-server';
+import { createDenoRuntime, serveDeno } from '../../src/runtime/deno-runtime.ts';
+
+declare const Deno: { test(name: string, fn: () => Promise<void>): void };
+
+Deno.test('serveDeno answers on an ephemeral port and close() ends an open stream instead of waiting for it', async () => {
+  let chunks = 0;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const server = await serveDeno(
+    (request) => {
+      if (new URL(request.url).pathname === '/plain') return new Response('plain');
+      // A feed that never ends on its own, like a live panel or LiteFS's /events.
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          timer = setInterval(() => controller.enqueue(new TextEncoder().encode(`tick ${chunks++}\n`)), 10);
+        },
+        cancel() {
+          clearInterval(timer);
+        },
+      });
+      return new Response(body);
+    },
+    { hostname: '127.0.0.1', port: 0 },
+  );
+  try {
+    assert.ok(server.port > 0);
+    assert.equal(server.url, `http://127.0.0.1:${server.port}`);
+    assert.equal(await (await fetch(`${server.url}/plain`)).text(), 'plain');
+    const feed = await fetch(`${server.url}/feed`);
+    const reader = feed.body!.getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /^tick/);
+    // Bounded, so a regression fails here instead of hanging the run (deno test has no timeout).
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      server.close(),
+      new Promise((_, reject) => (bound = setTimeout(() => reject(new Error('close() waited for the open stream')), 10_000))),
+    ]).finally(() => clearTimeout(bound));
+    // The client sees the stream end, and the handler's stream was cancelled (its timer cleared).
+    for (;;) if ((await reader.read()).done) break;
+    const after = chunks;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(chunks, after, 'the handler stopped producing once the server closed');
+  } finally {
+    // No close() here: after a failed bounded close it would wait forever.
+    clearInterval(timer);
+  }
+});
+
+Deno.test("serveDeno accepts responses made after @hono/node-server replaced the global Response", async () => {
+  const { Request: NativeRequest, Response: NativeResponse } = globalThis;
+  // Creating a node:http listener swaps the globals, as the simulated Discord and LiteFS do.
+  getRequestListener(() => new Response('unused'));
+  assert.notEqual(globalThis.Response, NativeResponse, 'the global Response was replaced, as on a node that runs the simulators');
+  const server = await serveDeno(() => new Response(JSON.stringify({ ok: true }), { status: 201, headers: { 'x-test': 'yes' } }), { hostname: '127.0.0.1', port: 0 });
+  try {
+    const res = await fetch(`${server.url}/`);
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('x-test'), 'yes');
+    assert.deepEqual(await res.json(), { ok: true });
+  } finally {
+    await server.close();
+    Object.defineProperty(globalThis, 'Request', { value: NativeRequest, writable: true, configurable: true });
+    Object.defineProperty(globalThis, 'Response', { value: NativeResponse, writable: true, configurable: true });
+  }
+});
+
+Deno.test('createDenoRuntime reads argv, env and cwd from Deno and removes its signal listeners', async () => {
+  const runtime = createDenoRuntime();
+  assert.equal(runtime.name, 'deno');
+  assert.equal(runtime.cwd, (globalThis as unknown as { Deno: { cwd(): string } }).Deno.cwd());
+  assert.equal(typeof runtime.env['PATH'], 'string');
+  assert.ok(runtime.hostname.length > 0);
+  assert.equal(runtime.resolveModule('./bot.ts'), new URL('bot.ts', `file://${runtime.cwd}/`).href);
+  assert.equal(runtime.resolveModule('some-package/bot'), 'some-package/bot');
+  const off = runtime.onShutdownSignal(() => {});
+  off();
+});
