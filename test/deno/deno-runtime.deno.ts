@@ -80,3 +80,34 @@ Deno.test('createDenoRuntime reads argv, env and cwd from Deno and removes its s
   const off = runtime.onShutdownSignal(() => {});
   off();
 });
+
+Deno.test('the ws transport under Deno delivers nothing while paused and everything after resume', async () => {
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  const port = (wss.address() as { port: number }).port;
+  const received: string[] = [];
+  const closed = new AbortController();
+  try {
+    const peer = new Promise<import('ws').WebSocket>((resolve) => wss.once('connection', (ws) => resolve(ws)));
+    const socket = await createDenoRuntime().transport.connect(
+      `ws://127.0.0.1:${port}/`,
+      { onMessage: (data) => void received.push(String(data)), onClose: () => {} },
+      closed.signal,
+    );
+    const server = await peer;
+    socket.pause();
+    for (let i = 0; i < 5; i++) server.send(`m${i}`);
+    // Nothing may arrive while paused; a short wait for an absence is the only way to see one.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(received, []);
+    socket.resume();
+    for (let i = 0; i < 100 && received.length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(received, ['m0', 'm1', 'm2', 'm3', 'm4']);
+    socket.terminate();
+  } finally {
+    closed.abort();
+    for (const client of wss.clients) client.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
+});
