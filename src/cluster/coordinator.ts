@@ -42,6 +42,8 @@ export interface CoordinatorOptions {
   readonly detachedTimeoutMs?: number;
   /** Called after assignments changed in the database (the local agent reconciles at once). */
   readonly onAssignmentsChanged?: () => void;
+  /** True while the primary's writes are held for a lease handoff: rounds are skipped. */
+  readonly writesHeld?: () => boolean;
 }
 
 export interface MoveResult {
@@ -192,7 +194,8 @@ export class Coordinator {
 
   /** One round: persist heartbeats, detect deaths, place shards. The interval calls it. */
   tick(): void {
-    if (!this.#running) return;
+    // A held primary (handing its lease over) writes nothing, so it plans nothing either.
+    if (!this.#running || this.#o.writesHeld?.()) return;
     try {
       this.#tick();
     } catch (error) {

@@ -10,6 +10,7 @@ import type { IdentifyRequest } from './cluster-protocol.ts';
 import { recordIdentify } from './cluster-tables.ts';
 import { Coordinator, type CoordinatorOptions } from './coordinator.ts';
 import type { ForwardResult } from './forwarding-writer.ts';
+import { WriteHold, holdableDriver } from './write-hold.ts';
 
 /** Added to Discord's identify spacing per bucket: covers the skew between granting and sending. */
 export const IDENTIFY_MARGIN_MS = 250;
@@ -40,6 +41,7 @@ export class PrimaryRole {
   #funnel: WriteFunnel | null = null;
   #coordinator: Coordinator | null = null;
   #budget: IdentifyBudget | null = null;
+  readonly #hold = new WriteHold();
 
   constructor(options: PrimaryRoleOptions) {
     this.#o = options;
@@ -62,10 +64,11 @@ export class PrimaryRole {
 
   async start(): Promise<void> {
     const o = this.#o;
-    this.#db = openDatabase({ path: o.databasePath, driverFactory: o.driverFactory });
+    this.#db = holdableDriver(openDatabase({ path: o.databasePath, driverFactory: o.driverFactory }), this.#hold);
     const { applied } = await runMigrations(this.#db);
     if (applied.length > 0) this.#log.info({ applied }, 'migrations applied on the primary');
-    const coordinator = new Coordinator({ ...o.coordinator, db: this.#db, nodeId: o.nodeId, logger: o.logger });
+    const hold = this.#hold;
+    const coordinator = new Coordinator({ ...o.coordinator, db: this.#db, nodeId: o.nodeId, logger: o.logger, writesHeld: () => hold.held });
     this.#coordinator = coordinator;
     this.#funnel = new WriteFunnel({
       ...o.funnelTuning,
@@ -88,6 +91,17 @@ export class PrimaryRole {
     const recent = this.#db.prepare('SELECT count(*) AS n FROM identify_ledger WHERE started_at > ?').get([now - 2 * o.identifySpacingMs]);
     if (Number(recent?.['n'] ?? 0) > 0) this.#budget.holdAll(now);
     coordinator.start();
+  }
+
+  /**
+   * Holds every write for `ms` (0 releases) because another node is about to take the lease:
+   * LiteFS exits if the role moves while a transaction commits. Queued writes wait, nothing is lost.
+   */
+  holdWrites(ms: number): number {
+    if (!this.#db) throw new ShardlineError('NOT_PRIMARY', 'Cannot hold writes: this node is not acting as the primary');
+    const heldMs = this.#hold.hold(ms);
+    this.#log.info({ heldMs }, heldMs > 0 ? 'writes held for a primary handoff' : 'writes released');
+    return heldMs;
   }
 
   /** Loses the role: nothing more is written from here. Returns uncommitted writes, oldest first. */

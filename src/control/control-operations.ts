@@ -31,6 +31,11 @@ export interface PrimaryOperations {
   setDraining(nodeId: string, draining: boolean): void;
   /** This node's runner of a shard, for the move's gap measurement; null when it does not run here. */
   shardStats(shardId: number): { readonly status: string; readonly readySince: number | null; readonly seq: number | null } | null;
+  /**
+   * Holds every write of the primary for `holdMs` (0 releases) before another node takes the
+   * LiteFS lease; returns how long writes stay held. Absent: the route is not served.
+   */
+  holdWrites?(holdMs: number): { readonly heldMs: number };
 }
 
 export interface TakeoverResult {
@@ -110,3 +115,6 @@ export interface ClaimRequest {
 
 export const forwardedMoveRequest = moveBody;
 export const forwardedDrainRequest = z.strictObject({ draining: z.boolean() });
+/** Longest hold a node taking over may ask for: LiteFS hands off in well under a second. */
+export const MAX_WRITE_HOLD_MS = 10_000;
+export const holdWritesRequest = z.strictObject({ holdMs: z.number().int().min(0).max(MAX_WRITE_HOLD_MS) });

@@ -16,7 +16,7 @@ import {
   type IdentifyRequest,
 } from '../cluster/cluster-protocol.ts';
 import type { ForwardResult } from '../cluster/forwarding-writer.ts';
-import { claimRequest, forwardedDrainRequest, forwardedMoveRequest, releaseRequest, type PrimaryOperations } from './control-operations.ts';
+import { claimRequest, forwardedDrainRequest, forwardedMoveRequest, holdWritesRequest, releaseRequest, type PrimaryOperations } from './control-operations.ts';
 import { nodeIdParam, parseBody, parseOptionalBody, shardIdParam } from './parse-body.ts';
 import { requireBearer } from './secret-auth.ts';
 
@@ -98,6 +98,10 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
       ops.setDraining(nodeId, body.draining);
       return c.json({ ok: true });
     });
+    const holdWrites = ops.holdWrites?.bind(ops);
+    if (holdWrites) {
+      app.post('/primary/hold-writes', async (c) => c.json(holdWrites((await parseBody(c, holdWritesRequest)).holdMs)));
+    }
   }
   return app;
 }

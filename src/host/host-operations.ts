@@ -10,6 +10,9 @@ import type { ControlOperations, DrainReport, MoveReport, PrimaryOperations, Res
 import type { MetricsSnapshot } from '../control/metrics.ts';
 import type { ShardRunner } from './shard-runner.ts';
 
+/** How long a takeover holds the old primary's writes: LiteFS hands the lease over in well under a second. */
+const WRITE_HOLD_MS = 5_000;
+
 /** What the operations need from their node (the Host gives a view of its internals). */
 export interface HostView {
   readonly nodeId: string;
@@ -58,6 +61,7 @@ export class HostOperations {
       claimShard: (request) => this.#h.primaryOrThrow(`resume shard ${request.shardId}`).coordinator.claimResume(request.shardId, request.nodeId, request.resume),
       setDraining: (nodeId, draining) => this.#h.primaryOrThrow(`${draining ? 'drain' : 'undrain'} ${nodeId}`).coordinator.setDraining(nodeId, draining),
       shardStats: (shardId) => this.#h.runner(shardId)?.stats() ?? null,
+      holdWrites: (holdMs) => ({ heldMs: this.#h.primaryOrThrow('hold writes').holdWrites(holdMs) }),
     };
   }
 
@@ -65,7 +69,17 @@ export class HostOperations {
   async takeover(options: { timeoutMs?: number } = {}): Promise<TakeoverResult> {
     const started = Date.now();
     const timeoutMs = options.timeoutMs ?? 15_000;
-    const promoted = await this.#h.leadership.promote({ signal: this.#h.signal, timeoutMs });
+    // LiteFS exits on the old primary if the lease moves while a transaction there commits:
+    // the primary holds its writes first (best effort: a dead primary cannot, and needs not).
+    const held = !this.#h.leadership.current().isPrimary && (await this.#holdPrimaryWrites(WRITE_HOLD_MS));
+    let promoted: Awaited<ReturnType<Leadership['promote']>>;
+    try {
+      promoted = await this.#h.leadership.promote({ signal: this.#h.signal, timeoutMs });
+    } catch (error) {
+      // The lease did not move: the primary may write again at once.
+      if (held) void this.#holdPrimaryWrites(0);
+      throw error;
+    }
     // The role is applied after LiteFS reports it (migrations, funnel, coordinator): wait for that too.
     while (!this.#h.primary()?.coordinator.running) {
       if (Date.now() - started > timeoutMs) {
@@ -139,6 +153,16 @@ export class HostOperations {
       forwarder: this.#h.forwarderStats(),
       identify: primary?.budget?.snapshot() ?? null,
     };
+  }
+
+  /** Asks the primary to hold (or with 0 release) its writes; false when it could not be asked. */
+  async #holdPrimaryWrites(holdMs: number): Promise<boolean> {
+    try {
+      await this.#callPrimary('hold the primary\'s writes', '/internal/primary/hold-writes', { holdMs }, 2_000);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #callPrimary<T>(what: string, path: `/internal/${string}`, body: unknown, timeoutMs?: number): Promise<T> {

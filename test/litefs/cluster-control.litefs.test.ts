@@ -51,6 +51,11 @@ describe('shardline on real LiteFS + Consul: takeover and moves', () => {
       return ok || `n1 ${n1.node.role} (primary ${n1.node.primary}, funnel ${n1.funnel !== null}), n3 names ${n3.node.primary}`;
     });
     figure('takeover', { tookMs: takeover.json['tookMs'] });
+    // The old primary held its writes first: LiteFS exits (99) when the lease moves while a
+    // transaction commits ("node lost write access during transaction").
+    expect(c.log('n1')).toContain('writes held for a primary handoff');
+    expect(c.log('n1')).not.toContain('lost write access');
+    c.assertRunning();
 
     // Writes continue, now committed by n2's funnel.
     const committedBefore = n2.funnel!.committedEntries;
@@ -65,6 +70,7 @@ describe('shardline on real LiteFS + Consul: takeover and moves', () => {
     expect(c.discord.stats.identifies).toBe(identifies);
     // A takeover moves no shard: every one kept its session and connection.
     for (const [h, before] of shardsBefore) await expectNeverStopped(c, h, before);
+    c.assertRunning();
   });
 
   it('moves a shard between two replicas under traffic by RESUME: nothing lost, nothing twice, no IDENTIFY', async () => {
