@@ -16,6 +16,8 @@ export type FetchHandler = (request: Request) => Response | Promise<Response>;
  */
 export interface Runtime {
   readonly name: 'node' | 'deno';
+  /** How a person runs the `shardline` command from this checkout (printed in hints). */
+  readonly cliCommand: string;
   /** Arguments after the script, e.g. ['start', '--shards', '2']. */
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;

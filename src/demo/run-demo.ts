@@ -72,7 +72,7 @@ export async function runDemo(argv: readonly string[], runtime: Runtime, io: Dem
       return 0;
     }
     discord.traffic.start({ eventsPerSecond: options.eventsPerSecond });
-    io.stdout(banner(cluster, options.eventsPerSecond));
+    io.stdout(banner(cluster, options.eventsPerSecond, runtime.cliCommand));
     let n = 0;
     timers.push(setInterval(() => say(discord, n++ % 3 === 2 ? '!stats' : '!ping'), 3_000));
     timers.push(
@@ -99,7 +99,7 @@ export async function runDemo(argv: readonly string[], runtime: Runtime, io: Dem
 }
 
 /** Where to look: every node with its role, the dashboard, the token and commands to paste. */
-function banner(cluster: DemoCluster, eventsPerSecond: number): string {
+function banner(cluster: DemoCluster, eventsPerSecond: number, cliCommand: string): string {
   const token = cluster.adminToken;
   const primary = cluster.primary() ?? cluster.nodes[0]!;
   const replica = cluster.nodes.find((n) => n !== primary);
@@ -128,7 +128,7 @@ function banner(cluster: DemoCluster, eventsPerSecond: number): string {
     );
   }
   lines.push(
-    `  npm run shardline -- query --data-dir ${primary.dataDir} "select count(*) as members from members"`,
+    `  ${cliCommand} query --data-dir ${primary.dataDir} "select count(*) as members from members"`,
     '',
     `Traffic: ${eventsPerSecond} events/s. A simulated user says !ping or !stats every 3 s; the bot answers. Ctrl-C stops.`,
     '',

@@ -24,6 +24,7 @@ export function createDenoRuntime(): Runtime {
   const cwd = deno.cwd();
   return {
     name: 'deno',
+    cliCommand: 'deno task shardline',
     argv: [...deno.args],
     env: deno.env.toObject(),
     hostname: deno.hostname(),

@@ -12,6 +12,7 @@ import { createWsTransport } from './ws-transport.ts';
 export function createNodeRuntime(): Runtime {
   return {
     name: 'node',
+    cliCommand: 'npm run shardline --',
     argv: process.argv.slice(2),
     env: process.env,
     hostname: hostname(),
