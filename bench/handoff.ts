@@ -109,10 +109,8 @@ async function reidentify(): Promise<{ gaps: number[]; lost: number; identifies:
       gaps.push(first.at - last.at);
     }
     discord.traffic.stop();
-    // Every event sent to a session between the old owner's close and the new READY is gone.
-    const sessions = new Set(handled.map((h) => h.sessionId));
-    const generated = discord.ledger.events(0).filter((e) => sessions.has(e.sessionId)).length;
-    const lost = Math.max(0, discord.traffic.counts ? countLost(discord, handled) : generated - handled.length);
+    // Every event that happened between the old owner's close and the new READY reached no session.
+    const lost = countLost(discord);
     return { gaps, lost, identifies: discord.stats.identifies };
   } finally {
     await current.close({ endSession: true }).catch(() => {});
@@ -120,16 +118,16 @@ async function reidentify(): Promise<{ gaps: number[]; lost: number; identifies:
   }
 }
 
-/** Traffic the world produced for shard 0 while no session was there to receive it. */
-function countLost(discord: FakeDiscord, handled: readonly Handled[]): number {
-  // Guild events are dispatched to live sessions only; the world's events between sessions
-  // never reach a client. The ledger knows what each session received; the traffic generator
-  // knows what happened. The difference, minus READY/GUILD_CREATE, is what was lost.
-  const perSession = new Map<string, number>();
-  for (const e of discord.ledger.events(0)) perSession.set(e.sessionId, (perSession.get(e.sessionId) ?? 0) + (e.t === 'READY' || e.t === 'GUILD_CREATE' ? 0 : 1));
-  const delivered = [...perSession.values()].reduce((a, b) => a + b, 0);
-  const generated = Object.values(discord.traffic.counts()).reduce((a, b) => a + (b ?? 0), 0);
-  void handled;
+/**
+ * Traffic the world produced for shard 0 while no session was there to receive it: what the
+ * generator made minus what was sequenced into some session (each session also got READY and
+ * one GUILD_CREATE per guild, which are not traffic).
+ */
+function countLost(discord: FakeDiscord): number {
+  const events = discord.ledger.events(0);
+  const sessions = new Set(events.map((e) => e.sessionId)).size;
+  const delivered = events.length - sessions * (1 + discord.world.guilds.size);
+  const generated = Object.values(discord.traffic.counts()).reduce((a: number, b) => a + (b ?? 0), 0);
   return Math.max(0, generated - delivered);
 }
 
