@@ -1,0 +1,55 @@
+/**
+ * The port between the worker write funnel (src/store/worker-write-funnel.ts) and a thread
+ * that owns its own writable connection and runs the funnel's transactions there, so the
+ * event loop keeps reading sockets while SQLite commits. Only `src/runtime/` implements it.
+ */
+import type { SessionCommit, WriteEntry } from './mutation.ts';
+
+export interface TransactionBatch {
+  /** Entries already fenced by the funnel, oldest first: applied in ONE transaction. */
+  readonly entries: readonly WriteEntry[];
+  /** The write time bound to `updated_at` columns. */
+  readonly now: number;
+}
+
+export interface DroppedEntry {
+  /** Index into the batch's entries. */
+  readonly index: number;
+  readonly sqliteCode: string | undefined;
+  readonly message: string;
+}
+
+export type TransactionOutcome =
+  | {
+      readonly ok: true;
+      /** Rows SQLite changed, session rows included. */
+      readonly committedRows: number;
+      /** The session committed for each shard, in the same transaction as the rows. */
+      readonly sessions: readonly (readonly [number, SessionCommit])[];
+      /** Entries SQLite refused for their data (the batch was retried one entry at a time). */
+      readonly dropped: readonly DroppedEntry[];
+    }
+  | {
+      readonly ok: false;
+      /** SQLITE_FULL, SQLITE_READONLY...; undefined when the thread itself failed. */
+      readonly sqliteCode: string | undefined;
+      readonly message: string;
+    };
+
+export interface TransactionWorker {
+  /** False once the thread has exited (after close(), or a crash). */
+  readonly running: boolean;
+  /** Resolves with the outcome; never rejects (a dead thread is an `ok: false` outcome). */
+  run(batch: TransactionBatch): Promise<TransactionOutcome>;
+  /** Closes the thread's connection and waits until the thread has exited. */
+  close(): Promise<void>;
+}
+
+export interface TransactionWorkerOptions {
+  readonly databasePath: string;
+  /** Tests: the next N transactions fail with this SQLite code before touching the database. */
+  readonly failNext?: { readonly count: number; readonly sqliteCode: string };
+}
+
+/** How a runtime starts a transaction thread (Node: node:worker_threads). */
+export type TransactionWorkerFactory = (options: TransactionWorkerOptions) => TransactionWorker;

@@ -1,0 +1,60 @@
+/**
+ * The transaction thread (node:worker_threads) behind the worker write funnel. It opens its
+ * own writable connection, lazily so an open failure is reported like any failed transaction,
+ * and applies each batch it is sent in one transaction.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { sqliteErrorCode } from '../core/sqlite.ts';
+import type { SqliteDriver } from '../core/sqlite.ts';
+import type { TransactionBatch, TransactionOutcome, TransactionWorkerOptions } from '../core/transaction-worker.ts';
+import { applyBatch } from '../store/apply-batch.ts';
+import { MutationApplier } from '../store/mutation-applier.ts';
+import { openDatabase } from '../store/open-database.ts';
+import { betterSqlite3Driver } from './better-sqlite3-driver.ts';
+
+export type RunnerRequest = { readonly type: 'run'; readonly id: number; readonly batch: TransactionBatch } | { readonly type: 'close' };
+export interface RunnerReply {
+  readonly id: number;
+  readonly outcome: TransactionOutcome;
+}
+
+function serve(port: MessagePort, options: TransactionWorkerOptions): void {
+  let db: SqliteDriver | null = null;
+  let applier: MutationApplier | null = null;
+  let failLeft = options.failNext?.count ?? 0;
+
+  const run = (batch: TransactionBatch): TransactionOutcome => {
+    try {
+      if (failLeft > 0) {
+        failLeft -= 1;
+        const code = options.failNext!.sqliteCode;
+        throw Object.assign(new Error(`injected ${code} (test), ${failLeft} more to come`), { code });
+      }
+      if (!db || !applier) {
+        db = openDatabase({ path: options.databasePath, driverFactory: betterSqlite3Driver });
+        applier = new MutationApplier(db);
+      }
+      const applied = applyBatch(db, applier, batch.entries, batch.now);
+      return { ok: true, committedRows: applied.committedRows, sessions: [...applied.sessions], dropped: applied.dropped };
+    } catch (error) {
+      const cause = (error as { cause?: unknown } | null)?.cause;
+      return { ok: false, sqliteCode: sqliteErrorCode(error) ?? sqliteErrorCode(cause), message: error instanceof Error ? error.message : String(error) };
+    }
+  };
+
+  port.on('message', (request: RunnerRequest) => {
+    if (request.type === 'close') {
+      try {
+        db?.close();
+      } finally {
+        db = null;
+        port.close();
+      }
+      return;
+    }
+    port.postMessage({ id: request.id, outcome: run(request.batch) } satisfies RunnerReply);
+  });
+}
+
+if (parentPort) serve(parentPort, workerData as TransactionWorkerOptions);

@@ -1,0 +1,62 @@
+/**
+ * One funnel batch in one transaction, for a connection owned by a transaction thread. Same
+ * rules as WriteFunnel: each shard's session row commits with its rows; a data error (not an
+ * availability one) retries the batch one entry per savepoint and drops the refused entries.
+ * Availability errors (SQLITE_FULL, READONLY, IOERR, BUSY...) are thrown: the caller keeps the batch.
+ */
+import type { SessionCommit, WriteEntry } from '../core/mutation.ts';
+import { isUnavailableError, sqliteErrorCode } from '../core/sqlite.ts';
+import type { SqliteDriver } from '../core/sqlite.ts';
+import type { DroppedEntry } from '../core/transaction-worker.ts';
+import type { MutationApplier } from './mutation-applier.ts';
+
+export interface AppliedBatch {
+  readonly committedRows: number;
+  readonly sessions: Map<number, SessionCommit>;
+  readonly dropped: DroppedEntry[];
+}
+
+export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: readonly WriteEntry[], now: number): AppliedBatch {
+  try {
+    return db.transaction(() => {
+      let rows = 0;
+      const sessions = new Map<number, SessionCommit>();
+      for (const entry of entries) {
+        for (const mutation of entry.mutations) rows += applier.apply(mutation, now);
+        if (entry.session) sessions.set(entry.shardId, entry.session);
+      }
+      for (const [shardId, session] of sessions) {
+        applier.commitSession(shardId, session, now);
+        rows += 1;
+      }
+      return { committedRows: rows, sessions, dropped: [] };
+    });
+  } catch (error) {
+    if (isUnavailableError(error)) throw error;
+    return db.transaction(() => applyOneByOne(db, applier, entries, now));
+  }
+}
+
+function applyOneByOne(db: SqliteDriver, applier: MutationApplier, entries: readonly WriteEntry[], now: number): AppliedBatch {
+  let rows = 0;
+  const sessions = new Map<number, SessionCommit>();
+  const dropped: DroppedEntry[] = [];
+  entries.forEach((entry, index) => {
+    try {
+      rows += db.transaction(() => {
+        let n = 0;
+        for (const mutation of entry.mutations) n += applier.apply(mutation, now);
+        if (entry.session) {
+          applier.commitSession(entry.shardId, entry.session, now);
+          n += 1;
+        }
+        return n;
+      });
+      if (entry.session) sessions.set(entry.shardId, entry.session);
+    } catch (error) {
+      if (isUnavailableError(error)) throw error;
+      dropped.push({ index, sqliteCode: sqliteErrorCode(error), message: error instanceof Error ? error.message : String(error) });
+    }
+  });
+  return { committedRows: rows, sessions, dropped };
+}

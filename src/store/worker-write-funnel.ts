@@ -1,0 +1,283 @@
+/**
+ * The write funnel with its transactions on a thread (TransactionWorker) that owns a second
+ * writable connection, so the event loop keeps reading sockets while SQLite commits. Same
+ * contract as WriteFunnel: one transaction per flush, each shard's seq committed with its
+ * rows, a failed transaction keeps its batch queued and retries with backoff, and the
+ * high-water mark pushes back on enqueue(). One batch is in flight at a time; entries that
+ * arrive meanwhile wait for the next one.
+ */
+import { backoffDelay } from '../core/abort.ts';
+import { ShardlineError } from '../core/errors.ts';
+import type { WriteEntry, Writer } from '../core/mutation.ts';
+import type { Clock } from '../core/ports.ts';
+import { systemClock } from '../core/ports.ts';
+import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, TransactionWorkerOptions } from '../core/transaction-worker.ts';
+import type { FlushInfo, WriteFunnelOptions, WriteFunnelStats } from './write-funnel.ts';
+
+export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'> {
+  readonly databasePath: string;
+  readonly workers: TransactionWorkerFactory;
+  /** Tests: the thread fails its next N transactions with this code. */
+  readonly failNext?: TransactionWorkerOptions['failNext'];
+  /** True while writes must not start (a primary handoff): counted as SQLITE_BUSY. */
+  readonly writesHeld?: () => boolean;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export class WorkerWriteFunnel implements Writer {
+  readonly #o: WorkerWriteFunnelOptions;
+  readonly #intervalMs: number;
+  readonly #thresholdRows: number;
+  readonly #highWaterRows: number;
+  readonly #clock: Clock;
+  #worker: TransactionWorker | null = null;
+  #queue: WriteEntry[] = [];
+  #queuedRows = 0;
+  /** Entries ever accepted, and ever taken out of the queue (committed, dropped or drained). */
+  #accepted = 0;
+  #removed = 0;
+  #waiters: Waiter[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerDue = 0;
+  #retryAt = 0;
+  #inFlight: Promise<ShardlineError | null> | null = null;
+  #paused = 0;
+  #started = false;
+  #closed = false;
+  #stats = {
+    transactions: 0,
+    committedEntries: 0,
+    committedRows: 0,
+    lastBatch: null as FlushInfo | null,
+    maxBatchMutations: 0,
+    totalFlushMs: 0,
+    failedTransactions: 0,
+    consecutiveFailures: 0,
+    lastError: null as { code: string; message: string } | null,
+    staleRejected: 0,
+    droppedEntries: 0,
+  };
+
+  constructor(options: WorkerWriteFunnelOptions) {
+    this.#o = options;
+    this.#intervalMs = options.flushIntervalMs ?? 50;
+    this.#thresholdRows = options.flushThresholdRows ?? 10_000;
+    this.#highWaterRows = options.highWaterRows ?? 50_000;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  start(): void {
+    if (this.#closed) throw new ShardlineError('CLOSED', 'Cannot start the write funnel: it is closed');
+    this.#started = true;
+    this.#schedule();
+  }
+
+  enqueue(entry: WriteEntry): Promise<void> {
+    if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', `Cannot accept writes for shard ${entry.shardId}: the write funnel is closed`));
+    if (typeof entry !== 'object' || entry === null || !Number.isInteger(entry.shardId) || !Number.isInteger(entry.epoch) || !Array.isArray(entry.mutations)) {
+      return Promise.reject(new ShardlineError('INVALID_INPUT', 'Cannot accept write: an entry needs integer shardId and epoch and a mutations array'));
+    }
+    if (!this.#fenceAccepts(entry)) {
+      this.#stats.staleRejected += 1;
+      return Promise.reject(staleError(entry));
+    }
+    const full = this.#queuedRows >= this.#highWaterRows;
+    this.#queue.push(entry);
+    this.#queuedRows += rowsOf(entry);
+    this.#accepted += 1;
+    this.#schedule();
+    if (!full) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Commits everything accepted so far, ignoring the interval and the retry backoff. */
+  async flush(): Promise<void> {
+    const target = this.#accepted;
+    while (this.#removed < target && this.#queue.length > 0) {
+      if (this.#inFlight) {
+        await this.#inFlight;
+        continue;
+      }
+      const error = await this.#runBatch();
+      if (error) throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clearTimer();
+    if (this.#inFlight) await this.#inFlight;
+    if (this.#queue.length > 0) await this.#runBatch();
+    const lost = this.#queue.length;
+    for (const waiter of this.#waiters.splice(0)) {
+      waiter.reject(new ShardlineError('CLOSED', `Write funnel closed with ${lost} entries it could not commit`));
+    }
+    const worker = this.#worker;
+    this.#worker = null;
+    await worker?.close();
+  }
+
+  /**
+   * Takes every entry not committed out of the queue, oldest first. A batch in flight is
+   * waited for: it is returned only if its transaction failed.
+   */
+  async drain(): Promise<WriteEntry[]> {
+    this.#clearTimer();
+    this.#paused += 1;
+    try {
+      if (this.#inFlight) await this.#inFlight;
+    } finally {
+      this.#paused -= 1;
+    }
+    const entries = this.#queue;
+    this.#queue = [];
+    this.#queuedRows = 0;
+    this.#removed += entries.length;
+    this.#retryAt = 0;
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+    return entries;
+  }
+
+  stats(): WriteFunnelStats {
+    return { ...this.#stats, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
+  }
+
+  #fenceAccepts(entry: WriteEntry): boolean {
+    return this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch) : true;
+  }
+
+  #schedule(): void {
+    if (!this.#started || this.#closed || this.#paused > 0 || this.#inFlight || this.#queue.length === 0) return;
+    const now = this.#clock.now();
+    const soon = this.#queuedRows >= this.#thresholdRows ? now : now + this.#intervalMs;
+    const due = Math.max(soon, this.#retryAt);
+    if (this.#timer !== undefined && this.#timerDue <= due) return;
+    this.#clearTimer();
+    this.#timerDue = due;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#inFlight) void this.#runBatch();
+    }, Math.max(0, due - now));
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Sends the whole queue as one transaction; resolves with the failure (already reported), or null. */
+  #runBatch(): Promise<ShardlineError | null> {
+    this.#clearTimer();
+    const run = this.#send().finally(() => {
+      this.#inFlight = null;
+      this.#schedule();
+    });
+    this.#inFlight = run;
+    return run;
+  }
+
+  async #send(): Promise<ShardlineError | null> {
+    const batch = this.#queue.slice();
+    if (batch.length === 0) return null;
+    const batchRows = this.#queuedRows;
+    const started = performance.now();
+    // The epoch can go stale between enqueue and commit (a move happened meanwhile).
+    const kept: WriteEntry[] = [];
+    for (const entry of batch) {
+      if (this.#fenceAccepts(entry)) kept.push(entry);
+      else {
+        this.#stats.staleRejected += 1;
+        this.#report(staleError(entry));
+      }
+    }
+    let outcome: TransactionOutcome;
+    if (this.#o.writesHeld?.()) {
+      outcome = { ok: false, sqliteCode: 'SQLITE_BUSY', message: 'writes are held while the primary role is handed over' };
+    } else if (kept.length === 0) {
+      outcome = { ok: true, committedRows: 0, sessions: [], dropped: [] };
+    } else {
+      this.#worker ??= this.#o.workers({ databasePath: this.#o.databasePath, ...(this.#o.failNext ? { failNext: this.#o.failNext } : {}) });
+      outcome = await this.#worker.run({ entries: kept, now: this.#clock.now() });
+    }
+    if (!outcome.ok) return this.#failed(outcome, batch.length, batchRows);
+    const durationMs = performance.now() - started;
+    // Entries enqueued while the batch was in flight stay queued for the next one.
+    this.#queue = this.#queue.slice(batch.length);
+    this.#queuedRows -= batchRows;
+    this.#removed += batch.length;
+    const s = this.#stats;
+    for (const drop of outcome.dropped) {
+      const entry = kept[drop.index]!;
+      s.droppedEntries += 1;
+      this.#report(
+        new ShardlineError('INVALID_INPUT', `Dropped a write of shard ${entry.shardId} (${entry.mutations.length} mutations): SQLite refused it: ${drop.sqliteCode ?? ''} ${drop.message}`.replace('  ', ' '), {
+          details: { shardId: entry.shardId, epoch: entry.epoch },
+        }),
+      );
+    }
+    const mutations = batch.reduce((n, e) => n + e.mutations.length, 0);
+    const committed = kept.length - outcome.dropped.length;
+    const info: FlushInfo = { entries: committed, mutations, rows: outcome.committedRows, shards: new Set(batch.map((e) => e.shardId)).size, durationMs };
+    s.transactions += 1;
+    s.committedEntries += committed;
+    s.committedRows += outcome.committedRows;
+    s.lastBatch = info;
+    s.maxBatchMutations = Math.max(s.maxBatchMutations, mutations);
+    s.totalFlushMs += durationMs;
+    s.consecutiveFailures = 0;
+    s.lastError = null;
+    this.#retryAt = 0;
+    this.#releaseWaiters();
+    this.#notify(() => this.#o.flushListener?.(info));
+    for (const [shardId, session] of outcome.sessions) this.#notify(() => this.#o.commitListener?.(shardId, session.seq));
+    return null;
+  }
+
+  #failed(outcome: { sqliteCode: string | undefined; message: string }, entries: number, rows: number): ShardlineError {
+    const code = outcome.sqliteCode ?? 'unknown error';
+    const wrapped = new ShardlineError(
+      'STORE_UNAVAILABLE',
+      `Cannot commit ${entries} queued writes (${rows} rows) to ${this.#o.databasePath}: ${code}: ${outcome.message}; kept queued, retrying`,
+      { details: { sqliteCode: code, queuedEntries: this.#queue.length } },
+    );
+    const s = this.#stats;
+    s.failedTransactions += 1;
+    s.consecutiveFailures += 1;
+    s.lastError = { code: wrapped.code, message: wrapped.message };
+    const delay = Math.max(this.#intervalMs, backoffDelay(s.consecutiveFailures - 1, this.#o.retryBaseMs ?? 100, this.#o.retryMaxMs ?? 5000, this.#o.random));
+    this.#retryAt = this.#clock.now() + delay;
+    this.#report(wrapped);
+    return wrapped;
+  }
+
+  #releaseWaiters(): void {
+    while (this.#waiters.length > 0 && this.#queuedRows < this.#highWaterRows) this.#waiters.shift()!.resolve();
+  }
+
+  #report(error: ShardlineError): void {
+    this.#notify(() => this.#o.errorListener?.(error));
+  }
+
+  #notify(call: () => void): void {
+    try {
+      call();
+    } catch {
+      // A listener's own failure must not break the writer.
+    }
+  }
+}
+
+function rowsOf(entry: WriteEntry): number {
+  return Math.max(1, entry.mutations.length);
+}
+
+function staleError(entry: WriteEntry): ShardlineError {
+  return new ShardlineError('STALE_EPOCH', `Refused a write of shard ${entry.shardId} at epoch ${entry.epoch}: the shard's assignment has moved on`, {
+    details: { shardId: entry.shardId, epoch: entry.epoch },
+  });
+}

@@ -1,0 +1,165 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ShardlineError } from '../../src/core/errors.ts';
+import type { Mutation, WriteEntry } from '../../src/core/mutation.ts';
+import type { SqliteDriver } from '../../src/core/sqlite.ts';
+import type { TransactionWorker, TransactionWorkerFactory } from '../../src/core/transaction-worker.ts';
+import { betterSqlite3Driver } from '../../src/runtime/better-sqlite3-driver.ts';
+import { nodeTransactionWorkers } from '../../src/runtime/node-transaction-workers.ts';
+import { runMigrations } from '../../src/store/migrate.ts';
+import { openDatabase } from '../../src/store/open-database.ts';
+import { countRows, listShardSessions } from '../../src/store/queries.ts';
+import { WorkerWriteFunnel, type WorkerWriteFunnelOptions } from '../../src/store/worker-write-funnel.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const user = (id: string): Mutation => ({ op: 'upsert', table: 'users', row: { id, username: `u${id}`, globalName: null, bot: false, avatar: null, raw: '{}' } });
+const memberOf = (guildId: string, id: string): Mutation => ({ op: 'upsert', table: 'members', row: { guildId, userId: id, nick: null, joinedAt: null, roles: '[]', raw: '{}' } });
+const entry = (shardId: number, seq: number, epoch = 1): WriteEntry => ({
+  shardId,
+  epoch,
+  mutations: [user(String(shardId * 1000 + seq)), memberOf('1', String(shardId * 1000 + seq))],
+  session: { sessionId: `s${shardId}`, seq, resumeGatewayUrl: 'wss://gw.example', shardCount: 16 },
+});
+
+describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
+  let dir: string;
+  let path: string;
+  let db: SqliteDriver;
+  let threads: TransactionWorker[];
+  const funnels: WorkerWriteFunnel[] = [];
+  const workers: TransactionWorkerFactory = (options) => {
+    const worker = nodeTransactionWorkers(options);
+    threads.push(worker);
+    return worker;
+  };
+  const make = (options: Partial<WorkerWriteFunnelOptions> = {}) => {
+    const funnel = new WorkerWriteFunnel({ databasePath: path, workers, flushIntervalMs: 20, retryBaseMs: 10, retryMaxMs: 40, ...options });
+    funnels.push(funnel);
+    return funnel;
+  };
+
+  beforeEach(async () => {
+    threads = [];
+    dir = mkdtempSync(join(tmpdir(), 'shardline-worker-funnel-'));
+    path = join(dir, 'shardline.db');
+    db = openDatabase({ path, driverFactory: betterSqlite3Driver });
+    await runMigrations(db);
+  });
+  afterEach(async () => {
+    for (const funnel of funnels.splice(0)) await funnel.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('applies entries from 16 shards in one transaction on the thread and commits each shard seq with its rows', async () => {
+    const commits: [number, number][] = [];
+    const flushes: number[] = [];
+    const funnel = make({ flushIntervalMs: 60_000, commitListener: (shardId, seq) => commits.push([shardId, seq]), flushListener: (info) => flushes.push(info.entries) });
+    funnel.start();
+    for (let shard = 0; shard < 16; shard++) {
+      for (let seq = 1; seq <= 5; seq++) await funnel.enqueue(entry(shard, seq));
+    }
+    expect(funnel.stats().queuedEntries).toBe(80);
+    await funnel.flush();
+    expect(funnel.stats().transactions).toBe(1);
+    expect(flushes).toEqual([80]);
+    expect(countRows(db).users).toBe(80);
+    const sessions = listShardSessions(db);
+    expect(sessions).toHaveLength(16);
+    expect(sessions.every((s) => s.seq === 5)).toBe(true);
+    expect(commits.sort((a, b) => a[0] - b[0])).toEqual(Array.from({ length: 16 }, (_, i) => [i, 5]));
+    expect(threads).toHaveLength(1);
+  });
+
+  it('flushes on its own after the interval', async () => {
+    const funnel = make();
+    funnel.start();
+    await funnel.enqueue(entry(3, 7));
+    await waitFor(() => funnel.stats().transactions === 1, { timeoutMs: 10_000 });
+    expect(listShardSessions(db).find((s) => s.shardId === 3)?.seq).toBe(7);
+    expect(countRows(db).members).toBe(1);
+  });
+
+  it('holds enqueue back above the high-water mark and releases it after a commit', async () => {
+    const funnel = make({ flushIntervalMs: 60_000, flushThresholdRows: 1_000_000, highWaterRows: 4 });
+    funnel.start();
+    await funnel.enqueue(entry(0, 1));
+    await funnel.enqueue(entry(0, 2));
+    let released = false;
+    const blocked = funnel.enqueue(entry(0, 3)).then(() => (released = true));
+    await Promise.resolve();
+    expect(released).toBe(false);
+    expect(funnel.stats().blockedEnqueues).toBe(1);
+    await funnel.flush();
+    await blocked;
+    expect(released).toBe(true);
+    expect(listShardSessions(db)[0]?.seq).toBe(3);
+  });
+
+  it('keeps a batch queued through injected SQLITE_FULL failures, reports them, and commits it once they clear', async () => {
+    const errors: ShardlineError[] = [];
+    const funnel = make({ failNext: { count: 3, sqliteCode: 'SQLITE_FULL' }, errorListener: (e) => errors.push(e) });
+    funnel.start();
+    await funnel.enqueue(entry(2, 1));
+    await funnel.enqueue(entry(2, 2));
+    await expect(funnel.flush()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(funnel.stats().queuedEntries).toBe(2);
+    expect(countRows(db).users).toBe(0);
+    expect(listShardSessions(db)).toHaveLength(0);
+    await waitFor(() => funnel.stats().transactions === 1, { timeoutMs: 10_000 });
+    expect(funnel.stats().failedTransactions).toBe(3);
+    expect(funnel.stats().queuedEntries).toBe(0);
+    expect(errors.length).toBe(3);
+    expect(errors[0]!.message).toContain('SQLITE_FULL');
+    expect(countRows(db).users).toBe(2);
+    expect(listShardSessions(db)[0]?.seq).toBe(2);
+  });
+
+  it('drain() returns a batch in flight when its transaction fails, and nothing of a committed one', async () => {
+    const failing = make({ flushIntervalMs: 60_000, failNext: { count: 1, sqliteCode: 'SQLITE_IOERR' } });
+    failing.start();
+    await failing.enqueue(entry(1, 1));
+    const flushed = failing.flush().catch((e: unknown) => e);
+    await failing.enqueue(entry(1, 2));
+    const drained = await failing.drain();
+    expect((await flushed as ShardlineError).code).toBe('STORE_UNAVAILABLE');
+    expect(drained.map((e) => e.session?.seq)).toEqual([1, 2]);
+    expect(failing.stats().queuedEntries).toBe(0);
+    expect(countRows(db).users).toBe(0);
+
+    const ok = make({ flushIntervalMs: 60_000 });
+    ok.start();
+    await ok.enqueue(entry(4, 1));
+    const committing = ok.flush();
+    await ok.enqueue(entry(4, 2));
+    const rest = await ok.drain();
+    await committing;
+    expect(rest.map((e) => e.session?.seq)).toEqual([2]);
+    expect(listShardSessions(db).find((s) => s.shardId === 4)?.seq).toBe(1);
+  });
+
+  it('rejects a stale epoch at enqueue and skips one that went stale before the transaction', async () => {
+    let current = 1;
+    const funnel = make({ flushIntervalMs: 60_000, fence: (_shard, epoch) => epoch === current });
+    funnel.start();
+    await expect(funnel.enqueue(entry(0, 1, 0))).rejects.toMatchObject({ code: 'STALE_EPOCH' });
+    await funnel.enqueue(entry(0, 2, 1));
+    current = 2;
+    await funnel.flush();
+    expect(countRows(db).users).toBe(0);
+    expect(funnel.stats().staleRejected).toBe(2);
+  });
+
+  it('close() commits what is pending, refuses later writes and leaves no thread running', async () => {
+    const funnel = make({ flushIntervalMs: 60_000 });
+    funnel.start();
+    await funnel.enqueue(entry(5, 9));
+    await funnel.close();
+    expect(listShardSessions(db).find((s) => s.shardId === 5)?.seq).toBe(9);
+    expect(threads).toHaveLength(1);
+    expect(threads[0]!.running).toBe(false);
+    await expect(funnel.enqueue(entry(5, 10))).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
