@@ -18,7 +18,7 @@ describe('3-node cluster on the simulated LiteFS', () => {
       const perNode = ['node-a', 'node-b', 'node-c'].map((id) => cluster.node(id).host.runners().filter((r) => r.shard.status === 'ready').length);
       // Nodes that join late get their share by resume handoffs: wait for the balanced state.
       return perNode.reduce((a, b) => a + b, 0) === 12 && Math.max(...perNode) - Math.min(...perNode) <= 1 ? perNode : null;
-    }, { timeoutMs: 20_000, message: 'all 12 shards ready, each on one node, balanced within one' });
+    }, { timeoutMs: 60_000, message: 'all 12 shards ready, each on one node, balanced within one' });
     expect(balanced).toEqual([4, 4, 4]);
 
     const guilds = cluster.discord.world.guilds.size;
@@ -34,7 +34,7 @@ describe('3-node cluster on the simulated LiteFS', () => {
 
   it('moves a shard under live traffic with nothing lost, nothing twice and no IDENTIFY', async () => {
     cluster = await new SimCluster({ shardCount: 4, discord: { maxConcurrency: 4 } }).start(['node-a', 'node-b', 'node-c']);
-    await waitFor(() => cluster.running().size === 4 && [...cluster.nodes.values()].every((n) => n.host.readiness().ready), { timeoutMs: 20_000 });
+    await waitFor(() => cluster.running().size === 4 && [...cluster.nodes.values()].every((n) => n.host.readiness().ready), { timeoutMs: 60_000 });
     const identifies = cluster.discord.stats.identifies;
     cluster.discord.traffic.start({ eventsPerSecond: 400 });
     await waitFor(() => cluster.recorded.length > 200);

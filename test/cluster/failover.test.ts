@@ -10,7 +10,7 @@ const SHARDS = [0, 1, 2, 3, 4, 5];
 async function settled(cluster: SimCluster): Promise<void> {
   await waitFor(
     () => cluster.running().size === SHARDS.length && [...cluster.running().values()].every((o) => o.length === 1) && [...cluster.nodes.values()].every((n) => !n.host.readiness().reasons.some((r) => r.startsWith('shard'))),
-    { timeoutMs: 20_000, message: 'every shard ready on exactly one node' },
+    { timeoutMs: 60_000, message: 'every shard ready on exactly one node' },
   );
 }
 
@@ -18,7 +18,7 @@ async function caughtUp(cluster: SimCluster): Promise<void> {
   await waitFor(() => SHARDS.every((s) => {
     const check = cluster.discord.ledger.check(s, handledBy(cluster.recorded, s));
     return check.lost.length === 0;
-  }), { timeoutMs: 20_000, message: 'every event of every shard handled' });
+  }), { timeoutMs: 60_000, message: 'every event of every shard handled' });
 }
 
 /** Records every status a runner leaves 'ready' for, to prove surviving shards never stopped. */
@@ -59,7 +59,7 @@ describe('failover on the simulated LiteFS', () => {
     await waitFor(() => lost.every((s) => {
       const owners = cluster.running().get(s) ?? [];
       return owners.length === 1 && owners[0] !== victim && cluster.node(owners[0]!).host.runner(s)?.shard.status === 'ready';
-    }), { timeoutMs: 20_000, message: 'the victim\'s shards run elsewhere' });
+    }), { timeoutMs: 60_000, message: 'the victim\'s shards run elsewhere' });
     cluster.discord.traffic.emit(200);
     cluster.discord.traffic.stop();
     await caughtUp(cluster);
@@ -95,13 +95,13 @@ describe('failover on the simulated LiteFS', () => {
     const stops = watchStops(survivors.flatMap((id) => cluster.node(id).host.runners()));
     await cluster.kill(old.id);
 
-    const next = await waitFor(() => cluster.primary(), { timeoutMs: 20_000, message: 'a new primary' });
+    const next = await waitFor(() => cluster.primary(), { timeoutMs: 60_000, message: 'a new primary' });
     expect(survivors).toContain(next.id);
     await waitFor(() => next.host.primary?.coordinator.running === true);
     await waitFor(() => SHARDS.every((s) => {
       const owners = cluster.running().get(s) ?? [];
       return owners.length === 1 && owners[0] !== old.id;
-    }), { timeoutMs: 20_000, message: 'the old primary\'s shards run on the survivors' });
+    }), { timeoutMs: 60_000, message: 'the old primary\'s shards run on the survivors' });
     cluster.discord.traffic.stop();
     await caughtUp(cluster);
     // Writes queued on the replicas while no primary was known reach the new one: their seqs are committed.
