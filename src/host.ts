@@ -42,11 +42,13 @@ export const VERSION = '0.1.0';
 
 export interface HostOptions {
   readonly config: Config;
-  readonly runtime: Pick<Runtime, 'transport' | 'sqlite' | 'serve'>;
+  readonly runtime: Pick<Runtime, 'transport' | 'sqlite' | 'serve' | 'transactionWorkers'>;
   readonly bot?: BotDefinition;
   readonly logger?: Logger;
   /** Opens the database instead of `runtime.sqlite` (the simulated LiteFS wraps it). */
   readonly sqlite?: SqliteDriverFactory;
+  /** 'worker': the funnel commits on a thread (runtime.transactionWorkers), not with a custom `sqlite`. Default 'inline'. */
+  readonly writeFunnel?: 'inline' | 'worker';
   /** Who is primary; default: LiteFS at config.litefsUrl, else this node alone (embedded). */
   readonly leadership?: Leadership;
   /** Serve the HTTP API on config.httpHost:httpPort. Default true (a cluster node needs it). */
@@ -287,6 +289,8 @@ export class Host extends TypedEmitter<HostEvents> {
         driverFactory: this.#driverFactory(),
         flushIntervalMs: this.config.flushIntervalMs,
         ...(this.#o.funnelTuning ? { funnelTuning: this.#o.funnelTuning } : {}),
+        // A custom driver (the simulated LiteFS) must see every write: a thread's connection would bypass it.
+        ...(this.#o.writeFunnel === 'worker' && !this.#o.sqlite && this.#o.runtime.transactionWorkers ? { transactionWorkers: this.#o.runtime.transactionWorkers } : {}),
         identifySpacingMs: this.#o.identifySpacingMs ?? 5_000,
         sessionStartLimit: {
           total: this.#gateway!.session_start_limit.total,

@@ -5,6 +5,8 @@ import type { Logger } from '../core/ports.ts';
 import type { SqliteDriver, SqliteDriverFactory } from '../core/sqlite.ts';
 import { runMigrations } from '../store/migrate.ts';
 import { openDatabase } from '../store/open-database.ts';
+import type { TransactionWorkerFactory } from '../core/transaction-worker.ts';
+import { WorkerWriteFunnel } from '../store/worker-write-funnel.ts';
 import { WriteFunnel, type WriteFunnelOptions } from '../store/write-funnel.ts';
 import type { IdentifyRequest } from './cluster-protocol.ts';
 import { recordIdentify } from './cluster-tables.ts';
@@ -27,6 +29,8 @@ export interface PrimaryRoleOptions {
   readonly logger: Logger;
   /** An entry went stale between enqueue and commit: its shard must stop. */
   readonly onStale?: (shardId: number, epoch: number) => void;
+  /** Given: the funnel commits on these threads' own connections (the coordinator keeps this one). */
+  readonly transactionWorkers?: TransactionWorkerFactory;
 }
 
 /**
@@ -38,7 +42,7 @@ export class PrimaryRole {
   readonly #o: PrimaryRoleOptions;
   readonly #log: Logger;
   #db: SqliteDriver | null = null;
-  #funnel: WriteFunnel | null = null;
+  #funnel: WriteFunnel | WorkerWriteFunnel | null = null;
   #coordinator: Coordinator | null = null;
   #budget: IdentifyBudget | null = null;
   readonly #hold = new WriteHold();
@@ -48,7 +52,7 @@ export class PrimaryRole {
     this.#log = options.logger.child({ component: 'primary' });
   }
 
-  get funnel(): WriteFunnel {
+  get funnel(): WriteFunnel | WorkerWriteFunnel {
     if (!this.#funnel) throw new ShardlineError('NOT_PRIMARY', 'This node is not acting as the primary');
     return this.#funnel;
   }
@@ -70,9 +74,8 @@ export class PrimaryRole {
     const hold = this.#hold;
     const coordinator = new Coordinator({ ...o.coordinator, db: this.#db, nodeId: o.nodeId, logger: o.logger, writesHeld: () => hold.held });
     this.#coordinator = coordinator;
-    this.#funnel = new WriteFunnel({
+    const funnelOptions: Omit<WriteFunnelOptions, 'db'> = {
       ...o.funnelTuning,
-      db: this.#db,
       flushIntervalMs: o.flushIntervalMs,
       fence: (shardId, epoch) => coordinator.fence(shardId, epoch),
       errorListener: (error) => {
@@ -80,7 +83,10 @@ export class PrimaryRole {
         const { shardId, epoch } = error.details as { shardId?: unknown; epoch?: unknown };
         if (error.code === 'STALE_EPOCH' && typeof shardId === 'number' && typeof epoch === 'number') o.onStale?.(shardId, epoch);
       },
-    });
+    };
+    this.#funnel = o.transactionWorkers
+      ? new WorkerWriteFunnel({ ...funnelOptions, databasePath: o.databasePath, workers: o.transactionWorkers, writesHeld: () => hold.held })
+      : new WriteFunnel({ ...funnelOptions, db: this.#db });
     this.#funnel.start();
     const now = Date.now();
     // Discord measures the spacing between the IDENTIFYs it receives; grants reach the shards
@@ -107,7 +113,7 @@ export class PrimaryRole {
   /** Loses the role: nothing more is written from here. Returns uncommitted writes, oldest first. */
   async stop(): Promise<WriteEntry[]> {
     this.#coordinator?.stop();
-    const pending = this.#funnel?.drain() ?? [];
+    const pending = (await this.#funnel?.drain()) ?? [];
     await this.#funnel?.close();
     this.#db?.close();
     this.#db = null;
@@ -120,7 +126,7 @@ export class PrimaryRole {
   /** A crash, as far as one process can have one: nothing queued is committed. */
   async kill(): Promise<void> {
     this.#coordinator?.stop();
-    this.#funnel?.drain();
+    await this.#funnel?.drain();
     await this.#funnel?.close();
     this.#db?.close();
     this.#db = null;

@@ -3,7 +3,8 @@ import type { ForwardingWriter } from './forwarding-writer.ts';
 
 /** The local funnel, while this node is primary; otherwise the forwarding writer. */
 export interface LocalWriter extends Writer {
-  drain(): WriteEntry[];
+  /** The worker funnel's drain waits for its batch in flight, hence the promise. */
+  drain(): WriteEntry[] | Promise<WriteEntry[]>;
 }
 
 /**
@@ -14,6 +15,8 @@ export interface LocalWriter extends Writer {
 export class RoutingWriter implements Writer {
   readonly #forwarder: ForwardingWriter;
   #local: LocalWriter | null = null;
+  /** While an asynchronous drain is handing entries over, newer ones wait behind it. */
+  #handover: Promise<void> | null = null;
 
   constructor(forwarder: ForwardingWriter) {
     this.#forwarder = forwarder;
@@ -34,10 +37,19 @@ export class RoutingWriter implements Writer {
     const local = this.#local;
     this.#local = null;
     if (!local) return;
-    for (const entry of local.drain()) void this.#forwarder.enqueue(entry).catch(() => {});
+    const forward = (entries: WriteEntry[]): void => {
+      for (const entry of entries) void this.#forwarder.enqueue(entry).catch(() => {});
+    };
+    const drained = local.drain();
+    if (Array.isArray(drained)) return forward(drained);
+    const handover = drained.then(forward, () => {}).finally(() => {
+      if (this.#handover === handover) this.#handover = null;
+    });
+    this.#handover = handover;
   }
 
   enqueue(entry: WriteEntry): Promise<void> {
+    if (this.#handover && !this.#local) return this.#handover.then(() => this.#forwarder.enqueue(entry));
     return (this.#local ?? this.#forwarder).enqueue(entry);
   }
 

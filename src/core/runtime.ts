@@ -1,5 +1,6 @@
 import type { GatewayTransport } from './ports.ts';
 import type { SqliteDriverFactory } from './sqlite.ts';
+import type { TransactionWorkerFactory } from './transaction-worker.ts';
 
 export interface HttpServerHandle {
   readonly port: number;
@@ -29,6 +30,8 @@ export interface Runtime {
   onShutdownSignal(listener: (signal: string) => void): () => void;
   readonly transport: GatewayTransport;
   readonly sqlite: SqliteDriverFactory;
+  /** Threads for the worker write funnel; a runtime without them always uses the inline funnel. */
+  readonly transactionWorkers?: TransactionWorkerFactory;
   serve(fetch: FetchHandler, options: { hostname: string; port: number }): Promise<HttpServerHandle>;
   /** A module specifier for `import()`: paths resolve against the working directory. */
   resolveModule(specifier: string): string;
