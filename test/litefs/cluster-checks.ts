@@ -22,13 +22,24 @@ export function expectLedger(cluster: ShardlineCluster, records: readonly Record
     delivered += check.delivered;
     duplicated += check.duplicated.length;
     if (crashed === null || !crashed.shards.includes(shardId)) {
-      expect(check.duplicated, `shard ${shardId} duplicated`).toEqual([]);
+      expect(check.duplicated.length, `shard ${shardId} duplicated: ${describeDuplicates(records, shardId, check.duplicated)}`).toBe(0);
       return;
     }
     const handledByVictim = new Set(records.filter((r) => r.node === crashed.node && r.shardId === shardId && r.at <= crashed.at).map((r) => `${r.sessionId}#${r.seq}`));
     for (const dup of check.duplicated) expect(handledByVictim.has(`${dup.sessionId}#${dup.seq}`), `shard ${shardId} ${dup.sessionId}#${dup.seq} twice, but not handled by ${crashed.node} before the crash`).toBe(true);
   });
   return { delivered, duplicated };
+}
+
+/** Which nodes handled the duplicated dispatches, and when: enough to tell a failover from a local restart. */
+function describeDuplicates(records: readonly RecordedDispatch[], shardId: number, duplicated: readonly { sessionId: string; seq: number }[]): string {
+  if (duplicated.length === 0) return 'none';
+  const seqs = duplicated.map((d) => d.seq);
+  const sample = [duplicated[0]!, duplicated[duplicated.length - 1]!].map((d) => {
+    const by = records.filter((r) => r.shardId === shardId && r.sessionId === d.sessionId && r.seq === d.seq).map((r) => `${r.node}@${r.at}`);
+    return `#${d.seq} by ${by.join(', ')}`;
+  });
+  return `${duplicated.length} twice, seq ${Math.min(...seqs)}..${Math.max(...seqs)}; ${sample.join('; ')}`;
 }
 
 /** shard id -> committed seq, from the node's own database. */

@@ -13,8 +13,9 @@ export interface ConsulDev {
  * one or disabled, so several runs can share the machine, and session_ttl_min is lowered to 1 s
  * so LiteFS leases can expire within seconds.
  */
-export async function startConsulDev(options: { consulBin: string; dir: string; readyTimeoutMs?: number }): Promise<ConsulDev> {
-  const [http, serf, server] = [await freePort(), await freePort(), await freePort()];
+export async function startConsulDev(options: { consulBin: string; dir: string; readyTimeoutMs?: number; takenPorts?: Set<number> }): Promise<ConsulDev> {
+  const taken = options.takenPorts ?? new Set<number>();
+  const [http, serf, server] = [await freePort(taken), await freePort(taken), await freePort(taken)];
   const logPath = join(options.dir, 'consul.log');
   const args = [
     'agent', '-dev', '-bind', '127.0.0.1', '-client', '127.0.0.1',

@@ -30,6 +30,8 @@ export interface LiteFsClusterOptions {
   readonly readyTimeoutMs?: number;
   /** Keep the temp dir (logs, data) after close, for debugging. */
   readonly keepDir?: boolean;
+  /** Ports the caller already picked for its own servers (e.g. the apps' HTTP): never given to LiteFS or Consul. */
+  readonly reservedPorts?: readonly number[];
 }
 
 export interface LiteFsInfo {
@@ -73,6 +75,7 @@ export class LiteFsCluster {
   readonly key: string;
   readonly #options: LiteFsClusterOptions;
   readonly #slots = new Map<string, Slot>();
+  readonly #takenPorts: Set<number>;
   #consul: ConsulDev | null = null;
   #closed = false;
   readonly #onExit = (): void => this.#killNow();
@@ -85,6 +88,7 @@ export class LiteFsCluster {
     this.#options = options;
     this.dir = dir;
     this.key = `shardline-test/${randomBytes(6).toString('hex')}`;
+    this.#takenPorts = new Set(options.reservedPorts);
   }
 
   /** Starts Consul, then the first node alone (it becomes primary), then the rest in parallel. */
@@ -96,7 +100,7 @@ export class LiteFsCluster {
     const cluster = new LiteFsCluster(options, mkdtempSync(join(tmpdir(), 'shardline-litefs-')));
     cluster.#registerExitCleanup();
     try {
-      cluster.#consul = await startConsulDev({ consulBin: options.tools.consul, dir: cluster.dir });
+      cluster.#consul = await startConsulDev({ consulBin: options.tools.consul, dir: cluster.dir, takenPorts: cluster.#takenPorts });
       for (const spec of options.nodes) await cluster.#addSlot(spec);
       await cluster.#launch(first.hostname);
       await waitForPrimary(cluster, first.hostname, options.readyTimeoutMs ?? 60_000);
@@ -205,7 +209,7 @@ export class LiteFsCluster {
   async #addSlot(spec: LiteFsNodeSpec): Promise<void> {
     const base = join(this.dir, spec.hostname);
     mkdirSync(base, { recursive: true });
-    const port = await freePort();
+    const port = await freePort(this.#takenPorts);
     const node: LiteFsNode = {
       hostname: spec.hostname,
       candidate: spec.candidate ?? true,

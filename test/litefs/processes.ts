@@ -74,15 +74,24 @@ export function unmount(dir: string, fusermount: string): string | null {
   return `could not unmount ${dir}: ${fusermount} -u: ${normal.stderr?.trim() || normal.status}; umount -l: ${lazy.stderr?.trim() || lazy.status}`;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+/**
+ * A port nothing listens on right now, never one in `taken` (which it is added to): ports handed
+ * out earlier are only used once their process starts, and the kernel may offer one again.
+ */
+export async function freePort(taken: Set<number> = new Set()): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      });
     });
-  });
+    if (taken.has(port)) continue;
+    taken.add(port);
+    return port;
+  }
 }
 
 export function tail(path: string, lines = 20): string {

@@ -79,7 +79,8 @@ export class ShardlineCluster {
     let litefs: LiteFsCluster;
     const ports = new Map<string, number>();
     try {
-      for (const hostname of hostnames) ports.set(hostname, await freePort());
+      const taken = new Set<number>();
+      for (const hostname of hostnames) ports.set(hostname, await freePort(taken));
       const tsx = pathToFileURL(join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
       const exec = `node --import ${tsx} ${join(REPO_ROOT, 'src', 'runtime', 'node-main.ts')} start`;
       litefs = await LiteFsCluster.start({
@@ -88,6 +89,7 @@ export class ShardlineCluster {
         lockDelay: options.lockDelay ?? '500ms',
         reconnectDelay: options.reconnectDelay ?? '200ms',
         keepDir: process.env['SHARDLINE_LITEFS_KEEP'] === '1',
+        reservedPorts: [...ports.values()],
         nodes: hostnames.map((hostname) => ({
           hostname,
           exec,
