@@ -29,7 +29,7 @@ async function expectNothingLostOrTwice(cluster: SimCluster): Promise<void> {
   await waitFor(() => {
     const expected = SHARDS.reduce((n, s) => n + cluster.discord.ledger.events(s).length, 0);
     return cluster.recorded.length >= expected;
-  }, { timeoutMs: 20_000, message: 'every event handled' });
+  }, { timeoutMs: 60_000, message: 'every event handled' });
   for (const s of SHARDS) {
     const check = cluster.discord.ledger.check(s, handledBy(cluster.recorded, s));
     expect(check.lost, `shard ${s} lost`).toEqual([]);
@@ -49,7 +49,7 @@ describe('control plane on a 3-node simulated-LiteFS cluster', () => {
     // Every node also knows every other (the nodes table replicated), so each can reach the primary.
     await waitFor(
       () => cluster.running().size === 4 && [...cluster.nodes.values()].every((n) => n.host.readiness().ready && n.host.status().nodes.length === 3),
-      { timeoutMs: 20_000, message: 'cluster ready' },
+      { timeoutMs: 60_000, message: 'cluster ready' },
     );
     return cluster;
   }
