@@ -73,6 +73,7 @@ describe('shardline on real LiteFS + Consul: boot and the write path', () => {
   it('replica writes all go through the primary: the replicas forward, only the primary funnel commits, LiteFS never refuses a write', async () => {
     const c = await start();
     await c.settled({ spread: true });
+    c.markBaseline();
     c.discord.traffic.start({ eventsPerSecond: 300 });
     await waitFor(() => c.records().length > 600, { timeoutMs: 30_000, message: '600 dispatches handled' });
     const records = await c.drainTraffic();
@@ -121,6 +122,7 @@ describe('shardline on real LiteFS + Consul: boot and the write path', () => {
   it('measures the primary funnel on the FUSE mount under a burst forwarded from every node', async () => {
     const c = await start();
     await c.settled({ spread: true });
+    c.markBaseline();
     const funnel = async (): Promise<WriteFunnelStats> => (await c.status('n1')).funnel!;
     const before = await funnel();
     const started = Date.now();

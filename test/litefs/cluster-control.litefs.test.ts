@@ -26,6 +26,7 @@ describe('shardline on real LiteFS + Consul: takeover and moves', () => {
     cluster = await ShardlineCluster.start({ tools });
     all.push(cluster);
     await cluster.settled({ spread: true });
+    cluster.markBaseline();
     return cluster;
   };
 

@@ -7,7 +7,7 @@ import { ShardlineCluster } from './shardline-cluster.ts';
 
 const TTL_MS = 2_000;
 const LOCK_DELAY_MS = 500;
-const NODE_TIMEOUT_MS = 3_000;
+const NODE_TIMEOUT_MS = 5_000;
 
 describe('shardline on real LiteFS + Consul: crashes and restarts', () => {
   let tools: LiteFsTools;
@@ -32,6 +32,7 @@ describe('shardline on real LiteFS + Consul: crashes and restarts', () => {
     cluster = await ShardlineCluster.start({ tools, ttl: `${TTL_MS}ms`, lockDelay: `${LOCK_DELAY_MS}ms`, nodeTimeoutMs: NODE_TIMEOUT_MS });
     all.push(cluster);
     await cluster.settled({ spread: true });
+    cluster.markBaseline();
     cluster.discord.traffic.start({ eventsPerSecond: 300 });
     const c = cluster;
     await waitFor(() => c.records().length > 300, { timeoutMs: 30_000, message: '300 dispatches handled' });

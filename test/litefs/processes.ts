@@ -75,23 +75,44 @@ export function unmount(dir: string, fusermount: string): string | null {
 }
 
 /**
- * A port nothing listens on right now, never one in `taken` (which it is added to): ports handed
- * out earlier are only used once their process starts, and the kernel may offer one again.
+ * A port nothing listens on right now, never one in `taken` (which it is added to). It lies
+ * below the kernel's ephemeral range when there is room: a port from listen(0) is itself
+ * ephemeral, and between this probe and the server's own listen (a node starts in ~1 s) an
+ * outgoing connection may take it as its local port (EADDRINUSE, seen about once in 50 clusters).
  */
 export async function freePort(taken: Set<number> = new Set()): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-      });
-    });
-    if (taken.has(port)) continue;
+  const [low] = ephemeralRange();
+  for (let attempt = 0; ; attempt++) {
+    const wanted = low > 12_000 && attempt < 50 ? 10_000 + Math.floor(Math.random() * (low - 10_000)) : 0;
+    if (taken.has(wanted)) continue;
+    const port = await listenOnce(wanted);
+    if (port === null || taken.has(port)) continue;
     taken.add(port);
     return port;
   }
+}
+
+/** The kernel's ephemeral port range for outgoing connections (Linux), or the common default. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low !== undefined && high !== undefined && Number.isInteger(low) && Number.isInteger(high)) return [low, high];
+  } catch {
+    // Not Linux, or no procfs.
+  }
+  return [32_768, 60_999];
+}
+
+/** Listens on `port` (0: any) on loopback and closes again; the port, or null when it is taken. */
+function listenOnce(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(null));
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : null));
+    });
+  });
 }
 
 export function tail(path: string, lines = 20): string {
