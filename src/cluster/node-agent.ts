@@ -8,6 +8,9 @@ import { listShardSessions } from '../store/queries.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
 import { readAssignments } from './cluster-tables.ts';
 
+/** How long a handed-off shard may stay assigned here at its old epoch before it is resumed here again. */
+export const RELEASE_GRACE_MS = 10_000;
+
 export interface NodeAgentOptions {
   readonly nodeId: string;
   readonly version: string;
@@ -38,8 +41,12 @@ export class NodeAgent {
   readonly runners = new Map<number, ShardRunner>();
   /** Highest epoch seen per shard (replica rows, start and detach commands): older rows are stale. */
   readonly #known = new Map<number, number>();
-  /** Shards this node handed away at an epoch: not restarted until assigned at a higher one. */
-  readonly #released = new Map<number, number>();
+  /**
+   * Shards this node handed away at an epoch: not restarted until assigned at a higher one,
+   * unless the handoff evidently failed (still assigned here at that epoch after a grace), in
+   * which case the shard resumes here from the session it was detached with.
+   */
+  readonly #released = new Map<number, { epoch: number; at: number; info: ResumeInfo | null }>();
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #reconcileTimer: ReturnType<typeof setInterval> | undefined;
   #heartbeatFailures = 0;
@@ -107,9 +114,13 @@ export class NodeAgent {
       if (row.nodeId === this.#o.nodeId) {
         if (runner) {
           runner.epoch = row.epoch;
-        } else if ((this.#released.get(row.shardId) ?? -1) < row.epoch) {
+        } else {
+          const released = this.#released.get(row.shardId);
+          const sameEpoch = released !== undefined && released.epoch >= row.epoch;
+          if (sameEpoch && Date.now() - released.at < RELEASE_GRACE_MS) continue;
+          if (sameEpoch) this.#log.warn({ shardId: row.shardId, epoch: row.epoch }, 'handed-off shard was never reassigned; resuming it here');
           sessions ??= this.#sessions();
-          this.#launch(row.shardId, row.epoch, sessions.get(row.shardId) ?? null);
+          this.#launch(row.shardId, row.epoch, (sameEpoch ? released.info : null) ?? sessions.get(row.shardId) ?? null);
         }
       } else if (runner && row.epoch > runner.epoch) {
         // Reassigned elsewhere (failover or partition): stop at once, write nothing more.
@@ -141,11 +152,27 @@ export class NodeAgent {
     const runner = this.runners.get(shardId);
     if (!runner) throw new ShardlineError('NOT_FOUND', `Cannot detach shard ${shardId}: it does not run on ${this.#o.nodeId}`);
     if (runner.epoch !== epoch) throw new ShardlineError('STALE_EPOCH', `Cannot detach shard ${shardId} at epoch ${epoch}: it runs here at epoch ${runner.epoch}`);
-    this.#released.set(shardId, epoch);
-    const info = await runner.detach({ commit: false });
+    // Only a ready shard has a session to hand over; anything else is refused before it is touched
+    // (the coordinator asks again later), so a refusal can never leave the shard stopped here.
+    if (runner.shard.status !== 'ready' || !runner.shard.resumeInfo()) {
+      throw new ShardlineError('CONFLICT', `Cannot hand shard ${shardId} over yet: it is ${runner.shard.status} on ${this.#o.nodeId}`);
+    }
+    this.#released.set(shardId, { epoch, at: Date.now(), info: null });
+    let info: ResumeInfo | null;
+    try {
+      info = await runner.detach({ commit: false });
+    } catch (error) {
+      this.#released.delete(shardId);
+      throw error;
+    }
     this.runners.delete(shardId);
+    this.#released.set(shardId, { epoch, at: Date.now(), info });
     this.#o.onRunnersChanged?.();
-    if (!info) throw new ShardlineError('CONFLICT', `Cannot hand shard ${shardId} over: it had no session yet`);
+    if (!info) {
+      // Stopped without a session after all: still ours, so the next reconcile starts it again.
+      this.#released.delete(shardId);
+      throw new ShardlineError('CONFLICT', `Cannot hand shard ${shardId} over: it had no session yet`);
+    }
     // Everything this shard wrote at the old epoch must be committed before the new owner writes.
     await this.#o.writer.flush();
     return info;

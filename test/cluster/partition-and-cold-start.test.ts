@@ -17,7 +17,9 @@ describe('partition and cold start on the simulated LiteFS', () => {
   it('a node cut off from the primary\'s HTTP stops its reassigned shards by itself; one connection per shard again, nothing lost', async () => {
     const shards = [0, 1, 2, 3, 4, 5];
     cluster = await new SimCluster({ shardCount: shards.length, discord: { maxConcurrency: 6 } }).start(NODES);
-    await waitFor(() => cluster.running().size === 6 && [...cluster.running().values()].every((o) => o.length === 1) && NODES.every((id) => cluster.node(id).host.runners().filter((r) => r.shard.status === 'ready').length === 2), { timeoutMs: 60_000 });
+    await waitFor(() => cluster.running().size === 6 && [...cluster.running().values()].every((o) => o.length === 1) && NODES.every((id) => cluster.node(id).host.runners().filter((r) => r.shard.status === 'ready').length === 2), { timeoutMs: 60_000 }).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${cluster.dump()}`);
+    });
     const identifies = cluster.discord.stats.identifies;
     cluster.discord.traffic.start({ eventsPerSecond: 300 });
     await waitFor(() => cluster.recorded.length > 300);

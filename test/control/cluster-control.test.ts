@@ -50,7 +50,9 @@ describe('control plane on a 3-node simulated-LiteFS cluster', () => {
     await waitFor(
       () => cluster.running().size === 4 && [...cluster.nodes.values()].every((n) => n.host.readiness().ready && n.host.status().nodes.length === 3),
       { timeoutMs: 60_000, message: 'cluster ready' },
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${cluster.dump()}`);
+    });
     return cluster;
   }
 

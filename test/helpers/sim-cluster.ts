@@ -118,6 +118,19 @@ export class SimCluster {
     return result;
   }
 
+  /** Every node's view, for a failing test's message: role, shards and why it is not ready. */
+  dump(): string {
+    const lines: string[] = [];
+    for (const node of this.nodes.values()) {
+      const status = node.host.status();
+      lines.push(`${node.id} ${status.node.role} primary=${status.node.primary} nodes=[${status.nodes.map((n) => n.id).join(',')}] runners=[${node.host.runners().map((r) => `${r.shardId}@${r.epoch}:${r.shard.status}`).join(' ')}] not-ready=[${node.host.readiness().reasons.join('; ')}]`);
+      const coordinator = node.host.primary?.coordinator;
+      if (coordinator) lines.push(`  assignments: ${[...coordinator.assignments().values()].map((a) => `${a.shardId}->${a.nodeId}@${a.epoch}/${a.state}`).join(' ')}`);
+    }
+    const warnings = this.log.text().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-12);
+    return `${lines.join('\n')}\nlast warnings:\n${warnings.join('\n')}`;
+  }
+
   /** Crash: the host stops without committing anything, and its LiteFS dies (lease not released). */
   async kill(id: string): Promise<void> {
     const node = this.node(id);
