@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startConsulDev, type ConsulDev } from './consul-dev.ts';
 import type { LiteFsTools } from './prerequisites.ts';
-import { freePort, getText, isMounted, signalGroup, spawnGroup, stopGroup, tail, unmount, type GroupProcess } from './processes.ts';
+import { abortFuseConnection, exitedWithin, freePort, getText, isMounted, signalGroup, spawnGroup, stopGroup, tail, unmount, type GroupProcess } from './processes.ts';
 
 export interface LiteFsNodeSpec {
   /** Lease hostname (LITEFS_HOSTNAME): what other nodes see as the primary's name. */
@@ -151,12 +151,20 @@ export class LiteFsCluster {
     }
   }
 
-  /** Crash: SIGKILL of the node's process group (LiteFS and its app), then unmount the dead mount. */
+  /**
+   * Crash: SIGKILL of the node's process group (LiteFS and its app), the mount's FUSE connection
+   * aborted (as the kernel does once a dead daemon's /dev/fuse closes; see abortFuseConnection
+   * for why that cannot be left to it), then unmount the dead mount.
+   */
   async kill(hostname: string): Promise<void> {
     const slot = this.#slot(hostname);
     if (slot.proc !== null) {
-      signalGroup(slot.proc.pid, 'SIGKILL');
-      await slot.proc.exited;
+      const proc = slot.proc;
+      signalGroup(proc.pid, 'SIGKILL');
+      const aborted = abortFuseConnection(slot.node.mountDir);
+      if (!(await exitedWithin(proc, 15_000))) {
+        throw new Error(`LiteFS node ${hostname} (pid ${proc.pid}) did not exit within 15 s of SIGKILL${aborted ? `; ${aborted}` : ''}`);
+      }
       slot.proc = null;
     }
     const failed = unmount(slot.node.mountDir, this.#options.tools.fusermount);
@@ -167,7 +175,7 @@ export class LiteFsCluster {
   async stop(hostname: string): Promise<void> {
     const slot = this.#slot(hostname);
     if (slot.proc !== null) {
-      await stopGroup(slot.proc, 10_000);
+      await stopGroup(slot.proc, 10_000, () => abortFuseConnection(slot.node.mountDir));
       slot.proc = null;
     }
     const failed = unmount(slot.node.mountDir, this.#options.tools.fusermount);
@@ -187,7 +195,7 @@ export class LiteFsCluster {
     this.#closed = true;
     const problems: string[] = [];
     await Promise.all([...this.#slots.values()].map(async (slot) => {
-      if (slot.proc !== null) await stopGroup(slot.proc, 10_000);
+      if (slot.proc !== null) await stopGroup(slot.proc, 10_000, () => abortFuseConnection(slot.node.mountDir));
       slot.proc = null;
       const failed = unmount(slot.node.mountDir, this.#options.tools.fusermount);
       if (failed !== null) problems.push(failed);
@@ -276,7 +284,11 @@ export class LiteFsCluster {
 
   /** Last resort when the process is going away: synchronous, by pid, no waiting for graceful exits. */
   #killNow(): void {
-    for (const slot of this.#slots.values()) if (slot.proc !== null) signalGroup(slot.proc.pid, 'SIGKILL');
+    for (const slot of this.#slots.values()) {
+      if (slot.proc === null) continue;
+      signalGroup(slot.proc.pid, 'SIGKILL');
+      abortFuseConnection(slot.node.mountDir);
+    }
     if (this.#consul !== null) signalGroup(this.#consul.process.pid, 'SIGKILL');
     for (const slot of this.#slots.values()) {
       if (!isMounted(slot.node.mountDir)) continue;

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A child started in its own process group (pgid = pid), so one signal reaches its children too. */
@@ -41,18 +41,60 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** SIGTERM, then SIGKILL of the group if the leader has not exited after `graceMs`. */
-export async function stopGroup(proc: GroupProcess, graceMs: number): Promise<void> {
+/**
+ * SIGTERM, then SIGKILL of the group if the leader has not exited after `graceMs`; `onKill`
+ * runs right after that SIGKILL (a FUSE daemon's mount must be aborted then, see below).
+ */
+export async function stopGroup(proc: GroupProcess, graceMs: number, onKill?: () => void): Promise<void> {
   if (proc.running()) signalGroup(proc.pid, 'SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const graceful = await Promise.race([
-    proc.exited.then(() => true),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
-  ]);
-  clearTimeout(timer);
+  const graceful = await exitedWithin(proc, graceMs);
   // Also after a clean exit: an app child that ignored the signal must not outlive its node.
   signalGroup(proc.pid, 'SIGKILL');
-  if (!graceful) await proc.exited;
+  if (graceful) return;
+  onKill?.();
+  await proc.exited;
+}
+
+/** True once the leader has exited, false if it still runs after `ms`. */
+export async function exitedWithin(proc: GroupProcess, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const exited = await Promise.race([
+    proc.exited.then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return exited;
+}
+
+const FUSECTL = '/sys/fs/fuse/connections';
+
+/**
+ * Aborts the FUSE connection behind a mount (fusectl's `abort`): every request waiting on it
+ * fails at once. Needed after SIGKILL of LiteFS: seen once in ~60 kills, its last thread hung in
+ * D state inside a write to /dev/fuse (a reverse invalidation of a database page waiting for a
+ * writeback that only its killed threads could serve), so it never exited, and its app hung
+ * in exit on the mount's mmap'd SQLite shm. The kernel only aborts a connection on its own
+ * once the daemon's /dev/fuse is closed, which that hung exit never gets to. Mounts fusectl
+ * when it is not mounted. Returns an error text when it could not abort (nothing to abort:
+ * null).
+ */
+export function abortFuseConnection(mountDir: string): string | null {
+  let device: string | undefined;
+  try {
+    // mountinfo: id parent major:minor root mountpoint ...; the mount point is the fifth field.
+    device = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[4] === mountDir)?.[2];
+  } catch (error) {
+    return `cannot read /proc/self/mountinfo: ${(error as Error).message}`;
+  }
+  if (device === undefined) return null;
+  const connection = `${FUSECTL}/${device.split(':')[1]}`;
+  try {
+    if (!existsSync(connection) && readdirSync(FUSECTL).length === 0) spawnSync('mount', ['-t', 'fusectl', 'none', FUSECTL], { timeout: 5_000 });
+    writeFileSync(`${connection}/abort`, '1');
+    return null;
+  } catch (error) {
+    return `cannot abort the FUSE connection of ${mountDir} (${connection}/abort): ${(error as Error).message}`;
+  }
 }
 
 export function isMounted(dir: string): boolean {
