@@ -29,7 +29,8 @@ interface Handled { node: string; shardId: number; sessionId: string; seq: numbe
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+  // Nearest rank: the smallest value with at least p% of the samples at or below it.
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 async function shardline(): Promise<{ gaps: number[]; lost: number; duplicated: number; identifies: number }> {
