@@ -98,6 +98,7 @@ export class Coordinator {
   #running = false;
   #lastPersist = 0;
   #startedAt = 0;
+  #lastTickAt = 0;
 
   constructor(options: CoordinatorOptions) {
     this.#o = options;
@@ -206,6 +207,12 @@ export class Coordinator {
   #tick(): void {
     const now = this.#clock.now();
     const db = this.#o.db;
+    // A stall of this process (GC, a busy machine) is not silence of the others: their
+    // heartbeats are queued behind this very tick. The stalled time does not count against them.
+    const tickMs = this.#o.tickMs ?? 250;
+    const stalled = this.#lastTickAt === 0 ? 0 : now - this.#lastTickAt - tickMs;
+    this.#lastTickAt = now;
+    if (stalled > tickMs * 3) for (const node of this.#nodes.values()) if (!node.dead) node.lastSeen = Math.min(now, node.lastSeen + stalled);
     for (const [id, node] of this.#nodes) {
       if (!node.dead && now - node.lastSeen > this.#nodeTimeoutMs) {
         node.dead = true;
