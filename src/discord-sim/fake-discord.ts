@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { SILENT_LOGGER } from '../core/silent-logger.ts';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
@@ -58,15 +59,6 @@ export interface FakeDiscordOptions {
   reconnectGraceMs?: number;
 }
 
-const SILENT_LOGGER: Logger = {
-  child: () => SILENT_LOGGER,
-  trace: () => {},
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  fatal: () => {},
-};
 
 const DEFAULT_APPLICATION_FLAGS =
   ApplicationFlags.GatewayGuildMembers | ApplicationFlags.GatewayPresence | ApplicationFlags.GatewayMessageContent;

@@ -1,4 +1,5 @@
 import type { GatewayDispatchPayload, GatewayIdentifyProperties, GatewayPresenceUpdateData } from 'discord-api-types/v10';
+import { SILENT_LOGGER } from '../core/silent-logger.ts';
 import { ShardlineError } from '../core/errors.ts';
 import type { Clock, GatewayTransport, IdentifyThrottler, Logger } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
@@ -61,15 +62,6 @@ export interface ShardOptions {
 export type ResolvedShardOptions = Required<Omit<ShardOptions, 'presence' | 'largeThreshold' | 'sendLimit'>> &
   Pick<ShardOptions, 'presence' | 'largeThreshold' | 'sendLimit'>;
 
-const silentLogger: Logger = {
-  child: () => silentLogger,
-  trace: () => {},
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  fatal: () => {},
-};
 
 export function resolveShardOptions(options: ShardOptions): ResolvedShardOptions {
   const { shardId, shardCount } = options;
@@ -85,7 +77,7 @@ export function resolveShardOptions(options: ShardOptions): ResolvedShardOptions
   }
   return {
     ...options,
-    logger: (options.logger ?? silentLogger).child({ component: 'shard', shardId }),
+    logger: (options.logger ?? SILENT_LOGGER).child({ component: 'shard', shardId }),
     compress: options.compress ?? true,
     identifyProperties: options.identifyProperties ?? { os: 'unknown', browser: 'shardline', device: 'shardline' },
     clock: options.clock ?? systemClock,
