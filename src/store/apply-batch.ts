@@ -1,9 +1,11 @@
 /**
- * One funnel batch in one transaction, for a connection owned by a transaction thread. Same
- * rules as WriteFunnel: each shard's session row commits with its rows; a data error (not an
- * availability one) retries the batch one entry per savepoint and drops the refused entries.
- * Availability errors (SQLITE_FULL, READONLY, IOERR, BUSY...) are thrown: the caller keeps the batch.
+ * One funnel batch in one transaction: the rule both write funnels (inline and on a
+ * transaction thread) apply. Each shard's session row commits with its rows; a data error
+ * (not an availability one) retries the batch one entry per savepoint and drops the refused
+ * entries. Availability errors (SQLITE_FULL, READONLY, IOERR, BUSY...) are thrown: the caller
+ * keeps the batch.
  */
+import { ShardlineError } from '../core/errors.ts';
 import type { SessionCommit, WriteEntry } from '../core/mutation.ts';
 import { isUnavailableError, sqliteErrorCode } from '../core/sqlite.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
@@ -59,4 +61,25 @@ function applyOneByOne(db: SqliteDriver, applier: MutationApplier, entries: read
     }
   });
   return { committedRows: rows, sessions, dropped };
+}
+
+/**
+ * What an entry weighs against the thresholds: its mutations. Session rows are written once per
+ * shard per batch, so they do not count; an entry with none still weighs 1 (memory is memory).
+ */
+export function rowsOf(entry: WriteEntry): number {
+  return Math.max(1, entry.mutations.length);
+}
+
+export function staleError(entry: WriteEntry): ShardlineError {
+  return new ShardlineError('STALE_EPOCH', `Refused a write of shard ${entry.shardId} at epoch ${entry.epoch}: the shard's assignment has moved on`, {
+    details: { shardId: entry.shardId, epoch: entry.epoch },
+  });
+}
+
+/** The report of an entry whose data SQLite refused (it is dropped, the rest of the batch commits). */
+export function droppedWriteError(entry: WriteEntry, drop: DroppedEntry): ShardlineError {
+  return new ShardlineError('INVALID_INPUT', `Dropped a write of shard ${entry.shardId} (${entry.mutations.length} mutations): SQLite refused it: ${drop.sqliteCode ?? ''} ${drop.message}`.replace('  ', ' '), {
+    details: { shardId: entry.shardId, epoch: entry.epoch },
+  });
 }

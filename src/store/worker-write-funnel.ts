@@ -12,6 +12,7 @@ import type { WriteEntry, Writer } from '../core/mutation.ts';
 import type { Clock } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, TransactionWorkerOptions } from '../core/transaction-worker.ts';
+import { droppedWriteError, rowsOf, staleError } from './apply-batch.ts';
 import type { FlushInfo, WriteFunnelOptions, WriteFunnelStats } from './write-funnel.ts';
 
 export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'> {
@@ -212,13 +213,8 @@ export class WorkerWriteFunnel implements Writer {
     this.#removed += batch.length;
     const s = this.#stats;
     for (const drop of outcome.dropped) {
-      const entry = kept[drop.index]!;
       s.droppedEntries += 1;
-      this.#report(
-        new ShardlineError('INVALID_INPUT', `Dropped a write of shard ${entry.shardId} (${entry.mutations.length} mutations): SQLite refused it: ${drop.sqliteCode ?? ''} ${drop.message}`.replace('  ', ' '), {
-          details: { shardId: entry.shardId, epoch: entry.epoch },
-        }),
-      );
+      this.#report(droppedWriteError(kept[drop.index]!, drop));
     }
     const mutations = batch.reduce((n, e) => n + e.mutations.length, 0);
     const committed = kept.length - outcome.dropped.length;
@@ -270,14 +266,4 @@ export class WorkerWriteFunnel implements Writer {
       // A listener's own failure must not break the writer.
     }
   }
-}
-
-function rowsOf(entry: WriteEntry): number {
-  return Math.max(1, entry.mutations.length);
-}
-
-function staleError(entry: WriteEntry): ShardlineError {
-  return new ShardlineError('STALE_EPOCH', `Refused a write of shard ${entry.shardId} at epoch ${entry.epoch}: the shard's assignment has moved on`, {
-    details: { shardId: entry.shardId, epoch: entry.epoch },
-  });
 }

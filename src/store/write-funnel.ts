@@ -7,11 +7,12 @@
  */
 import { backoffDelay } from '../core/abort.ts';
 import { ShardlineError } from '../core/errors.ts';
-import type { SessionCommit, WriteEntry, Writer } from '../core/mutation.ts';
+import type { WriteEntry, Writer } from '../core/mutation.ts';
 import type { Clock } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
-import { isUnavailableError, sqliteErrorCode } from '../core/sqlite.ts';
+import { sqliteErrorCode } from '../core/sqlite.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
+import { applyBatch, droppedWriteError, rowsOf, staleError, type AppliedBatch } from './apply-batch.ts';
 import { MutationApplier } from './mutation-applier.ts';
 
 export interface FlushInfo {
@@ -221,31 +222,29 @@ export class WriteFunnel implements Writer {
     const batchRows = this.#queuedRows;
     const started = performance.now();
     const now = this.#clock.now();
-    let result: { rows: number; kept: WriteEntry[]; sessions: Map<number, SessionCommit> };
+    // The epoch can go stale between enqueue and commit (a move happened meanwhile).
+    const accepted = batch.filter((entry) => this.#checkFenceAtFlush(entry));
+    let result: AppliedBatch;
     try {
-      result = this.#db.transaction(() => this.#applyBatch(batch, now));
+      result = applyBatch(this.#db, this.#applier, accepted, now);
     } catch (error) {
-      if (!isUnavailableError(error)) {
-        // Some entry's data is wrong (a constraint, a bad value): find it instead of retrying forever.
-        try {
-          result = this.#db.transaction(() => this.#applyOneByOne(batch, now));
-        } catch (retryError) {
-          throw this.#failed(retryError, batch.length, batchRows);
-        }
-      } else {
-        throw this.#failed(error, batch.length, batchRows);
-      }
+      throw this.#failed(error, batch.length, batchRows);
     }
+    for (const drop of result.dropped) {
+      this.#stats.droppedEntries += 1;
+      this.#report(droppedWriteError(accepted[drop.index]!, drop));
+    }
+    const kept = accepted.length - result.dropped.length;
     const durationMs = performance.now() - started;
     // Entries enqueued during the transaction (none today: it is synchronous) would stay queued.
     this.#queue = this.#queue.slice(batch.length);
     this.#queuedRows -= batchRows;
     const mutations = batch.reduce((n, e) => n + e.mutations.length, 0);
-    const info: FlushInfo = { entries: result.kept.length, mutations, rows: result.rows, shards: new Set(batch.map((e) => e.shardId)).size, durationMs };
+    const info: FlushInfo = { entries: kept, mutations, rows: result.committedRows, shards: new Set(batch.map((e) => e.shardId)).size, durationMs };
     const s = this.#stats;
     s.transactions += 1;
-    s.committedEntries += result.kept.length;
-    s.committedRows += result.rows;
+    s.committedEntries += kept;
+    s.committedRows += result.committedRows;
     s.lastBatch = info;
     s.maxBatchMutations = Math.max(s.maxBatchMutations, mutations);
     s.totalFlushMs += durationMs;
@@ -258,59 +257,7 @@ export class WriteFunnel implements Writer {
     for (const [shardId, session] of result.sessions) this.#notify(() => this.#options.commitListener?.(shardId, session.seq));
   }
 
-  #applyBatch(batch: readonly WriteEntry[], now: number): { rows: number; kept: WriteEntry[]; sessions: Map<number, SessionCommit> } {
-    let rows = 0;
-    const kept: WriteEntry[] = [];
-    const sessions = new Map<number, SessionCommit>();
-    for (const entry of batch) {
-      if (!this.#checkFenceAtFlush(entry)) continue;
-      for (const mutation of entry.mutations) rows += this.#applier.apply(mutation, now);
-      if (entry.session) sessions.set(entry.shardId, entry.session);
-      kept.push(entry);
-    }
-    for (const [shardId, session] of sessions) {
-      this.#applier.commitSession(shardId, session, now);
-      rows += 1;
-    }
-    return { rows, kept, sessions };
-  }
-
-  /** The slow path after a data error: every entry in its own savepoint, bad ones dropped and reported. */
-  #applyOneByOne(batch: readonly WriteEntry[], now: number): { rows: number; kept: WriteEntry[]; sessions: Map<number, SessionCommit> } {
-    let rows = 0;
-    const kept: WriteEntry[] = [];
-    const sessions = new Map<number, SessionCommit>();
-    for (const entry of batch) {
-      if (!this.#checkFenceAtFlush(entry)) continue;
-      try {
-        rows += this.#db.transaction(() => {
-          let n = 0;
-          for (const mutation of entry.mutations) n += this.#applier.apply(mutation, now);
-          if (entry.session) {
-            this.#applier.commitSession(entry.shardId, entry.session, now);
-            n += 1;
-          }
-          return n;
-        });
-        if (entry.session) sessions.set(entry.shardId, entry.session);
-        kept.push(entry);
-      } catch (error) {
-        if (isUnavailableError(error)) throw error;
-        this.#stats.droppedEntries += 1;
-        const reason = error instanceof Error ? error.message : String(error);
-        this.#report(
-          new ShardlineError('INVALID_INPUT', `Dropped a write of shard ${entry.shardId} (${entry.mutations.length} mutations): SQLite refused it: ${sqliteErrorCode(error) ?? ''} ${reason}`.replace('  ', ' '), {
-            cause: error,
-            details: { shardId: entry.shardId, epoch: entry.epoch },
-          }),
-        );
-      }
-    }
-    return { rows, kept, sessions };
-  }
-
   #checkFenceAtFlush(entry: WriteEntry): boolean {
-    // The epoch can go stale between enqueue and commit (a move happened meanwhile).
     if (this.#fenceAccepts(entry)) return true;
     this.#stats.staleRejected += 1;
     this.#report(staleError(entry));
@@ -351,18 +298,4 @@ export class WriteFunnel implements Writer {
       // A listener's own failure must not break the writer (the batch is already committed).
     }
   }
-}
-
-/**
- * What an entry weighs against the thresholds: its mutations. Session rows are written once per
- * shard per batch, so they do not count; an entry with none still weighs 1 (memory is memory).
- */
-function rowsOf(entry: WriteEntry): number {
-  return Math.max(1, entry.mutations.length);
-}
-
-function staleError(entry: WriteEntry): ShardlineError {
-  return new ShardlineError('STALE_EPOCH', `Refused a write of shard ${entry.shardId} at epoch ${entry.epoch}: the shard's assignment has moved on`, {
-    details: { shardId: entry.shardId, epoch: entry.epoch },
-  });
 }
