@@ -1,40 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sqliteErrorCode } from '../../src/core/sqlite.ts';
 import type { WriteFunnelStats } from '../../src/store/write-funnel.ts';
 import { betterSqlite3Driver } from '../../src/runtime/better-sqlite3-driver.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { committedSeqs, expectLedger, figure, lastHandled } from './cluster-checks.ts';
-import { liteFsPrerequisites, REPO_ROOT, type LiteFsTools } from './prerequisites.ts';
-import { ShardlineCluster } from './shardline-cluster.ts';
+import { REPO_ROOT } from './prerequisites.ts';
+import type { ShardlineCluster } from './shardline-cluster.ts';
+import { useShardlineClusters } from './use-shardline-clusters.ts';
 
 const MIGRATIONS = (JSON.parse(readFileSync(join(REPO_ROOT, 'migrations', 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }).entries.length;
 // LiteFS logs this for every write it refuses on a replica's mount.
 const REPLICA_WRITE_REFUSED = 'read only replica';
 
 describe('shardline on real LiteFS + Consul: boot and the write path', () => {
-  let tools: LiteFsTools;
-  let cluster: ShardlineCluster | null = null;
-  const all: ShardlineCluster[] = [];
-
-  beforeAll(() => {
-    tools = liteFsPrerequisites();
-  });
-
-  afterEach(async () => {
-    await cluster?.close();
-    cluster = null;
-  });
-
-  afterAll(async () => {
-    await Promise.allSettled(all.map((c) => c.close()));
-  });
+  const clusters = useShardlineClusters();
 
   const start = async (): Promise<ShardlineCluster> => {
-    cluster = await ShardlineCluster.start({ tools });
-    all.push(cluster);
-    return cluster;
+    return clusters.start();
   };
 
   it('boots 3 nodes: one primary, migrations once, shards spread, every node answers the same SQL from its own replica', async () => {

@@ -1,33 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.ts';
 import { committedSeqs, expectLedger, figure, lastHandled, snapshotShards, expectNeverStopped, waitUntil } from './cluster-checks.ts';
-import { liteFsPrerequisites, type LiteFsTools } from './prerequisites.ts';
-import { ShardlineCluster } from './shardline-cluster.ts';
+import type { ShardlineCluster } from './shardline-cluster.ts';
+import { useShardlineClusters } from './use-shardline-clusters.ts';
 
 describe('shardline on real LiteFS + Consul: takeover and moves', () => {
-  let tools: LiteFsTools;
-  let cluster: ShardlineCluster | null = null;
-  const all: ShardlineCluster[] = [];
-
-  beforeAll(() => {
-    tools = liteFsPrerequisites();
-  });
-
-  afterEach(async () => {
-    await cluster?.close();
-    cluster = null;
-  });
-
-  afterAll(async () => {
-    await Promise.allSettled(all.map((c) => c.close()));
-  });
+  const clusters = useShardlineClusters();
 
   const start = async (): Promise<ShardlineCluster> => {
-    cluster = await ShardlineCluster.start({ tools });
-    all.push(cluster);
-    await cluster.settled({ spread: true });
-    cluster.markBaseline();
-    return cluster;
+    const c = await clusters.start();
+    await c.settled({ spread: true });
+    c.markBaseline();
+    return c;
   };
 
   it('POST /takeover on a replica: LiteFS hands the lease over, the coordinator follows, writes continue, nothing lost', async () => {

@@ -1,40 +1,23 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HostStatus } from '../../src/host/host-status.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { committedSeqs, expectLedger, expectNeverStopped, figure, lastHandled, snapshotShards, waitUntil, type ShardSnapshot } from './cluster-checks.ts';
-import { liteFsPrerequisites, type LiteFsTools } from './prerequisites.ts';
-import { ShardlineCluster } from './shardline-cluster.ts';
+import type { ShardlineCluster } from './shardline-cluster.ts';
+import { useShardlineClusters } from './use-shardline-clusters.ts';
 
 const TTL_MS = 2_000;
 const LOCK_DELAY_MS = 500;
 const NODE_TIMEOUT_MS = 5_000;
 
 describe('shardline on real LiteFS + Consul: crashes and restarts', () => {
-  let tools: LiteFsTools;
-  let cluster: ShardlineCluster | null = null;
-  const all: ShardlineCluster[] = [];
-
-  beforeAll(() => {
-    tools = liteFsPrerequisites();
-  });
-
-  afterEach(async () => {
-    await cluster?.close();
-    cluster = null;
-  });
-
-  afterAll(async () => {
-    await Promise.allSettled(all.map((c) => c.close()));
-  });
+  const clusters = useShardlineClusters();
 
   /** A settled cluster under 300 dispatches/s, once some have been handled. */
   const startUnderTraffic = async (): Promise<ShardlineCluster> => {
-    cluster = await ShardlineCluster.start({ tools, ttl: `${TTL_MS}ms`, lockDelay: `${LOCK_DELAY_MS}ms`, nodeTimeoutMs: NODE_TIMEOUT_MS });
-    all.push(cluster);
-    await cluster.settled({ spread: true });
-    cluster.markBaseline();
-    cluster.discord.traffic.start({ eventsPerSecond: 300 });
-    const c = cluster;
+    const c = await clusters.start({ ttl: `${TTL_MS}ms`, lockDelay: `${LOCK_DELAY_MS}ms`, nodeTimeoutMs: NODE_TIMEOUT_MS });
+    await c.settled({ spread: true });
+    c.markBaseline();
+    c.discord.traffic.start({ eventsPerSecond: 300 });
     await waitFor(() => c.records().length > 300, { timeoutMs: 30_000, message: '300 dispatches handled' });
     return c;
   };
