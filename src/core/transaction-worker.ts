@@ -10,6 +10,11 @@ export interface TransactionBatch {
   readonly entries: readonly WriteEntry[];
   /** The write time bound to `updated_at` columns. */
   readonly now: number;
+  /**
+   * Check each entry's epoch against shard_assignments inside the transaction (contract 5):
+   * the funnel's own check ran when the batch was sent, and a move may commit meanwhile.
+   */
+  readonly fenced?: boolean;
 }
 
 export interface DroppedEntry {
@@ -28,6 +33,8 @@ export type TransactionOutcome =
       readonly sessions: readonly (readonly [number, SessionCommit])[];
       /** Entries SQLite refused for their data (the batch was retried one entry at a time). */
       readonly dropped: readonly DroppedEntry[];
+      /** Indexes of entries skipped because shard_assignments holds a newer epoch (only when `fenced`). */
+      readonly stale: readonly number[];
     }
   | {
       readonly ok: false;

@@ -35,8 +35,8 @@ function serve(port: MessagePort, options: TransactionWorkerOptions): void {
         db = openDatabase({ path: options.databasePath, driverFactory: betterSqlite3Driver });
         applier = new MutationApplier(db);
       }
-      const applied = applyBatch(db, applier, batch.entries, batch.now);
-      return { ok: true, committedRows: applied.committedRows, sessions: [...applied.sessions], dropped: applied.dropped };
+      const applied = applyBatch(db, applier, batch.entries, batch.now, { fenced: batch.fenced === true });
+      return { ok: true, committedRows: applied.committedRows, sessions: [...applied.sessions], dropped: applied.dropped, stale: applied.stale };
     } catch (error) {
       const cause = (error as { cause?: unknown } | null)?.cause;
       return { ok: false, sqliteCode: sqliteErrorCode(error) ?? sqliteErrorCode(cause), message: error instanceof Error ? error.message : String(error) };

@@ -16,14 +16,28 @@ export interface AppliedBatch {
   readonly committedRows: number;
   readonly sessions: Map<number, SessionCommit>;
   readonly dropped: DroppedEntry[];
+  /** Indexes of entries skipped for a stale epoch (only with `fenced`). */
+  readonly stale: number[];
 }
 
-export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: readonly WriteEntry[], now: number): AppliedBatch {
+export interface ApplyBatchOptions {
+  /**
+   * Skip entries whose shard has a newer epoch in shard_assignments, read inside the same
+   * transaction: the coordinator commits an epoch before it acts on it, so a committed move
+   * can never be overwritten by the shard's previous owner.
+   */
+  readonly fenced?: boolean;
+}
+
+export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: readonly WriteEntry[], now: number, options: ApplyBatchOptions = {}): AppliedBatch {
   try {
     return db.transaction(() => {
+      const stale = options.fenced ? staleIndexes(db, entries) : NONE;
       let rows = 0;
       const sessions = new Map<number, SessionCommit>();
-      for (const entry of entries) {
+      for (let i = 0; i < entries.length; i++) {
+        if (stale.has(i)) continue;
+        const entry = entries[i]!;
         for (const mutation of entry.mutations) rows += applier.apply(mutation, now);
         if (entry.session) sessions.set(entry.shardId, entry.session);
       }
@@ -31,19 +45,38 @@ export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: 
         applier.commitSession(shardId, session, now);
         rows += 1;
       }
-      return { committedRows: rows, sessions, dropped: [] };
+      return { committedRows: rows, sessions, dropped: [], stale: [...stale] };
     });
   } catch (error) {
     if (isUnavailableError(error)) throw error;
-    return db.transaction(() => applyOneByOne(db, applier, entries, now));
+    return db.transaction(() => applyOneByOne(db, applier, entries, now, options.fenced ? staleIndexes(db, entries) : NONE));
   }
 }
 
-function applyOneByOne(db: SqliteDriver, applier: MutationApplier, entries: readonly WriteEntry[], now: number): AppliedBatch {
+const NONE: ReadonlySet<number> = new Set();
+
+/** Entries whose shard's committed epoch differs from theirs; a shard with no assignment row is not fenced. */
+function staleIndexes(db: SqliteDriver, entries: readonly WriteEntry[]): Set<number> {
+  const epochs = new Map<number, number | null>();
+  const select = db.prepare('SELECT epoch FROM shard_assignments WHERE shard_id = ?');
+  const stale = new Set<number>();
+  entries.forEach((entry, index) => {
+    if (!epochs.has(entry.shardId)) {
+      const row = select.get([entry.shardId]);
+      epochs.set(entry.shardId, row ? Number(row['epoch']) : null);
+    }
+    const committed = epochs.get(entry.shardId);
+    if (committed !== null && committed !== undefined && committed !== entry.epoch) stale.add(index);
+  });
+  return stale;
+}
+
+function applyOneByOne(db: SqliteDriver, applier: MutationApplier, entries: readonly WriteEntry[], now: number, stale: ReadonlySet<number>): AppliedBatch {
   let rows = 0;
   const sessions = new Map<number, SessionCommit>();
   const dropped: DroppedEntry[] = [];
   entries.forEach((entry, index) => {
+    if (stale.has(index)) return;
     try {
       rows += db.transaction(() => {
         let n = 0;
@@ -60,7 +93,7 @@ function applyOneByOne(db: SqliteDriver, applier: MutationApplier, entries: read
       dropped.push({ index, sqliteCode: sqliteErrorCode(error), message: error instanceof Error ? error.message : String(error) });
     }
   });
-  return { committedRows: rows, sessions, dropped };
+  return { committedRows: rows, sessions, dropped, stale: [...stale] };
 }
 
 /**

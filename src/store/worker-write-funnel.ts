@@ -4,7 +4,9 @@
  * contract as WriteFunnel: one transaction per flush, each shard's seq committed with its
  * rows, a failed transaction keeps its batch queued and retries with backoff, and the
  * high-water mark pushes back on enqueue(). One batch is in flight at a time; entries that
- * arrive meanwhile wait for the next one.
+ * arrive meanwhile wait for the next one. With a fence, the epochs are checked twice: here
+ * when the batch is sent, and by the thread against shard_assignments inside the transaction,
+ * because a move can commit on the main connection while the batch is on its way.
  */
 import { backoffDelay } from '../core/abort.ts';
 import { ShardlineError } from '../core/errors.ts';
@@ -200,10 +202,10 @@ export class WorkerWriteFunnel implements Writer {
     if (this.#o.writesHeld?.()) {
       outcome = { ok: false, sqliteCode: 'SQLITE_BUSY', message: 'writes are held while the primary role is handed over' };
     } else if (kept.length === 0) {
-      outcome = { ok: true, committedRows: 0, sessions: [], dropped: [] };
+      outcome = { ok: true, committedRows: 0, sessions: [], dropped: [], stale: [] };
     } else {
       this.#worker ??= this.#o.workers({ databasePath: this.#o.databasePath, ...(this.#o.failNext ? { failNext: this.#o.failNext } : {}) });
-      outcome = await this.#worker.run({ entries: kept, now: this.#clock.now() });
+      outcome = await this.#worker.run({ entries: kept, now: this.#clock.now(), fenced: this.#o.fence !== undefined });
     }
     if (!outcome.ok) return this.#failed(outcome, batch.length, batchRows);
     const durationMs = performance.now() - started;
@@ -216,8 +218,12 @@ export class WorkerWriteFunnel implements Writer {
       s.droppedEntries += 1;
       this.#report(droppedWriteError(kept[drop.index]!, drop));
     }
+    for (const index of outcome.stale) {
+      s.staleRejected += 1;
+      this.#report(staleError(kept[index]!));
+    }
     const mutations = batch.reduce((n, e) => n + e.mutations.length, 0);
-    const committed = kept.length - outcome.dropped.length;
+    const committed = kept.length - outcome.dropped.length - outcome.stale.length;
     const info: FlushInfo = { entries: committed, mutations, rows: outcome.committedRows, shards: new Set(batch.map((e) => e.shardId)).size, durationMs };
     s.transactions += 1;
     s.committedEntries += committed;

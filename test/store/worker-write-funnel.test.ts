@@ -152,6 +152,27 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     expect(funnel.stats().staleRejected).toBe(2);
   });
 
+  it('skips, inside the transaction, an entry whose move was committed on another connection after the batch was sent', async () => {
+    const assign = (shardId: number, epoch: number) =>
+      db.prepare("INSERT INTO shard_assignments (shard_id, node_id, epoch, state, updated_at) VALUES (?, 'n1', ?, 'assigned', 0) ON CONFLICT(shard_id) DO UPDATE SET epoch = excluded.epoch").run([shardId, epoch]);
+    assign(0, 1);
+    assign(1, 1);
+    const stale: ShardlineError[] = [];
+    // The funnel's own check passes (as it did when the batch left); only the committed epoch can refuse.
+    const funnel = make({ flushIntervalMs: 60_000, fence: () => true, errorListener: (error) => stale.push(error) });
+    funnel.start();
+    await funnel.enqueue(entry(0, 1, 1));
+    await funnel.enqueue(entry(1, 1, 1));
+    assign(0, 2);
+    db.prepare("INSERT INTO shard_sessions (shard_id, session_id, seq, resume_gateway_url, shard_count, updated_at) VALUES (0, 'moved', 40, 'wss://gw.example', 16, 0)").run();
+    await funnel.flush();
+    expect(listShardSessions(db).find((s) => s.shardId === 0)).toMatchObject({ sessionId: 'moved', seq: 40 });
+    expect(listShardSessions(db).find((s) => s.shardId === 1)?.seq).toBe(1);
+    expect(countRows(db).users).toBe(1);
+    expect(stale.map((e) => [e.code, (e.details as { shardId: number }).shardId])).toEqual([['STALE_EPOCH', 0]]);
+    expect(funnel.stats()).toMatchObject({ staleRejected: 1, committedEntries: 1 });
+  });
+
   it('close() commits what is pending, refuses later writes and leaves no thread running', async () => {
     const funnel = make({ flushIntervalMs: 60_000 });
     funnel.start();
