@@ -3,9 +3,9 @@
  * with the simulated Discord in yet another process (so heap figures hold the client alone):
  *
  *   raw        plain `ws` clients, IDENTIFY by hand, JSON.parse only: the ceiling
- *   shardline  one shardline Host (Host defaults: zlib-stream), handlers counting, cache committed
- *   shardline-worker  the same as shardline with writeFunnel: 'worker' (SQLite transactions on a thread)
+ *   shardline  one shardline Host (Host defaults: zlib-stream, transactions on a thread), handlers counting, cache committed
  *   shardline-json  the same with compress off (like for like with discord.js, which has no zlib-sync here)
+ *   shardline-inline  shardline-json with writeFunnel: 'inline' (transactions on the event loop, as on Deno)
  *   discordjs  a discord.js v14 Client, default caching, the same intents
  *
  *   node --expose-gc --import tsx bench/ingest.ts      (gc before memory figures; recommended)
@@ -39,7 +39,7 @@ const SEED = Number(env['SEED'] ?? 42);
 const WINDOW = Number(env['WINDOW'] ?? 5_000);
 const CHUNK = Number(env['CHUNK'] ?? 1_000);
 const PHASES = (env['PHASES'] ?? 'raw,shardline,shardline-json,discordjs').split(',').map((p) => p.trim());
-const KNOWN_PHASES = ['raw', 'shardline', 'shardline-worker', 'shardline-json', 'discordjs'];
+const KNOWN_PHASES = ['raw', 'shardline', 'shardline-json', 'shardline-inline', 'discordjs'];
 
 /** What a caching bot asks for; the same bits for every phase. */
 const INTENTS =
@@ -264,7 +264,7 @@ async function runRaw(sim: SimProcess): Promise<PhaseResult> {
   return out;
 }
 
-async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'inline' | 'worker' = 'inline'): Promise<PhaseResult> {
+async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'inline' | 'worker' = 'worker'): Promise<PhaseResult> {
   const { loadConfig } = await import('../src/config/load-config.ts');
   const { createHost } = await import('../src/host.ts');
   const { createNodeRuntime } = await import('../src/runtime/node-runtime.ts');
@@ -315,7 +315,7 @@ async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'in
     await quiet();
     const funnel = host.status().funnel!;
     const dbMb = statSync(host.databasePath).size / MB;
-    return result(writeFunnel === 'worker' ? 'shardline-worker' : compress ? 'shardline' : 'shardline-json', guildCreates, connectMs, b, baseline, {
+    return result(writeFunnel === 'inline' ? 'shardline-inline' : compress ? 'shardline' : 'shardline-json', guildCreates, connectMs, b, baseline, {
       connectCommittedMs,
       committedMs,
       note: `${funnel.transactions} transactions, ${funnel.committedRows} rows changed, max batch ${funnel.maxBatchMutations} mutations, flushing ${((funnel.totalFlushMs - flushMs0) / 1000).toFixed(2)} s of the ${(committedMs / 1000).toFixed(2)} s burst, db ${dbMb.toFixed(0)} MB`,
@@ -366,7 +366,7 @@ async function runPhase(phase: string): Promise<void> {
     let out: PhaseResult;
     if (phase === 'raw') out = await runRaw(sim);
     else if (phase === 'shardline') out = await runShardline(sim, true);
-    else if (phase === 'shardline-worker') out = await runShardline(sim, true, 'worker');
+    else if (phase === 'shardline-inline') out = await runShardline(sim, false, 'inline');
     else if (phase === 'shardline-json') out = await runShardline(sim, false);
     else out = await runDiscordJs(sim);
     await sim.close();
@@ -434,7 +434,7 @@ async function main(): Promise<void> {
   const by = (phase: string): PhaseResult | undefined => results.find((r) => r.phase === phase);
   const raw = by('raw');
   const djs = by('discordjs');
-  for (const name of ['shardline', 'shardline-worker', 'shardline-json']) {
+  for (const name of ['shardline', 'shardline-json', 'shardline-inline']) {
     const s = by(name);
     if (!s) continue;
     console.log(ratio(`${name} / discord.js events/s`, djs && s.eventsPerSecond / djs.eventsPerSecond, '>= 2', (v) => v >= 2));

@@ -102,10 +102,14 @@ export class PrimaryRole {
   /**
    * Holds every write for `ms` (0 releases) because another node is about to take the lease:
    * LiteFS exits if the role moves while a transaction commits. Queued writes wait, nothing is lost.
+   * Resolves once no transaction is running: a batch already on the transaction thread is
+   * waited for, since the caller promotes as soon as this answers.
    */
-  holdWrites(ms: number): number {
+  async holdWrites(ms: number): Promise<number> {
     if (!this.#db) throw new ShardlineError('NOT_PRIMARY', 'Cannot hold writes: this node is not acting as the primary');
-    const heldMs = this.#hold.hold(ms);
+    this.#hold.hold(ms);
+    if (ms > 0) await this.#funnel?.settled();
+    const heldMs = this.#hold.remainingMs;
     this.#log.info({ heldMs }, heldMs > 0 ? 'writes held for a primary handoff' : 'writes released');
     return heldMs;
   }

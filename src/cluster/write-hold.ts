@@ -22,6 +22,10 @@ export class WriteHold {
     return Math.max(0, this.#until - this.#now());
   }
 
+  get remainingMs(): number {
+    return Math.max(0, this.#until - this.#now());
+  }
+
   get held(): boolean {
     return this.#until > this.#now();
   }

@@ -35,7 +35,7 @@ export interface PrimaryOperations {
    * Holds every write of the primary for `holdMs` (0 releases) before another node takes the
    * LiteFS lease; returns how long writes stay held. Absent: the route is not served.
    */
-  holdWrites?(holdMs: number): { readonly heldMs: number };
+  holdWrites?(holdMs: number): Promise<{ readonly heldMs: number }>;
 }
 
 export interface TakeoverResult {

@@ -100,7 +100,7 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
     });
     const holdWrites = ops.holdWrites?.bind(ops);
     if (holdWrites) {
-      app.post('/primary/hold-writes', async (c) => c.json(holdWrites((await parseBody(c, holdWritesRequest)).holdMs)));
+      app.post('/primary/hold-writes', async (c) => c.json(await holdWrites((await parseBody(c, holdWritesRequest)).holdMs)));
     }
   }
   return app;

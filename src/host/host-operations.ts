@@ -61,7 +61,7 @@ export class HostOperations {
       claimShard: (request) => this.#h.primaryOrThrow(`resume shard ${request.shardId}`).coordinator.claimResume(request.shardId, request.nodeId, request.resume),
       setDraining: (nodeId, draining) => this.#h.primaryOrThrow(`${draining ? 'drain' : 'undrain'} ${nodeId}`).coordinator.setDraining(nodeId, draining),
       shardStats: (shardId) => this.#h.runner(shardId)?.stats() ?? null,
-      holdWrites: (holdMs) => ({ heldMs: this.#h.primaryOrThrow('hold writes').holdWrites(holdMs) }),
+      holdWrites: async (holdMs) => ({ heldMs: await this.#h.primaryOrThrow('hold writes').holdWrites(holdMs) }),
     };
   }
 

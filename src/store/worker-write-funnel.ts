@@ -97,6 +97,11 @@ export class WorkerWriteFunnel implements Writer {
     return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
+  /** Resolves when no batch is on the thread (at once when none is). */
+  async settled(): Promise<void> {
+    while (this.#inFlight) await this.#inFlight;
+  }
+
   /** Commits everything accepted so far, ignoring the interval and the retry backoff. */
   async flush(): Promise<void> {
     const target = this.#accepted;

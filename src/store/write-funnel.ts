@@ -142,6 +142,11 @@ export class WriteFunnel implements Writer {
     return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
+  /** Transactions run synchronously here, so none is ever in flight between two calls. */
+  settled(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Commits everything pending now, ignoring the interval and the retry backoff. */
   flush(): Promise<void> {
     try {

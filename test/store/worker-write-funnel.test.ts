@@ -173,6 +173,17 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     expect(funnel.stats()).toMatchObject({ staleRejected: 1, committedEntries: 1 });
   });
 
+  it('settled() waits for the batch on the thread (a write hold answers only once no transaction runs)', async () => {
+    const funnel = make({ flushIntervalMs: 60_000 });
+    funnel.start();
+    await funnel.enqueue(entry(6, 3));
+    const flushing = funnel.flush();
+    await funnel.settled();
+    expect(listShardSessions(db).find((s) => s.shardId === 6)?.seq).toBe(3);
+    await flushing;
+    await funnel.settled();
+  });
+
   it('close() commits what is pending, refuses later writes and leaves no thread running', async () => {
     const funnel = make({ flushIntervalMs: 60_000 });
     funnel.start();
