@@ -40,6 +40,9 @@ export class WorkerWriteFunnel implements Writer {
   #worker: TransactionWorker | null = null;
   #queue: WriteEntry[] = [];
   #queuedRows = 0;
+  /** Per shard, the queue index of its last entry not yet sent to the thread. */
+  #tail = new Map<number, number>();
+  #mergedEntries = 0;
   /** Entries ever accepted, and ever taken out of the queue (committed, dropped or drained). */
   #accepted = 0;
   #removed = 0;
@@ -88,7 +91,9 @@ export class WorkerWriteFunnel implements Writer {
       this.#stats.staleRejected += 1;
       return Promise.reject(staleError(entry));
     }
+    if (this.#mergeSession(entry)) return Promise.resolve();
     const full = this.#queuedRows >= this.#highWaterRows;
+    this.#tail.set(entry.shardId, this.#queue.length);
     this.#queue.push(entry);
     this.#queuedRows += rowsOf(entry);
     this.#accepted += 1;
@@ -144,6 +149,7 @@ export class WorkerWriteFunnel implements Writer {
     }
     const entries = this.#queue;
     this.#queue = [];
+    this.#tail.clear();
     this.#queuedRows = 0;
     this.#removed += entries.length;
     this.#retryAt = 0;
@@ -152,7 +158,26 @@ export class WorkerWriteFunnel implements Writer {
   }
 
   stats(): WriteFunnelStats {
-    return { ...this.#stats, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
+    return { ...this.#stats, thread: true, mergedEntries: this.#mergedEntries, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
+  }
+
+  /**
+   * Most dispatches change no row (messages, typing): their entries only move the shard's seq.
+   * Such an entry is folded into the shard's last unsent entry (same epoch) by carrying its
+   * session there: the transaction then commits the later seq with the same rows, which is
+   * exactly what applying both would commit, without cloning an entry per event to the thread.
+   */
+  #mergeSession(entry: WriteEntry): boolean {
+    if (entry.mutations.length > 0 || !entry.session) return false;
+    const index = this.#tail.get(entry.shardId);
+    if (index === undefined) return false;
+    const last = this.#queue[index];
+    if (!last || last.shardId !== entry.shardId || last.epoch !== entry.epoch) return false;
+    this.#queue[index] = { ...last, session: entry.session };
+    this.#accepted += 1;
+    this.#removed += 1;
+    this.#mergedEntries += 1;
+    return true;
   }
 
   #fenceAccepts(entry: WriteEntry): boolean {
@@ -192,6 +217,8 @@ export class WorkerWriteFunnel implements Writer {
   async #send(): Promise<ShardlineError | null> {
     const batch = this.#queue.slice();
     if (batch.length === 0) return null;
+    // What is sent is no longer a merge target; what arrives meanwhile is indexed after it.
+    this.#tail.clear();
     const batchRows = this.#queuedRows;
     const started = performance.now();
     // The epoch can go stale between enqueue and commit (a move happened meanwhile).
@@ -216,6 +243,7 @@ export class WorkerWriteFunnel implements Writer {
     const durationMs = performance.now() - started;
     // Entries enqueued while the batch was in flight stay queued for the next one.
     this.#queue = this.#queue.slice(batch.length);
+    for (const [shardId, index] of this.#tail) this.#tail.set(shardId, index - batch.length);
     this.#queuedRows -= batchRows;
     this.#removed += batch.length;
     const s = this.#stats;

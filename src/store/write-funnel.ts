@@ -44,6 +44,10 @@ export interface WriteFunnelStats {
   readonly staleRejected: number;
   /** Entries dropped because SQLite refused their data (not an availability problem). */
   readonly droppedEntries: number;
+  /** Entries without rows folded into their shard's previous unsent entry (transaction thread only). */
+  readonly mergedEntries?: number;
+  /** True when transactions run on a thread (writeFunnel 'worker'), false on the event loop. */
+  readonly thread: boolean;
 }
 
 export interface WriteFunnelOptions {
@@ -190,7 +194,7 @@ export class WriteFunnel implements Writer {
   }
 
   stats(): WriteFunnelStats {
-    return { ...this.#stats, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
+    return { thread: false, ...this.#stats, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
   }
 
   #fenceAccepts(entry: WriteEntry): boolean {

@@ -173,6 +173,25 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     expect(funnel.stats()).toMatchObject({ staleRejected: 1, committedEntries: 1 });
   });
 
+  it('folds entries without rows into the shard\'s last unsent entry, so the later seq commits with the same rows', async () => {
+    const funnel = make({ flushIntervalMs: 60_000 });
+    funnel.start();
+    const bare = (shardId: number, seq: number, epoch = 1): WriteEntry => ({ ...entry(shardId, seq, epoch), mutations: [] });
+    await funnel.enqueue(entry(0, 1));
+    await funnel.enqueue(bare(0, 2));
+    await funnel.enqueue(entry(1, 1));
+    await funnel.enqueue(bare(0, 3));
+    await funnel.enqueue(bare(1, 2));
+    await funnel.enqueue(bare(2, 5)); // nothing of shard 2 queued: kept as is
+    await funnel.enqueue(bare(1, 3, 2)); // another epoch: never folded into epoch 1's entry
+    expect(funnel.stats()).toMatchObject({ queuedEntries: 4, mergedEntries: 3 });
+    await funnel.flush();
+    const seqs = Object.fromEntries(listShardSessions(db).map((s) => [s.shardId, s.seq]));
+    expect(seqs).toEqual({ 0: 3, 1: 3, 2: 5 });
+    expect(countRows(db).users).toBe(2);
+    expect(funnel.stats()).toMatchObject({ queuedEntries: 0, transactions: 1 });
+  });
+
   it('settled() waits for the batch on the thread (a write hold answers only once no transaction runs)', async () => {
     const funnel = make({ flushIntervalMs: 60_000 });
     funnel.start();
