@@ -163,6 +163,37 @@ class SimProcess {
 
 // ---- measuring ----------------------------------------------------------------------------
 
+/**
+ * PROFILE=<dir>: a CPU profile of each phase's event loop during the burst only (open in Chrome
+ * DevTools); with PROFILE_HEAP=1, a sampling profile of what the burst allocates instead.
+ */
+async function profiled<T>(phase: string, body: () => Promise<T>): Promise<T> {
+  const dir = env['PROFILE'];
+  if (!dir) return body();
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  const heap = env['PROFILE_HEAP'] === '1';
+  if (heap) await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+  else {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  try {
+    return await body();
+  } finally {
+    if (heap) {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(join(dir, `${phase}.heapprofile`), JSON.stringify(profile));
+    } else {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(join(dir, `${phase}.cpuprofile`), JSON.stringify(profile));
+    }
+    session.disconnect();
+  }
+}
+
 /** Emits EVENTS paced by what the client handled; resolves when the last one was handled. */
 async function burst(sim: SimProcess, handled: () => number): Promise<{ events: number; ms: number; cpuUs: number; simCpuUs: number; elu: number }> {
   const seq0 = (await sim.request({ type: 'count' }))['sequenced']!;
@@ -256,7 +287,7 @@ async function runRaw(sim: SimProcess): Promise<PhaseResult> {
   }
   while (readies < SHARDS || guildCreates < expectedGuilds) await sleep(5);
   const connectMs = performance.now() - t0;
-  const b = await burst(sim, () => dispatches);
+  const b = await profiled('raw', () => burst(sim, () => dispatches));
   await quiet();
   const out = result('raw', guildCreates, connectMs, b, baseline);
   for (const timer of timers) clearInterval(timer);
@@ -309,13 +340,17 @@ async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'in
     const connectCommittedMs = performance.now() - t0;
     const flushMs0 = host.status().funnel!.totalFlushMs;
     const tb = performance.now();
-    const b = await burst(sim, () => dispatches);
-    while (!committed()) await sleep(2);
+    const phase = writeFunnel === 'inline' ? 'shardline-inline' : compress ? 'shardline' : 'shardline-json';
+    const b = await profiled(phase, async () => {
+      const handled = await burst(sim, () => dispatches);
+      while (!committed()) await sleep(2);
+      return handled;
+    });
     const committedMs = performance.now() - tb;
     await quiet();
     const funnel = host.status().funnel!;
     const dbMb = statSync(host.databasePath).size / MB;
-    return result(writeFunnel === 'inline' ? 'shardline-inline' : compress ? 'shardline' : 'shardline-json', guildCreates, connectMs, b, baseline, {
+    return result(phase, guildCreates, connectMs, b, baseline, {
       connectCommittedMs,
       committedMs,
       note: `${funnel.transactions} transactions, ${funnel.committedRows} rows changed, max batch ${funnel.maxBatchMutations} mutations, flushing ${((funnel.totalFlushMs - flushMs0) / 1000).toFixed(2)} s of the ${(committedMs / 1000).toFixed(2)} s burst, db ${dbMb.toFixed(0)} MB`,
@@ -349,7 +384,7 @@ async function runDiscordJs(sim: SimProcess): Promise<PhaseResult> {
     await client.login('fake-token');
     await ready;
     const connectMs = performance.now() - t0;
-    const b = await burst(sim, () => dispatches);
+    const b = await profiled('discordjs', () => burst(sim, () => dispatches));
     await quiet();
     return result('discordjs', client.guilds.cache.size, connectMs, b, baseline, {
       note: `cached: ${client.guilds.cache.size} guilds, ${client.users.cache.size} users, ${client.channels.cache.size} channels, ${client.guilds.cache.reduce((n, g) => n + g.members.cache.size, 0)} members; ${guildCreates} GUILD_CREATE`,

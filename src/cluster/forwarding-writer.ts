@@ -61,6 +61,15 @@ export class ForwardingWriter implements Writer {
     this.#log = options.logger.child({ component: 'forwarding-writer' });
   }
 
+  offer(entry: WriteEntry): boolean {
+    if (this.#closed || this.#queuedRows >= (this.#options.highWaterRows ?? 50_000) || this.#stale.has(`${entry.shardId}:${entry.epoch}`)) return false;
+    this.#queue.push(entry);
+    this.#queuedRows += rows(entry);
+    this.#enqueued += 1;
+    this.#schedule(this.#options.flushIntervalMs ?? 50);
+    return true;
+  }
+
   enqueue(entry: WriteEntry): Promise<void> {
     if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', `Cannot forward writes of shard ${entry.shardId}: the writer is closed`));
     if (this.#stale.has(`${entry.shardId}:${entry.epoch}`)) {

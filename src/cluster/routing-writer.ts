@@ -48,6 +48,12 @@ export class RoutingWriter implements Writer {
     this.#handover = handover;
   }
 
+  offer(entry: WriteEntry): boolean {
+    if (this.#handover && !this.#local) return false;
+    const writer: Writer = this.#local ?? this.#forwarder;
+    return writer.offer?.(entry) ?? false;
+  }
+
   enqueue(entry: WriteEntry): Promise<void> {
     if (this.#handover && !this.#local) return this.#handover.then(() => this.#forwarder.enqueue(entry));
     return (this.#local ?? this.#forwarder).enqueue(entry);

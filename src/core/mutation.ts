@@ -153,6 +153,13 @@ export interface WriteEntry {
  */
 export interface Writer {
   enqueue(entry: WriteEntry): Promise<void>;
+  /**
+   * Accepts the entry at once when that needs no waiting (open, current epoch, below the
+   * high-water mark) and returns true, exactly as a resolved enqueue(); otherwise does nothing
+   * and returns false, and the caller uses enqueue() (which waits, or rejects with the reason).
+   * A shard then delivers a dispatch without a promise whenever there is no back-pressure.
+   */
+  offer?(entry: WriteEntry): boolean;
   /** Commits everything accepted so far; rejects with STORE_UNAVAILABLE if that failed (the entries stay queued). */
   flush(): Promise<void>;
   /** Flushes what it can, then stops every timer. */

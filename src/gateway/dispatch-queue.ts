@@ -28,7 +28,7 @@ export class DispatchQueue<T> {
   push(item: T): void {
     if (this.#stopped) return;
     this.#items.push(item);
-    if (!this.#running) void this.#loop();
+    if (!this.#running) this.#drain();
   }
 
   /** Stops delivering and drops what has not started; returns how many were dropped. */
@@ -47,28 +47,44 @@ export class DispatchQueue<T> {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  async #loop(): Promise<void> {
+  /**
+   * Delivers synchronously until an item's `process` returns a promise; the loop then resumes
+   * after it settles. No promise or array is allocated per item on the synchronous path.
+   */
+  #drain(): void {
     this.#running = true;
-    try {
-      while (!this.#stopped && this.#head < this.#items.length) {
-        const item = this.#items[this.#head] as T;
-        this.#items[this.#head] = undefined;
-        this.#head++;
-        if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-          this.#items = this.#items.slice(this.#head);
-          this.#head = 0;
-        }
-        try {
-          const result = this.#process(item);
-          if (result !== undefined && typeof (result as Promise<void>).then === 'function') await result;
-        } catch (error) {
-          this.#onError(error, item);
-        }
+    while (!this.#stopped && this.#head < this.#items.length) {
+      const item = this.#items[this.#head] as T;
+      this.#items[this.#head] = undefined;
+      this.#head++;
+      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+        this.#items = this.#items.slice(this.#head);
+        this.#head = 0;
       }
-    } finally {
-      this.#running = false;
-      this.#wakeIdle();
+      let result: void | Promise<void>;
+      try {
+        result = this.#process(item);
+      } catch (error) {
+        this.#onError(error, item);
+        continue;
+      }
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        (result as Promise<void>).then(
+          () => this.#drain(),
+          (error: unknown) => {
+            this.#onError(error, item);
+            this.#drain();
+          },
+        );
+        return;
+      }
     }
+    if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    }
+    this.#running = false;
+    this.#wakeIdle();
   }
 
   #wakeIdle(): void {

@@ -89,6 +89,11 @@ export class Shard extends TypedEmitter<ShardEvents> {
   }
 
   /** The session as far as the bot has handled it, or null when there is none. */
+  /** The current session's resume URL (null before the first READY); no object per call. */
+  get resumeGatewayUrl(): string | null {
+    return this.#session?.resumeGatewayUrl ?? null;
+  }
+
   resumeInfo(): ResumeInfo | null {
     const s = this.#session;
     if (!s) return null;
@@ -291,22 +296,24 @@ export class Shard extends TypedEmitter<ShardEvents> {
       return;
     }
     const sessionId = isReady ? payload.d.session_id : (this.#session?.sessionId ?? '');
-    const after = (): void => this.#afterDelivery(payload, seq, connection);
     let result: void | Promise<void>;
     try {
       result = this.#o.onDispatch(payload, { shardId: this.shardId, seq, sessionId });
     } catch (error) {
       this.#o.logger.error({ err: error, t: payload.t, seq }, 'Dispatch handler threw');
-      after();
+      this.#afterDelivery(payload, seq, connection);
       return;
     }
     if (result !== undefined && typeof result.then === 'function') {
-      return result.then(after, (error: unknown) => {
-        this.#o.logger.error({ err: error, t: payload.t, seq }, 'Dispatch handler rejected');
-        after();
-      });
+      return result.then(
+        () => this.#afterDelivery(payload, seq, connection),
+        (error: unknown) => {
+          this.#o.logger.error({ err: error, t: payload.t, seq }, 'Dispatch handler rejected');
+          this.#afterDelivery(payload, seq, connection);
+        },
+      );
     }
-    after();
+    this.#afterDelivery(payload, seq, connection);
   }
 
   #afterDelivery(payload: GatewayDispatchPayload, seq: number | null, connection: ShardConnection): void {

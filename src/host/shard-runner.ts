@@ -121,22 +121,32 @@ export class ShardRunner {
     };
   }
 
-  async #onDispatch(payload: GatewayDispatchPayload, context: DispatchContext): Promise<void> {
+  /** Synchronous unless the writer pushes back: then the shard waits (and stops reading) until it accepts. */
+  #onDispatch(payload: GatewayDispatchPayload, context: DispatchContext): void | Promise<void> {
     if (this.#fenced) return;
     this.#stats.events += 1;
     this.#byType.set(payload.t, (this.#byType.get(payload.t) ?? 0) + 1);
     if (context.seq !== null) {
-      const resumeGatewayUrl = payload.t === 'READY' ? payload.d.resume_gateway_url : this.shard.resumeInfo()?.resumeGatewayUrl;
+      const resumeGatewayUrl = payload.t === 'READY' ? payload.d.resume_gateway_url : this.shard.resumeGatewayUrl;
       const entry: WriteEntry = {
         shardId: this.shardId,
         epoch: this.epoch,
         mutations: dispatchMutations(payload, this.shardId, this.shardCount),
       };
       if (resumeGatewayUrl) entry.session = { sessionId: context.sessionId, seq: context.seq, resumeGatewayUrl, shardCount: this.shardCount };
-      // Awaiting the writer is the back-pressure: a full funnel slows this shard's reading.
-      await this.#commit(entry);
-      if (this.#fenced) return;
+      if (!(this.#options.writer.offer?.(entry) ?? false)) return this.#commitThenDeliver(entry, payload, context);
     }
+    this.#deliverToBot(payload, context);
+  }
+
+  async #commitThenDeliver(entry: WriteEntry, payload: GatewayDispatchPayload, context: DispatchContext): Promise<void> {
+    // Awaiting the writer is the back-pressure: a full funnel slows this shard's reading.
+    await this.#commit(entry);
+    if (this.#fenced) return;
+    this.#deliverToBot(payload, context);
+  }
+
+  #deliverToBot(payload: GatewayDispatchPayload, context: DispatchContext): void {
     const onDispatch = this.#options.bot?.onDispatch;
     if (onDispatch) {
       const event = { t: payload.t, d: payload.d, shardId: this.shardId, sessionId: context.sessionId, seq: context.seq };

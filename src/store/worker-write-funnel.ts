@@ -15,7 +15,7 @@ import type { Clock } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, TransactionWorkerOptions } from '../core/transaction-worker.ts';
 import { droppedWriteError, rowsOf, staleError } from './apply-batch.ts';
-import type { FlushInfo, WriteFunnelOptions, WriteFunnelStats } from './write-funnel.ts';
+import { isEntryShape, type FlushInfo, type WriteFunnelOptions, type WriteFunnelStats } from './write-funnel.ts';
 
 export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'> {
   readonly databasePath: string;
@@ -82,9 +82,21 @@ export class WorkerWriteFunnel implements Writer {
     this.#schedule();
   }
 
+  offer(entry: WriteEntry): boolean {
+    if (this.#closed || this.#queuedRows >= this.#highWaterRows || !isEntryShape(entry) || !this.#fenceAccepts(entry)) return false;
+    if (this.#mergeSession(entry)) return true;
+    this.#tail.set(entry.shardId, this.#queue.length);
+    this.#queue.push(entry);
+    this.#queuedRows += rowsOf(entry);
+    this.#accepted += 1;
+    this.#schedule();
+    return true;
+  }
+
   enqueue(entry: WriteEntry): Promise<void> {
+    if (this.offer(entry)) return Promise.resolve();
     if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', `Cannot accept writes for shard ${entry.shardId}: the write funnel is closed`));
-    if (typeof entry !== 'object' || entry === null || !Number.isInteger(entry.shardId) || !Number.isInteger(entry.epoch) || !Array.isArray(entry.mutations)) {
+    if (!isEntryShape(entry)) {
       return Promise.reject(new ShardlineError('INVALID_INPUT', 'Cannot accept write: an entry needs integer shardId and epoch and a mutations array'));
     }
     if (!this.#fenceAccepts(entry)) {

@@ -127,11 +127,20 @@ export class WriteFunnel implements Writer {
     this.#schedule();
   }
 
+  offer(entry: WriteEntry): boolean {
+    if (this.#closed || this.#queuedRows >= this.#highWaterRows || !isEntryShape(entry) || !this.#fenceAccepts(entry)) return false;
+    this.#queue.push(entry);
+    this.#queuedRows += rowsOf(entry);
+    this.#schedule();
+    return true;
+  }
+
   enqueue(entry: WriteEntry): Promise<void> {
+    if (this.offer(entry)) return Promise.resolve();
     if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', `Cannot accept writes for shard ${entry.shardId}: the write funnel is closed`));
     // Local entries are trusted; forwarded ones went through parseWriteEntry. This only keeps a
     // wrong shape from throwing out of enqueue or poisoning the queue.
-    if (typeof entry !== 'object' || entry === null || !Number.isInteger(entry.shardId) || !Number.isInteger(entry.epoch) || !Array.isArray(entry.mutations)) {
+    if (!isEntryShape(entry)) {
       return Promise.reject(new ShardlineError('INVALID_INPUT', 'Cannot accept write: an entry needs integer shardId and epoch and a mutations array'));
     }
     if (!this.#fenceAccepts(entry)) {
@@ -307,4 +316,9 @@ export class WriteFunnel implements Writer {
       // A listener's own failure must not break the writer (the batch is already committed).
     }
   }
+}
+
+/** Local entries are trusted; forwarded ones went through parseWriteEntry. This only keeps a wrong shape out of the queue. */
+export function isEntryShape(entry: WriteEntry): boolean {
+  return typeof entry === 'object' && entry !== null && Number.isInteger(entry.shardId) && Number.isInteger(entry.epoch) && Array.isArray(entry.mutations);
 }
