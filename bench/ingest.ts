@@ -238,8 +238,18 @@ async function quiet(): Promise<void> {
   await sleep(500);
 }
 
-function result(phase: string, guilds: number, connectMs: number, b: Awaited<ReturnType<typeof burst>>, baseline: { heapMb: number }, extra: Partial<PhaseResult> = {}): PhaseResult {
-  const after = memory();
+function result(
+  phase: string,
+  guilds: number,
+  connectMs: number,
+  b: Awaited<ReturnType<typeof burst>>,
+  baseline: { heapMb: number },
+  extra: Partial<PhaseResult> = {},
+  threadHeapMb = 0,
+): PhaseResult {
+  const main = memory();
+  // A worker thread's isolate is not in process.memoryUsage().heapUsed: its heap is added.
+  const after = { ...main, heapMb: main.heapMb + threadHeapMb };
   return {
     phase,
     guilds,
@@ -353,13 +363,14 @@ async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'in
     await quiet();
     const funnel = host.status().funnel!;
     const dbMb = statSync(host.databasePath).size / MB;
+    const threadHeapMb = (funnel.threadHeapBytes ?? 0) / MB;
     return result(phase, guildCreates, connectMs, b, baseline, {
       connectCommittedMs,
       committedMs,
       // The goal counts events handled WITH the cache committed: the later of the two ends.
       eventsPerSecond: (b.events / Math.max(b.ms, committedMs)) * 1000,
-      note: `${funnel.transactions} transactions, ${funnel.committedRows} rows changed, max batch ${funnel.maxBatchMutations} mutations, flushing ${((funnel.totalFlushMs - flushMs0) / 1000).toFixed(2)} s of the ${(committedMs / 1000).toFixed(2)} s burst, db ${dbMb.toFixed(0)} MB`,
-    });
+      note: `${funnel.thread ? `transaction thread heap ${threadHeapMb.toFixed(1)} MB (in heap), ` : ''}${funnel.transactions} transactions, ${funnel.committedRows} rows changed, max batch ${funnel.maxBatchMutations} mutations, flushing ${((funnel.totalFlushMs - flushMs0) / 1000).toFixed(2)} s of the ${(committedMs / 1000).toFixed(2)} s burst, db ${dbMb.toFixed(0)} MB`,
+    }, threadHeapMb);
   } finally {
     await host.close();
     rmSync(dataDir, { recursive: true, force: true });

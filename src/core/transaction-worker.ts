@@ -46,6 +46,11 @@ export type TransactionOutcome =
 export interface TransactionWorker {
   /** False once the thread has exited (after close(), or a crash). */
   readonly running: boolean;
+  /**
+   * The thread's own JS heap in use (not part of the main thread's heap figures), sampled once
+   * the thread has been idle a moment, after a GC where the runtime exposes one; null before.
+   */
+  readonly heapUsedBytes: number | null;
   /** Resolves with the outcome; never rejects (a dead thread is an `ok: false` outcome). */
   run(batch: TransactionBatch): Promise<TransactionOutcome>;
   /** Closes the thread's connection and waits until the thread has exited. */

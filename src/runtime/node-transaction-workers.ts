@@ -42,7 +42,12 @@ export const nodeTransactionWorkers: TransactionWorkerFactory = (options: Transa
     for (const resolve of pending.values()) resolve({ ok: false, sqliteCode: undefined, message });
     pending.clear();
   };
+  let heapUsedBytes: number | null = null;
   worker.on('message', (reply: RunnerReply) => {
+    if ('type' in reply) {
+      heapUsedBytes = reply.usedBytes;
+      return;
+    }
     const resolve = pending.get(reply.id);
     pending.delete(reply.id);
     resolve?.(reply.outcome);
@@ -58,6 +63,9 @@ export const nodeTransactionWorkers: TransactionWorkerFactory = (options: Transa
   return {
     get running() {
       return !exited;
+    },
+    get heapUsedBytes() {
+      return heapUsedBytes;
     },
     run(batch) {
       if (exited) return Promise.resolve({ ok: false, sqliteCode: undefined, message: deathReason });

@@ -3,6 +3,7 @@
  * own writable connection, lazily so an open failure is reported like any failed transaction,
  * and applies each batch it is sent in one transaction.
  */
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { sqliteErrorCode } from '../core/sqlite.ts';
@@ -14,10 +15,10 @@ import { openDatabase } from '../store/open-database.ts';
 import { betterSqlite3Driver } from './better-sqlite3-driver.ts';
 
 export type RunnerRequest = { readonly type: 'run'; readonly id: number; readonly batch: TransactionBatch } | { readonly type: 'close' };
-export interface RunnerReply {
-  readonly id: number;
-  readonly outcome: TransactionOutcome;
-}
+export type RunnerReply = { readonly id: number; readonly outcome: TransactionOutcome } | { readonly type: 'heap'; readonly usedBytes: number };
+
+/** How long the thread waits after a transaction before it samples its heap. */
+const HEAP_SAMPLE_IDLE_MS = 250;
 
 function serve(port: MessagePort, options: TransactionWorkerOptions): void {
   let db: SqliteDriver | null = null;
@@ -43,8 +44,20 @@ function serve(port: MessagePort, options: TransactionWorkerOptions): void {
     }
   };
 
+  // The last batch is garbage by the time the thread idles: sampling then (after a GC when
+  // --expose-gc is on, as in bench/) reports what the thread keeps, not what it just handled.
+  let heapTimer: ReturnType<typeof setTimeout> | undefined;
+  const sampleHeapWhenIdle = (): void => {
+    clearTimeout(heapTimer);
+    heapTimer = setTimeout(() => {
+      (globalThis as { gc?: () => void }).gc?.();
+      port.postMessage({ type: 'heap', usedBytes: getHeapStatistics().used_heap_size } satisfies RunnerReply);
+    }, HEAP_SAMPLE_IDLE_MS);
+  };
+
   port.on('message', (request: RunnerRequest) => {
     if (request.type === 'close') {
+      clearTimeout(heapTimer);
       try {
         db?.close();
       } finally {
@@ -54,6 +67,7 @@ function serve(port: MessagePort, options: TransactionWorkerOptions): void {
       return;
     }
     port.postMessage({ id: request.id, outcome: run(request.batch) } satisfies RunnerReply);
+    sampleHeapWhenIdle();
   });
 }
 

@@ -24,6 +24,12 @@ export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'>
   readonly failNext?: TransactionWorkerOptions['failNext'];
   /** True while writes must not start (a primary handoff): counted as SQLITE_BUSY. */
   readonly writesHeld?: () => boolean;
+  /**
+   * Rows sent to the thread per transaction, at most (default 20 000; an entry is never split).
+   * The queue grows while a batch is on the thread; without a cap the next batch would carry
+   * all of it, as one structured clone held in both heaps at once.
+   */
+  readonly maxBatchRows?: number;
 }
 
 interface Waiter {
@@ -35,6 +41,7 @@ export class WorkerWriteFunnel implements Writer {
   readonly #o: WorkerWriteFunnelOptions;
   readonly #intervalMs: number;
   readonly #thresholdRows: number;
+  readonly #maxBatchRows: number;
   readonly #highWaterRows: number;
   readonly #clock: Clock;
   #worker: TransactionWorker | null = null;
@@ -72,6 +79,7 @@ export class WorkerWriteFunnel implements Writer {
     this.#o = options;
     this.#intervalMs = options.flushIntervalMs ?? 50;
     this.#thresholdRows = options.flushThresholdRows ?? 10_000;
+    this.#maxBatchRows = options.maxBatchRows ?? 20_000;
     this.#highWaterRows = options.highWaterRows ?? 50_000;
     this.#clock = options.clock ?? systemClock;
   }
@@ -170,7 +178,7 @@ export class WorkerWriteFunnel implements Writer {
   }
 
   stats(): WriteFunnelStats {
-    return { ...this.#stats, thread: true, mergedEntries: this.#mergedEntries, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
+    return { ...this.#stats, thread: true, threadHeapBytes: this.#worker?.heapUsedBytes ?? null, mergedEntries: this.#mergedEntries, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
   }
 
   /**
@@ -227,11 +235,16 @@ export class WorkerWriteFunnel implements Writer {
   }
 
   async #send(): Promise<ShardlineError | null> {
-    const batch = this.#queue.slice();
-    if (batch.length === 0) return null;
-    // What is sent is no longer a merge target; what arrives meanwhile is indexed after it.
-    this.#tail.clear();
-    const batchRows = this.#queuedRows;
+    let count = 0;
+    let batchRows = 0;
+    while (count < this.#queue.length && (count === 0 || batchRows + rowsOf(this.#queue[count]!) <= this.#maxBatchRows)) {
+      batchRows += rowsOf(this.#queue[count]!);
+      count += 1;
+    }
+    if (count === 0) return null;
+    const batch = this.#queue.slice(0, count);
+    // What is sent is no longer a merge target.
+    for (const [shardId, index] of this.#tail) if (index < count) this.#tail.delete(shardId);
     const started = performance.now();
     // The epoch can go stale between enqueue and commit (a move happened meanwhile).
     const kept: WriteEntry[] = [];

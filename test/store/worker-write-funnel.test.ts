@@ -192,6 +192,25 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     expect(funnel.stats()).toMatchObject({ queuedEntries: 0, transactions: 1 });
   });
 
+  it('sends at most maxBatchRows per transaction, never splitting an entry, and commits every seq', async () => {
+    const funnel = make({ flushIntervalMs: 60_000, maxBatchRows: 4 });
+    funnel.start();
+    for (let seq = 1; seq <= 5; seq++) await funnel.enqueue(entry(7, seq)); // 2 rows each
+    await funnel.flush();
+    expect(funnel.stats()).toMatchObject({ transactions: 3, committedEntries: 5, queuedEntries: 0, maxBatchMutations: 4 });
+    expect(listShardSessions(db).find((s) => s.shardId === 7)?.seq).toBe(5);
+    expect(countRows(db).users).toBe(5);
+  });
+
+  it('reports the thread\'s own heap, sampled once the thread idles after a transaction', async () => {
+    const funnel = make({ flushIntervalMs: 60_000 });
+    funnel.start();
+    expect(funnel.stats()).toMatchObject({ thread: true, threadHeapBytes: null });
+    await funnel.enqueue(entry(8, 1));
+    await funnel.flush();
+    await waitFor(() => (funnel.stats().threadHeapBytes ?? 0) > 0, { timeoutMs: 10_000, message: 'a heap sample from the thread' });
+  });
+
   it('settled() waits for the batch on the thread (a write hold answers only once no transaction runs)', async () => {
     const funnel = make({ flushIntervalMs: 60_000 });
     funnel.start();
