@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       nodeId: 'box',
       adminToken: null,
       flushIntervalMs: 50,
+      writeFunnel: 'thread',
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -61,6 +62,12 @@ describe('loadConfig', () => {
       expect(message).toContain(fragment);
     }
     expect(message).not.toContain('has space');
+  });
+
+  it('takes the write funnel mode from SHARDLINE_WRITE_FUNNEL or --write-funnel, and names a wrong one', () => {
+    expect(loadConfig({ env: { ...env, SHARDLINE_WRITE_FUNNEL: 'inline' } }).writeFunnel).toBe('inline');
+    expect(loadConfig({ env, argv: ['--write-funnel', 'inline'] }).writeFunnel).toBe('inline');
+    expect(problemsOf(() => loadConfig({ env: { ...env, SHARDLINE_WRITE_FUNNEL: 'worker' } }))).toMatch(/SHARDLINE_WRITE_FUNNEL must be 'thread' or 'inline', got "worker"/);
   });
 
   it('rejects unknown flags and flags without values', () => {

@@ -25,6 +25,8 @@ export interface Config {
   readonly clusterSecret: string | null;
   readonly logLevel: string;
   readonly flushIntervalMs: number;
+  /** Where the write funnel's transactions run: 'thread' (default where the runtime has threads) or 'inline' (the event loop). */
+  readonly writeFunnel: 'thread' | 'inline';
   /** The local LiteFS HTTP API; null runs the embedded single node (always primary). */
   readonly litefsUrl: string | null;
   /** Where other nodes reach this node's HTTP API; null derives it from host and port. */
@@ -51,6 +53,7 @@ export const CONFIG_SETTINGS = [
   { key: 'clusterSecret', env: 'SHARDLINE_CLUSTER_SECRET', flag: null, help: 'Shared secret of the internal cluster API (environment only)' },
   { key: 'logLevel', env: 'SHARDLINE_LOG_LEVEL', flag: '--log-level', help: 'trace, debug, info, warn, error (default info)' },
   { key: 'flushIntervalMs', env: 'SHARDLINE_FLUSH_MS', flag: '--flush-ms', help: 'Write funnel flush interval in ms (default 50)' },
+  { key: 'writeFunnel', env: 'SHARDLINE_WRITE_FUNNEL', flag: '--write-funnel', help: "'thread': SQLite transactions on a worker thread (default on Node); 'inline': on the event loop" },
   { key: 'litefsUrl', env: 'SHARDLINE_LITEFS_URL', flag: '--litefs-url', help: 'LiteFS HTTP API of this node (e.g. http://127.0.0.1:20202); unset = embedded single node' },
   { key: 'advertiseUrl', env: 'SHARDLINE_ADVERTISE_URL', flag: '--advertise-url', help: 'URL other nodes reach this node at (default http://<host>:<port>)' },
   { key: 'nodeTimeoutMs', env: 'SHARDLINE_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', help: 'A node is dead after this long without heartbeats (default 5000)' },
@@ -118,6 +121,9 @@ export function loadConfig(input: LoadConfigInput): Config {
     problems.push(`SHARDLINE_DB_FILE must be a plain file name (LiteFS replicates files in its mount directory only), got ${JSON.stringify(dbFile)}`);
   }
 
+  const writeFunnel = text('writeFunnel', 'thread');
+  if (writeFunnel !== 'thread' && writeFunnel !== 'inline') problems.push(`${raw('writeFunnel').source} must be 'thread' or 'inline', got ${JSON.stringify(writeFunnel)}`);
+
   const logLevel = text('logLevel', 'info');
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`SHARDLINE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
 
@@ -152,6 +158,7 @@ export function loadConfig(input: LoadConfigInput): Config {
     clusterSecret,
     logLevel,
     flushIntervalMs: int('flushIntervalMs', 50, 1, 60_000),
+    writeFunnel: writeFunnel === 'inline' ? 'inline' : 'thread',
     litefsUrl,
     advertiseUrl,
     nodeTimeoutMs: int('nodeTimeoutMs', 5_000, 500, 600_000),
