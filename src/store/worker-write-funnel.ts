@@ -73,6 +73,7 @@ export class WorkerWriteFunnel implements Writer {
     lastError: null as { code: string; message: string } | null,
     staleRejected: 0,
     droppedEntries: 0,
+    threadRestarts: 0,
   };
 
   constructor(options: WorkerWriteFunnelOptions) {
@@ -261,6 +262,12 @@ export class WorkerWriteFunnel implements Writer {
     } else if (kept.length === 0) {
       outcome = { ok: true, committedRows: 0, sessions: [], dropped: [], stale: [] };
     } else {
+      // A thread that died (out of memory, a native crash) is replaced: its batch was reported
+      // failed and is still queued, so the new thread commits it.
+      if (this.#worker && !this.#worker.running) {
+        this.#worker = null;
+        this.#stats.threadRestarts += 1;
+      }
       this.#worker ??= this.#o.workers({ databasePath: this.#o.databasePath, ...(this.#o.failNext ? { failNext: this.#o.failNext } : {}) });
       outcome = await this.#worker.run({ entries: kept, now: this.#clock.now(), fenced: this.#o.fence !== undefined });
     }

@@ -48,6 +48,8 @@ export interface WriteFunnelStats {
   readonly mergedEntries?: number;
   /** True when transactions run on a thread (writeFunnel 'worker'), false on the event loop. */
   readonly thread: boolean;
+  /** Transaction threads started again after one died (thread only). */
+  readonly threadRestarts?: number;
   /** The transaction thread's JS heap in use, sampled when it idles (null before that, or inline). */
   readonly threadHeapBytes?: number | null;
 }

@@ -211,6 +211,20 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     await waitFor(() => (funnel.stats().threadHeapBytes ?? 0) > 0, { timeoutMs: 10_000, message: 'a heap sample from the thread' });
   });
 
+  it('starts a new thread when its thread died, and commits what the dead one left queued', async () => {
+    const funnel = make({ flushIntervalMs: 60_000 });
+    funnel.start();
+    await funnel.enqueue(entry(9, 1));
+    await funnel.flush();
+    expect(threads).toHaveLength(1);
+    await threads[0]!.close(); // as if it had crashed: the funnel did not close it
+    await funnel.enqueue(entry(9, 2));
+    await funnel.flush();
+    expect(threads).toHaveLength(2);
+    expect(funnel.stats()).toMatchObject({ threadRestarts: 1, failedTransactions: 0 });
+    expect(listShardSessions(db).find((s) => s.shardId === 9)?.seq).toBe(2);
+  });
+
   it('settled() waits for the batch on the thread (a write hold answers only once no transaction runs)', async () => {
     const funnel = make({ flushIntervalMs: 60_000 });
     funnel.start();
