@@ -22,6 +22,8 @@ export interface MetricsSnapshot {
     readonly maxBatchMutations: number;
     readonly failedTransactions: number;
     readonly lastBatch: { readonly mutations: number; readonly durationMs: number } | null;
+    readonly threadHeapBytes?: number | null;
+    readonly threadRestarts?: number;
   } | null;
   readonly forwarder: { readonly queuedEntries: number; readonly failures: number } | null;
   readonly identify: { readonly total: number; readonly remaining: number; readonly granted: number; readonly reserve: number } | null;
@@ -57,6 +59,8 @@ export function createControlMetrics(): ControlMetrics {
   const lastBatch = new Gauge({ name: 'shardline_funnel_last_batch_mutations', help: 'Mutations in the last write funnel transaction', registers });
   const lastFlush = new Gauge({ name: 'shardline_funnel_last_transaction_seconds', help: 'Duration of the last write funnel transaction', registers });
   const maxBatch = new Gauge({ name: 'shardline_funnel_max_batch_mutations', help: 'Largest write funnel transaction so far, in mutations', registers });
+  const threadHeap = new Gauge({ name: 'shardline_funnel_thread_heap_bytes', help: "JS heap in use on the write funnel's transaction thread, sampled when it idles", registers });
+  const threadRestarts = new Counter({ name: 'shardline_funnel_thread_restarts_total', help: 'Transaction threads started again after one died', registers });
   const forwardQueue = new Gauge({ name: 'shardline_forwarder_queue_entries', help: 'Entries waiting to be forwarded to the primary', registers });
   const forwardFailures = new Counter({ name: 'shardline_forwarder_failures_total', help: 'Forwarded batches the primary did not accept', registers });
   const identifyRemaining = new Gauge({ name: 'shardline_identify_remaining', help: 'Session starts left in the daily budget (primary only)', registers });
@@ -92,6 +96,8 @@ export function createControlMetrics(): ControlMetrics {
       committedRows.inc(f.committedRows);
       flushSeconds.inc(f.totalFlushMs / 1000);
       maxBatch.set(f.maxBatchMutations);
+      if (f.threadHeapBytes !== undefined && f.threadHeapBytes !== null) threadHeap.set(f.threadHeapBytes);
+      if (f.threadRestarts !== undefined) threadRestarts.inc(f.threadRestarts);
       if (f.lastBatch) {
         lastBatch.set(f.lastBatch.mutations);
         lastFlush.set(f.lastBatch.durationMs / 1000);
