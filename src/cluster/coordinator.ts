@@ -44,7 +44,16 @@ export interface CoordinatorOptions {
   readonly onAssignmentsChanged?: () => void;
   /** True while the primary's writes are held for a lease handoff: rounds are skipped. */
   readonly writesHeld?: () => boolean;
+  /**
+   * True while another connection is committing (the funnel's transaction thread). A write on
+   * this connection would wait for it with the event loop blocked, so the once-a-second
+   * heartbeat persistence waits for a free moment instead (at most PERSIST_DEFER_MAX_MS).
+   */
+  readonly storeBusy?: () => boolean;
 }
+
+/** How long heartbeat persistence may wait for the store to be free before it writes anyway. */
+const PERSIST_DEFER_MAX_MS = 5_000;
 
 export interface MoveResult {
   readonly shardId: number;
@@ -220,7 +229,8 @@ export class Coordinator {
         this.#log.warn({ node: id, silentMs: now - node.lastSeen }, 'node declared dead: its shards fail over');
       }
     }
-    if (now - this.#lastPersist >= 1_000) {
+    const sincePersist = now - this.#lastPersist;
+    if (sincePersist >= 1_000 && !(sincePersist < PERSIST_DEFER_MAX_MS && this.#o.storeBusy?.())) {
       this.#lastPersist = now;
       const dirty = [...this.#nodes].filter(([, n]) => n.dirty);
       if (dirty.length > 0) {

@@ -72,7 +72,14 @@ export class PrimaryRole {
     const { applied } = await runMigrations(this.#db);
     if (applied.length > 0) this.#log.info({ applied }, 'migrations applied on the primary');
     const hold = this.#hold;
-    const coordinator = new Coordinator({ ...o.coordinator, db: this.#db, nodeId: o.nodeId, logger: o.logger, writesHeld: () => hold.held });
+    const coordinator = new Coordinator({
+      ...o.coordinator,
+      db: this.#db,
+      nodeId: o.nodeId,
+      logger: o.logger,
+      writesHeld: () => hold.held,
+      storeBusy: () => this.#funnel instanceof WorkerWriteFunnel && this.#funnel.busy,
+    });
     this.#coordinator = coordinator;
     const funnelOptions: Omit<WriteFunnelOptions, 'db'> = {
       ...o.funnelTuning,
