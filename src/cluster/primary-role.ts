@@ -92,7 +92,7 @@ export class PrimaryRole {
       },
     };
     this.#funnel = o.transactionWorkers
-      ? new WorkerWriteFunnel({ ...funnelOptions, databasePath: o.databasePath, workers: o.transactionWorkers, writesHeld: () => hold.held })
+      ? new WorkerWriteFunnel({ ...funnelOptions, databasePath: o.databasePath, workers: o.transactionWorkers, writesHeld: () => hold.held, fallbackDb: this.#db })
       : new WriteFunnel({ ...funnelOptions, db: this.#db });
     this.#funnel.start();
     const now = Date.now();

@@ -14,7 +14,10 @@ import type { WriteEntry, Writer } from '../core/mutation.ts';
 import type { Clock } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, TransactionWorkerOptions } from '../core/transaction-worker.ts';
-import { droppedWriteError, rowsOf, staleError } from './apply-batch.ts';
+import { sqliteErrorCode } from '../core/sqlite.ts';
+import type { SqliteDriver } from '../core/sqlite.ts';
+import { applyBatch, droppedWriteError, rowsOf, staleError } from './apply-batch.ts';
+import { MutationApplier } from './mutation-applier.ts';
 import { isEntryShape, type FlushInfo, type WriteFunnelOptions, type WriteFunnelStats } from './write-funnel.ts';
 
 export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'> {
@@ -24,6 +27,12 @@ export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'>
   readonly failNext?: TransactionWorkerOptions['failNext'];
   /** True while writes must not start (a primary handoff): counted as SQLITE_BUSY. */
   readonly writesHeld?: () => boolean;
+  /**
+   * The event loop's own writable connection, used instead of the thread if threads cannot
+   * start here at all (the thread died before its first commit, twice): the host then keeps
+   * committing, on the event loop, instead of failing every batch.
+   */
+  readonly fallbackDb?: SqliteDriver;
   /**
    * Rows sent to the thread per transaction, at most (default 20 000; an entry is never split).
    * The queue grows while a batch is on the thread; without a cap the next batch would carry
@@ -45,6 +54,10 @@ export class WorkerWriteFunnel implements Writer {
   readonly #highWaterRows: number;
   readonly #clock: Clock;
   #worker: TransactionWorker | null = null;
+  /** Set once threads proved unable to start: transactions run on fallbackDb from then on. */
+  #inline: { readonly db: SqliteDriver; readonly applier: MutationApplier } | null = null;
+  #threadCommitted = false;
+  #threadStartFailures = 0;
   #queue: WriteEntry[] = [];
   #queuedRows = 0;
   /** Per shard, the queue index of its last entry not yet sent to the thread. */
@@ -184,7 +197,7 @@ export class WorkerWriteFunnel implements Writer {
   }
 
   stats(): WriteFunnelStats {
-    return { ...this.#stats, thread: true, threadHeapBytes: this.#worker?.heapUsedBytes ?? null, mergedEntries: this.#mergedEntries, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
+    return { ...this.#stats, thread: this.#inline === null, threadHeapBytes: this.#worker?.heapUsedBytes ?? null, mergedEntries: this.#mergedEntries, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
   }
 
   /**
@@ -266,6 +279,8 @@ export class WorkerWriteFunnel implements Writer {
       outcome = { ok: false, sqliteCode: 'SQLITE_BUSY', message: 'writes are held while the primary role is handed over' };
     } else if (kept.length === 0) {
       outcome = { ok: true, committedRows: 0, sessions: [], dropped: [], stale: [] };
+    } else if (this.#inline) {
+      outcome = runInline(this.#inline, kept, this.#clock.now(), this.#o.fence !== undefined);
     } else {
       // A thread that died (out of memory, a native crash) is replaced: its batch was reported
       // failed and is still queued, so the new thread commits it.
@@ -275,6 +290,8 @@ export class WorkerWriteFunnel implements Writer {
       }
       this.#worker ??= this.#o.workers({ databasePath: this.#o.databasePath, ...(this.#o.failNext ? { failNext: this.#o.failNext } : {}) });
       outcome = await this.#worker.run({ entries: kept, now: this.#clock.now(), fenced: this.#o.fence !== undefined });
+      if (outcome.ok) this.#threadCommitted = true;
+      else if (outcome.sqliteCode === undefined && !this.#threadCommitted) await this.#threadFailedToStart(outcome.message);
     }
     if (!outcome.ok) return this.#failed(outcome, batch.length, batchRows);
     const durationMs = performance.now() - started;
@@ -310,6 +327,19 @@ export class WorkerWriteFunnel implements Writer {
     return null;
   }
 
+  /** A thread that dies before its first commit, twice, will not work here: fall back to the event loop. */
+  async #threadFailedToStart(reason: string): Promise<void> {
+    this.#threadStartFailures += 1;
+    if (this.#threadStartFailures < 2 || !this.#o.fallbackDb) return;
+    const worker = this.#worker;
+    this.#worker = null;
+    await worker?.close();
+    this.#inline = { db: this.#o.fallbackDb, applier: new MutationApplier(this.#o.fallbackDb) };
+    this.#report(
+      new ShardlineError('INTERNAL', `The write funnel's transaction thread could not start (${reason}); committing on the event loop from now on (SHARDLINE_WRITE_FUNNEL=inline does so from the start)`),
+    );
+  }
+
   #failed(outcome: { sqliteCode: string | undefined; message: string }, entries: number, rows: number): ShardlineError {
     const code = outcome.sqliteCode ?? 'unknown error';
     const wrapped = new ShardlineError(
@@ -341,5 +371,16 @@ export class WorkerWriteFunnel implements Writer {
     } catch {
       // A listener's own failure must not break the writer.
     }
+  }
+}
+
+/** The thread's work, done on the event loop's connection (the fallback). */
+function runInline(inline: { readonly db: SqliteDriver; readonly applier: MutationApplier }, entries: readonly WriteEntry[], now: number, fenced: boolean): TransactionOutcome {
+  try {
+    const applied = applyBatch(inline.db, inline.applier, entries, now, { fenced });
+    return { ok: true, committedRows: applied.committedRows, sessions: [...applied.sessions], dropped: applied.dropped, stale: applied.stale };
+  } catch (error) {
+    const cause = (error as { cause?: unknown } | null)?.cause;
+    return { ok: false, sqliteCode: sqliteErrorCode(error) ?? sqliteErrorCode(cause) ?? 'SQLITE_ERROR', message: error instanceof Error ? error.message : String(error) };
   }
 }

@@ -50,7 +50,7 @@ export function handledBy(recorded: readonly Recorded[], shardId: number): { ses
 /** A host against the simulator: fast identify spacing, no HTTP unless asked. */
 export function testHost(
   discord: FakeDiscord,
-  options: { dataDir: string; bot?: BotDefinition; logger?: Logger; env?: Record<string, string>; nodeId?: string } & Partial<Omit<HostOptions, 'config' | 'runtime'>>,
+  options: { dataDir: string; bot?: BotDefinition; logger?: Logger; env?: Record<string, string>; nodeId?: string } & Partial<Omit<HostOptions, 'config'>>,
 ): Host {
   const config = loadConfig({
     env: {

@@ -2,6 +2,8 @@ import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeDiscord } from '../../src/discord-sim/fake-discord.ts';
 import type { Host } from '../../src/host.ts';
+import type { TransactionWorkerFactory } from '../../src/core/transaction-worker.ts';
+import { createNodeRuntime } from '../../src/runtime/node-runtime.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { recordingBot, tempDir, testHost, type Recorded } from '../helpers/test-host.ts';
 
@@ -40,5 +42,20 @@ describe("host with writeFunnel: 'worker' against the simulator", () => {
     const funnel = host.status().funnel!;
     expect(funnel.transactions).toBeGreaterThan(0);
     expect(funnel.failedTransactions).toBe(0);
+  });
+
+  it('keeps caching on the event loop when transaction threads cannot start on this machine', async () => {
+    const broken: TransactionWorkerFactory = () => ({
+      running: false,
+      heapUsedBytes: null,
+      run: () => Promise.resolve({ ok: false, sqliteCode: undefined, message: 'the transaction thread failed: no threads here' }),
+      close: () => Promise.resolve(),
+    });
+    const host = testHost(discord, { dataDir, bot: recordingBot(), runtime: { ...createNodeRuntime(), transactionWorkers: broken } });
+    hosts.push(host);
+    await host.start();
+    const members = [...discord.world.guilds.values()].reduce((n, g) => n + g.members.size, 0);
+    await waitFor(() => Number(host.query('select count(*) from members').rows[0]![0]) === members, { timeoutMs: 30_000, message: 'all members cached on the fallback' });
+    expect(host.status().funnel).toMatchObject({ thread: false, lastError: null });
   });
 });

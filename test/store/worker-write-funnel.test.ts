@@ -225,6 +225,31 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     expect(listShardSessions(db).find((s) => s.shardId === 9)?.seq).toBe(2);
   });
 
+  it('falls back to the event loop\'s connection when threads cannot start here, and says so', async () => {
+    let started = 0;
+    const broken: TransactionWorkerFactory = () => {
+      started += 1;
+      return {
+        running: false,
+        heapUsedBytes: null,
+        run: () => Promise.resolve({ ok: false, sqliteCode: undefined, message: "the transaction thread failed: Cannot find module 'better-sqlite3' (exit code 1)" }),
+        close: () => Promise.resolve(),
+      };
+    };
+    const reports: ShardlineError[] = [];
+    const funnel = make({ workers: broken, fallbackDb: db, errorListener: (error) => reports.push(error) });
+    funnel.start();
+    await funnel.enqueue(entry(10, 1));
+    await waitFor(() => listShardSessions(db).find((s) => s.shardId === 10)?.seq === 1, { timeoutMs: 10_000, message: 'committed on the fallback' });
+    expect(started).toBe(2);
+    expect(funnel.stats()).toMatchObject({ thread: false, queuedEntries: 0, transactions: 1 });
+    expect(reports.map((r) => r.message)).toContainEqual(expect.stringMatching(/transaction thread could not start \(the transaction thread failed: Cannot find module 'better-sqlite3'.*committing on the event loop from now on/));
+    await funnel.enqueue(entry(10, 2));
+    await funnel.flush();
+    expect(started).toBe(2);
+    expect(listShardSessions(db).find((s) => s.shardId === 10)?.seq).toBe(2);
+  });
+
   it('settled() waits for the batch on the thread (a write hold answers only once no transaction runs)', async () => {
     const funnel = make({ flushIntervalMs: 60_000 });
     funnel.start();
