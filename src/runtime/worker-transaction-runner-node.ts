@@ -6,10 +6,9 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { sqliteErrorCode } from '../core/sqlite.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
 import type { TransactionBatch, TransactionOutcome, TransactionWorkerOptions } from '../core/transaction-worker.ts';
-import { applyBatch } from '../store/apply-batch.ts';
+import { applyBatch, outcomeOf } from '../store/apply-batch.ts';
 import { MutationApplier } from '../store/mutation-applier.ts';
 import { openDatabase } from '../store/open-database.ts';
 import { betterSqlite3Driver } from './better-sqlite3-driver.ts';
@@ -25,8 +24,8 @@ function serve(port: MessagePort, options: TransactionWorkerOptions): void {
   let applier: MutationApplier | null = null;
   let failLeft = options.failNext?.count ?? 0;
 
-  const run = (batch: TransactionBatch): TransactionOutcome => {
-    try {
+  const run = (batch: TransactionBatch): TransactionOutcome =>
+    outcomeOf(() => {
       if (failLeft > 0) {
         failLeft -= 1;
         const code = options.failNext!.sqliteCode;
@@ -36,13 +35,8 @@ function serve(port: MessagePort, options: TransactionWorkerOptions): void {
         db = openDatabase({ path: options.databasePath, driverFactory: betterSqlite3Driver });
         applier = new MutationApplier(db);
       }
-      const applied = applyBatch(db, applier, batch.entries, batch.now, { fenced: batch.fenced === true });
-      return { ok: true, committedRows: applied.committedRows, sessions: [...applied.sessions], dropped: applied.dropped, stale: applied.stale };
-    } catch (error) {
-      const cause = (error as { cause?: unknown } | null)?.cause;
-      return { ok: false, sqliteCode: sqliteErrorCode(error) ?? sqliteErrorCode(cause), message: error instanceof Error ? error.message : String(error) };
-    }
-  };
+      return applyBatch(db, applier, batch.entries, batch.now, { fenced: batch.fenced === true });
+    });
 
   // The last batch is garbage by the time the thread idles: sampling then (after a GC when
   // --expose-gc is on, as in bench/) reports what the thread keeps, not what it just handled.

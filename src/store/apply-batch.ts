@@ -9,7 +9,7 @@ import { ShardlineError } from '../core/errors.ts';
 import type { SessionCommit, WriteEntry } from '../core/mutation.ts';
 import { isUnavailableError, sqliteErrorCode } from '../core/sqlite.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
-import type { DroppedEntry } from '../core/transaction-worker.ts';
+import type { DroppedEntry, TransactionOutcome } from '../core/transaction-worker.ts';
 import type { MutationApplier } from './mutation-applier.ts';
 
 export interface AppliedBatch {
@@ -115,4 +115,15 @@ export function droppedWriteError(entry: WriteEntry, drop: DroppedEntry): Shardl
   return new ShardlineError('INVALID_INPUT', `Dropped a write of shard ${entry.shardId} (${entry.mutations.length} mutations): SQLite refused it: ${drop.sqliteCode ?? ''} ${drop.message}`.replace('  ', ' '), {
     details: { shardId: entry.shardId, epoch: entry.epoch },
   });
+}
+
+/** A batch applied as a TransactionOutcome: what fails (opening included) becomes `ok: false` with its SQLite code. */
+export function outcomeOf(apply: () => AppliedBatch): TransactionOutcome {
+  try {
+    const applied = apply();
+    return { ok: true, committedRows: applied.committedRows, sessions: [...applied.sessions], dropped: applied.dropped, stale: applied.stale };
+  } catch (error) {
+    const cause = (error as { cause?: unknown } | null)?.cause;
+    return { ok: false, sqliteCode: sqliteErrorCode(error) ?? sqliteErrorCode(cause), message: error instanceof Error ? error.message : String(error) };
+  }
 }

@@ -14,9 +14,8 @@ import type { WriteEntry, Writer } from '../core/mutation.ts';
 import type { Clock } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, TransactionWorkerOptions } from '../core/transaction-worker.ts';
-import { sqliteErrorCode } from '../core/sqlite.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
-import { applyBatch, droppedWriteError, rowsOf, staleError } from './apply-batch.ts';
+import { applyBatch, droppedWriteError, outcomeOf, rowsOf, staleError } from './apply-batch.ts';
 import { MutationApplier } from './mutation-applier.ts';
 import { isEntryShape, type FlushInfo, type WriteFunnelOptions, type WriteFunnelStats } from './write-funnel.ts';
 
@@ -280,7 +279,9 @@ export class WorkerWriteFunnel implements Writer {
     } else if (kept.length === 0) {
       outcome = { ok: true, committedRows: 0, sessions: [], dropped: [], stale: [] };
     } else if (this.#inline) {
-      outcome = runInline(this.#inline, kept, this.#clock.now(), this.#o.fence !== undefined);
+      const { db, applier } = this.#inline;
+      const now = this.#clock.now();
+      outcome = outcomeOf(() => applyBatch(db, applier, kept, now, { fenced: this.#o.fence !== undefined }));
     } else {
       // A thread that died (out of memory, a native crash) is replaced: its batch was reported
       // failed and is still queued, so the new thread commits it.
@@ -374,13 +375,3 @@ export class WorkerWriteFunnel implements Writer {
   }
 }
 
-/** The thread's work, done on the event loop's connection (the fallback). */
-function runInline(inline: { readonly db: SqliteDriver; readonly applier: MutationApplier }, entries: readonly WriteEntry[], now: number, fenced: boolean): TransactionOutcome {
-  try {
-    const applied = applyBatch(inline.db, inline.applier, entries, now, { fenced });
-    return { ok: true, committedRows: applied.committedRows, sessions: [...applied.sessions], dropped: applied.dropped, stale: applied.stale };
-  } catch (error) {
-    const cause = (error as { cause?: unknown } | null)?.cause;
-    return { ok: false, sqliteCode: sqliteErrorCode(error) ?? sqliteErrorCode(cause) ?? 'SQLITE_ERROR', message: error instanceof Error ? error.message : String(error) };
-  }
-}
