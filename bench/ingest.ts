@@ -308,7 +308,7 @@ async function runRaw(sim: SimProcess): Promise<PhaseResult> {
   return out;
 }
 
-async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'inline' | 'worker' = 'worker'): Promise<PhaseResult> {
+async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'inline' | 'thread' = 'thread'): Promise<PhaseResult> {
   const { loadConfig } = await import('../src/config/load-config.ts');
   const { createHost } = await import('../src/host.ts');
   const { createNodeRuntime } = await import('../src/runtime/node-runtime.ts');

@@ -48,13 +48,13 @@ export interface HostOptions {
   /** Opens the database instead of `runtime.sqlite` (the simulated LiteFS wraps it). */
   readonly sqlite?: SqliteDriverFactory;
   /**
-   * Where the funnel's transactions run; default from config.writeFunnel (SHARDLINE_WRITE_FUNNEL).
-   * 'worker' (the default where the runtime has transactionWorkers, i.e. Node): on a thread with
+   * Where the funnel's transactions run; default config.writeFunnel (SHARDLINE_WRITE_FUNNEL).
+   * 'thread' (the default where the runtime has transactionWorkers, i.e. Node): on a thread with
    * its own connection, so the event loop keeps reading sockets while SQLite commits. 'inline':
    * on the event loop; always so with a custom `sqlite` (the simulated LiteFS must see every
    * write) or a runtime without threads.
    */
-  readonly writeFunnel?: 'inline' | 'worker';
+  readonly writeFunnel?: Config['writeFunnel'];
   /** Who is primary; default: LiteFS at config.litefsUrl, else this node alone (embedded). */
   readonly leadership?: Leadership;
   /** Serve the HTTP API on config.httpHost:httpPort. Default true (a cluster node needs it). */
@@ -296,7 +296,7 @@ export class Host extends TypedEmitter<HostEvents> {
         flushIntervalMs: this.config.flushIntervalMs,
         ...(this.#o.funnelTuning ? { funnelTuning: this.#o.funnelTuning } : {}),
         // A custom driver (the simulated LiteFS) must see every write: a thread's connection would bypass it.
-        ...((this.#o.writeFunnel ?? (this.config.writeFunnel === 'inline' ? 'inline' : 'worker')) === 'worker' && !this.#o.sqlite && this.#o.runtime.transactionWorkers ? { transactionWorkers: this.#o.runtime.transactionWorkers } : {}),
+        ...((this.#o.writeFunnel ?? this.config.writeFunnel) === 'thread' && !this.#o.sqlite && this.#o.runtime.transactionWorkers ? { transactionWorkers: this.#o.runtime.transactionWorkers } : {}),
         identifySpacingMs: this.#o.identifySpacingMs ?? 5_000,
         sessionStartLimit: {
           total: this.#gateway!.session_start_limit.total,

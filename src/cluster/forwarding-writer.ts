@@ -63,10 +63,7 @@ export class ForwardingWriter implements Writer {
 
   offer(entry: WriteEntry): boolean {
     if (this.#closed || this.#queuedRows >= (this.#options.highWaterRows ?? 50_000) || this.#stale.has(`${entry.shardId}:${entry.epoch}`)) return false;
-    this.#queue.push(entry);
-    this.#queuedRows += rows(entry);
-    this.#enqueued += 1;
-    this.#schedule(this.#options.flushIntervalMs ?? 50);
+    this.#push(entry);
     return true;
   }
 
@@ -75,12 +72,16 @@ export class ForwardingWriter implements Writer {
     if (this.#stale.has(`${entry.shardId}:${entry.epoch}`)) {
       return Promise.reject(new ShardlineError('STALE_EPOCH', `Shard ${entry.shardId} epoch ${entry.epoch} is stale: the shard was reassigned`, { details: { shardId: entry.shardId, epoch: entry.epoch } }));
     }
+    this.#push(entry);
+    if (this.#queuedRows < (this.#options.highWaterRows ?? 50_000)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#blocked.push({ resolve, reject }));
+  }
+
+  #push(entry: WriteEntry): void {
     this.#queue.push(entry);
     this.#queuedRows += rows(entry);
     this.#enqueued += 1;
     this.#schedule(this.#options.flushIntervalMs ?? 50);
-    if (this.#queuedRows < (this.#options.highWaterRows ?? 50_000)) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#blocked.push({ resolve, reject }));
   }
 
   /** Resolves once everything enqueued so far was acknowledged by a primary. */

@@ -78,7 +78,7 @@ export class PrimaryRole {
       nodeId: o.nodeId,
       logger: o.logger,
       writesHeld: () => hold.held,
-      storeBusy: () => this.#funnel instanceof WorkerWriteFunnel && this.#funnel.busy,
+      storeBusy: () => this.#funnel?.busy ?? false,
     });
     this.#coordinator = coordinator;
     const funnelOptions: Omit<WriteFunnelOptions, 'db'> = {

@@ -19,7 +19,7 @@ export class WriteHold {
   /** Holds writes for `ms` from now (0 releases); returns how long they stay held. */
   hold(ms: number): number {
     this.#until = ms > 0 ? this.#now() + ms : 0;
-    return Math.max(0, this.#until - this.#now());
+    return this.remainingMs;
   }
 
   get remainingMs(): number {

@@ -88,12 +88,12 @@ export class Shard extends TypedEmitter<ShardEvents> {
     return this.#timers.size;
   }
 
-  /** The session as far as the bot has handled it, or null when there is none. */
   /** The current session's resume URL (null before the first READY); no object per call. */
   get resumeGatewayUrl(): string | null {
     return this.#session?.resumeGatewayUrl ?? null;
   }
 
+  /** The session as far as the bot has handled it, or null when there is none. */
   resumeInfo(): ResumeInfo | null {
     const s = this.#session;
     if (!s) return null;

@@ -25,13 +25,12 @@ export const nodeTransactionWorkers: TransactionWorkerFactory = (options: Transa
   const typescript = import.meta.url.endsWith('.ts');
   const url = new URL(typescript ? './worker-transaction-runner-node.ts' : './worker-transaction-runner-node.js', import.meta.url);
   // Node 20 does not apply `execArgv: ['--import', 'tsx']` to a worker's own .ts entry, so a
-  // small bootstrap registers tsx's hooks in the thread before importing it.
-  // tsx is resolved here, from this file: the thread's eval code would resolve it from the
-  // working directory, which is not the project's when a node runs elsewhere (LiteFS, Fly).
-  const bootstrap = typescript
-    ? `import(${JSON.stringify(tsxApiUrl())}).then((m) => { (m.register ?? m.default.register)(); return import(${JSON.stringify(url.href)}); })`
-    : '';
-  const worker = typescript ? new Worker(bootstrap, { eval: true, workerData: options }) : new Worker(url, { workerData: options });
+  // small bootstrap registers tsx's hooks in the thread before importing it. tsx is resolved
+  // here, from this file: the thread's eval code would resolve it from the working directory,
+  // which is not the project's when a node runs elsewhere (LiteFS, Fly).
+  const worker = typescript
+    ? new Worker(`import(${JSON.stringify(tsxApiUrl())}).then((m) => { (m.register ?? m.default.register)(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData: options })
+    : new Worker(url, { workerData: options });
   const pending = new Map<number, (outcome: TransactionOutcome) => void>();
   let nextId = 1;
   let exited = false;

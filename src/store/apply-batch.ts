@@ -104,6 +104,11 @@ export function rowsOf(entry: WriteEntry): number {
   return Math.max(1, entry.mutations.length);
 }
 
+/** Local entries are trusted; forwarded ones went through parseWriteEntry. This only keeps a wrong shape out of the queue. */
+export function isEntryShape(entry: WriteEntry): boolean {
+  return typeof entry === 'object' && entry !== null && Number.isInteger(entry.shardId) && Number.isInteger(entry.epoch) && Array.isArray(entry.mutations);
+}
+
 export function staleError(entry: WriteEntry): ShardlineError {
   return new ShardlineError('STALE_EPOCH', `Refused a write of shard ${entry.shardId} at epoch ${entry.epoch}: the shard's assignment has moved on`, {
     details: { shardId: entry.shardId, epoch: entry.epoch },

@@ -15,9 +15,9 @@ import type { Clock } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, TransactionWorkerOptions } from '../core/transaction-worker.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
-import { applyBatch, droppedWriteError, outcomeOf, rowsOf, staleError } from './apply-batch.ts';
+import { applyBatch, droppedWriteError, isEntryShape, outcomeOf, rowsOf, staleError } from './apply-batch.ts';
 import { MutationApplier } from './mutation-applier.ts';
-import { isEntryShape, type FlushInfo, type WriteFunnelOptions, type WriteFunnelStats } from './write-funnel.ts';
+import type { FlushInfo, WriteFunnelOptions, WriteFunnelStats } from './write-funnel.ts';
 
 export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'> {
   readonly databasePath: string;
@@ -105,12 +105,7 @@ export class WorkerWriteFunnel implements Writer {
 
   offer(entry: WriteEntry): boolean {
     if (this.#closed || this.#queuedRows >= this.#highWaterRows || !isEntryShape(entry) || !this.#fenceAccepts(entry)) return false;
-    if (this.#mergeSession(entry)) return true;
-    this.#tail.set(entry.shardId, this.#queue.length);
-    this.#queue.push(entry);
-    this.#queuedRows += rowsOf(entry);
-    this.#accepted += 1;
-    this.#schedule();
+    this.#push(entry);
     return true;
   }
 
@@ -124,15 +119,21 @@ export class WorkerWriteFunnel implements Writer {
       this.#stats.staleRejected += 1;
       return Promise.reject(staleError(entry));
     }
-    if (this.#mergeSession(entry)) return Promise.resolve();
-    const full = this.#queuedRows >= this.#highWaterRows;
+    // offer() declined for the one reason left: the queue is full. Accept, and hold the caller
+    // until a commit makes room (the back-pressure), unless the entry folded in without rows.
+    if (this.#push(entry)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Queues an accepted entry; true when it was folded into its shard's last entry (no rows added). */
+  #push(entry: WriteEntry): boolean {
+    if (this.#mergeSession(entry)) return true;
     this.#tail.set(entry.shardId, this.#queue.length);
     this.#queue.push(entry);
     this.#queuedRows += rowsOf(entry);
     this.#accepted += 1;
     this.#schedule();
-    if (!full) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return false;
   }
 
   /** True while a batch is on the thread (its transaction may hold SQLite's write lock). */
@@ -374,4 +375,3 @@ export class WorkerWriteFunnel implements Writer {
     }
   }
 }
-

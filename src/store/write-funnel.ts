@@ -12,7 +12,7 @@ import type { Clock } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import { sqliteErrorCode } from '../core/sqlite.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
-import { applyBatch, droppedWriteError, rowsOf, staleError, type AppliedBatch } from './apply-batch.ts';
+import { applyBatch, droppedWriteError, isEntryShape, rowsOf, staleError, type AppliedBatch } from './apply-batch.ts';
 import { MutationApplier } from './mutation-applier.ts';
 
 export interface FlushInfo {
@@ -46,7 +46,7 @@ export interface WriteFunnelStats {
   readonly droppedEntries: number;
   /** Entries without rows folded into their shard's previous unsent entry (transaction thread only). */
   readonly mergedEntries?: number;
-  /** True when transactions run on a thread (writeFunnel 'worker'), false on the event loop. */
+  /** True when transactions run on a thread (writeFunnel 'thread'), false on the event loop. */
   readonly thread: boolean;
   /** Transaction threads started again after one died (thread only). */
   readonly threadRestarts?: number;
@@ -133,9 +133,7 @@ export class WriteFunnel implements Writer {
 
   offer(entry: WriteEntry): boolean {
     if (this.#closed || this.#queuedRows >= this.#highWaterRows || !isEntryShape(entry) || !this.#fenceAccepts(entry)) return false;
-    this.#queue.push(entry);
-    this.#queuedRows += rowsOf(entry);
-    this.#schedule();
+    this.#push(entry);
     return true;
   }
 
@@ -151,12 +149,21 @@ export class WriteFunnel implements Writer {
       this.#stats.staleRejected += 1;
       return Promise.reject(staleError(entry));
     }
-    const full = this.#queuedRows >= this.#highWaterRows;
+    // offer() declined for the one reason left: the queue is full. Accept, and hold the caller
+    // until a commit makes room (the back-pressure).
+    this.#push(entry);
+    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  #push(entry: WriteEntry): void {
     this.#queue.push(entry);
     this.#queuedRows += rowsOf(entry);
     this.#schedule();
-    if (!full) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Transactions run synchronously here: never busy between two calls. */
+  get busy(): boolean {
+    return false;
   }
 
   /** Transactions run synchronously here, so none is ever in flight between two calls. */
@@ -320,9 +327,4 @@ export class WriteFunnel implements Writer {
       // A listener's own failure must not break the writer (the batch is already committed).
     }
   }
-}
-
-/** Local entries are trusted; forwarded ones went through parseWriteEntry. This only keeps a wrong shape out of the queue. */
-export function isEntryShape(entry: WriteEntry): boolean {
-  return typeof entry === 'object' && entry !== null && Number.isInteger(entry.shardId) && Number.isInteger(entry.epoch) && Array.isArray(entry.mutations);
 }

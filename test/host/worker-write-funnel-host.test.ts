@@ -7,7 +7,7 @@ import { createNodeRuntime } from '../../src/runtime/node-runtime.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { recordingBot, tempDir, testHost, type Recorded } from '../helpers/test-host.ts';
 
-describe("host with writeFunnel: 'worker' against the simulator", () => {
+describe("host with writeFunnel: 'thread' against the simulator", () => {
   let discord: FakeDiscord;
   let dataDir: string;
   const hosts: Host[] = [];
@@ -26,7 +26,7 @@ describe("host with writeFunnel: 'worker' against the simulator", () => {
 
   it('caches every guild and member, and commits each shard seq, through the transaction thread', async () => {
     const recorded: Recorded[] = [];
-    const host = testHost(discord, { dataDir, bot: recordingBot(undefined, recorded), writeFunnel: 'worker' });
+    const host = testHost(discord, { dataDir, bot: recordingBot(undefined, recorded), writeFunnel: 'thread' });
     hosts.push(host);
     await host.start();
     await waitFor(() => host.readiness().ready, { timeoutMs: 30_000 });
