@@ -18,6 +18,7 @@ import type {
 } from 'discord-api-types/v10';
 import type { SeededRandom } from './seeded-random.ts';
 import type { World, WorldGuild } from './world.ts';
+import type { TrafficPicks } from './traffic-picks.ts';
 import { PRESENCE_STATUSES, makeEmoji, makeMember, makePresence, makeRole, makeTextChannel, makeThread } from './world-entities.ts';
 
 export const TRAFFIC_EVENTS = [
@@ -76,25 +77,14 @@ export interface TrafficContext {
   world: World;
   random: SeededRandom;
   sink: TrafficSink;
+  picks: TrafficPicks;
 }
 
 type Generator = (ctx: TrafficContext, wg: WorldGuild) => boolean;
 
-function humanMembers(ctx: TrafficContext, wg: WorldGuild): string[] {
-  const out: string[] = [];
-  for (const id of wg.members.keys()) if (id !== ctx.world.botUser.id) out.push(id);
-  return out;
-}
-
 function pickHuman(ctx: TrafficContext, wg: WorldGuild): APIGuildMember | undefined {
-  const id = ctx.random.pick(humanMembers(ctx, wg));
+  const id = ctx.random.pick(ctx.picks.humans(wg));
   return id === undefined ? undefined : wg.members.get(id);
-}
-
-function textChannels(wg: WorldGuild): string[] {
-  const out: string[] = [];
-  for (const channel of wg.channels.values()) if (channel.type === ChannelType.GuildText) out.push(channel.id);
-  return out;
 }
 
 /** A message in a text channel or thread, as MESSAGE_CREATE carries it (member without user). */
@@ -129,7 +119,7 @@ export function buildMessage(world: World, wg: WorldGuild, channelId: string, au
 const generators: Record<TrafficEvent, Generator> = {
   MESSAGE_CREATE(ctx, wg) {
     const author = pickHuman(ctx, wg);
-    const channelId = ctx.random.chance(0.1) ? ctx.random.pick([...wg.threads.keys()]) : ctx.random.pick(textChannels(wg));
+    const channelId = ctx.random.chance(0.1) ? ctx.random.pick(ctx.picks.threads(wg)) : ctx.random.pick(ctx.picks.textChannels(wg));
     if (!author || !channelId) return false;
     ctx.world.minter.advance(ctx.random.int(0, 3));
     ctx.sink.toGuild(wg.id, 'MESSAGE_CREATE', buildMessage(ctx.world, wg, channelId, author, `message ${ctx.random.int(0, 1_000_000)}`));
@@ -157,6 +147,7 @@ const generators: Record<TrafficEvent, Generator> = {
     if (!userId) return false;
     const member = makeMember(world.users.get(userId)!, [], world.minter.nowIso());
     wg.members.set(userId, member);
+    ctx.picks.membersChanged(wg);
     wg.presences.set(userId, makePresence(userId, wg.id, PresenceUpdateStatus.Offline));
     const data: GatewayGuildMemberAddDispatchData = { ...member, guild_id: wg.id };
     ctx.sink.toGuild(wg.id, 'GUILD_MEMBER_ADD', data);
@@ -183,6 +174,7 @@ const generators: Record<TrafficEvent, Generator> = {
       ctx.sink.toGuild(wg.id, 'VOICE_STATE_UPDATE', left);
     }
     wg.members.delete(member.user.id);
+    ctx.picks.membersChanged(wg);
     wg.presences.delete(member.user.id);
     const data: GatewayGuildMemberRemoveDispatchData = { guild_id: wg.id, user: member.user };
     ctx.sink.toGuild(wg.id, 'GUILD_MEMBER_REMOVE', data);
@@ -192,12 +184,13 @@ const generators: Record<TrafficEvent, Generator> = {
     const id = ctx.world.minter.mint();
     const channel = makeTextChannel(id, wg.id, `created-${ctx.random.int(0, 99_999)}`, wg.channels.size, null);
     wg.channels.set(id, channel);
+    ctx.picks.channelsChanged(wg);
     const data: GatewayChannelCreateDispatchData = { ...channel, guild_id: wg.id };
     ctx.sink.toGuild(wg.id, 'CHANNEL_CREATE', data);
     return true;
   },
   CHANNEL_UPDATE(ctx, wg) {
-    const id = ctx.random.pick(textChannels(wg));
+    const id = ctx.random.pick(ctx.picks.textChannels(wg));
     const channel = id === undefined ? undefined : wg.channels.get(id);
     if (!channel || channel.type !== ChannelType.GuildText) return false;
     channel.topic = `topic ${ctx.random.int(0, 99_999)}`;
@@ -207,27 +200,29 @@ const generators: Record<TrafficEvent, Generator> = {
   CHANNEL_DELETE(ctx, wg) {
     // Only thread-less text channels other than the system channel go, so no dangling references.
     const parents = new Set([...wg.threads.values()].map((t) => t.parent_id));
-    const candidates = textChannels(wg).filter((id) => !parents.has(id) && id !== wg.guild.system_channel_id);
+    const candidates = ctx.picks.textChannels(wg).filter((id) => !parents.has(id) && id !== wg.guild.system_channel_id);
     const id = ctx.random.pick(candidates);
     if (id === undefined) return false;
     const channel = wg.channels.get(id)!;
     wg.channels.delete(id);
+    ctx.picks.channelsChanged(wg);
     ctx.sink.toGuild(wg.id, 'CHANNEL_DELETE', channel);
     return true;
   },
   THREAD_CREATE(ctx, wg) {
-    const parentId = ctx.random.pick(textChannels(wg));
+    const parentId = ctx.random.pick(ctx.picks.textChannels(wg));
     const owner = pickHuman(ctx, wg);
     if (!parentId || !owner) return false;
     const id = ctx.world.minter.mint();
     const thread = makeThread(id, wg.id, parentId, owner.user.id, `thread-${ctx.random.int(0, 99_999)}`, ctx.world.minter.nowIso());
     wg.threads.set(id, thread);
+    ctx.picks.threadsChanged(wg);
     const data: GatewayThreadCreateDispatchData = { ...thread, newly_created: true };
     ctx.sink.toGuild(wg.id, 'THREAD_CREATE', data);
     return true;
   },
   THREAD_UPDATE(ctx, wg) {
-    const id = ctx.random.pick([...wg.threads.keys()]);
+    const id = ctx.random.pick(ctx.picks.threads(wg));
     const thread = id === undefined ? undefined : wg.threads.get(id);
     if (!thread) return false;
     thread.name = `thread-${ctx.random.int(0, 99_999)}`;
@@ -235,10 +230,11 @@ const generators: Record<TrafficEvent, Generator> = {
     return true;
   },
   THREAD_DELETE(ctx, wg) {
-    const id = ctx.random.pick([...wg.threads.keys()]);
+    const id = ctx.random.pick(ctx.picks.threads(wg));
     const thread = id === undefined ? undefined : wg.threads.get(id);
     if (!thread || wg.threads.size <= 1) return false;
     wg.threads.delete(thread.id);
+    ctx.picks.threadsChanged(wg);
     const data: GatewayThreadDeleteDispatchData = { id: thread.id, guild_id: wg.id, parent_id: thread.parent_id!, type: thread.type };
     ctx.sink.toGuild(wg.id, 'THREAD_DELETE', data);
     return true;

@@ -1,6 +1,7 @@
 import { ShardlineError } from '../core/errors.ts';
 import { SeededRandom } from './seeded-random.ts';
 import type { TimerRegistry } from './timer-registry.ts';
+import { TrafficPicks } from './traffic-picks.ts';
 import { DEFAULT_TRAFFIC_MIX, TRAFFIC_EVENTS, generateEvent } from './traffic-events.ts';
 import type { TrafficEvent, TrafficMix, TrafficSink } from './traffic-events.ts';
 import type { World } from './world.ts';
@@ -25,6 +26,7 @@ export class Traffic {
   readonly #timers: TimerRegistry;
   readonly #random: SeededRandom;
   readonly #counts: TrafficCounts = {};
+  readonly #picks: TrafficPicks;
   #kinds: TrafficEvent[] = [];
   #cumulative: number[] = [];
   #total = 0;
@@ -36,6 +38,7 @@ export class Traffic {
     this.#sink = sink;
     this.#timers = timers;
     this.#random = SeededRandom.derive(world.seed, 1);
+    this.#picks = new TrafficPicks(() => world.botUser.id);
     this.setMix(undefined);
   }
 
@@ -71,7 +74,7 @@ export class Traffic {
   /** Generates `n` events now, synchronously; returns how many were actually emitted. */
   emit(n: number): number {
     if (!Number.isInteger(n) || n < 0) throw new ShardlineError('INVALID_INPUT', `Cannot emit traffic: count must be a non-negative integer, got ${String(n)}`);
-    const ctx = { world: this.#world, random: this.#random, sink: this.#sink };
+    const ctx = { world: this.#world, random: this.#random, sink: this.#sink, picks: this.#picks };
     let emitted = 0;
     for (let i = 0; i < n; i += 1) {
       const kind = generateEvent(ctx, this.#pickKind());
