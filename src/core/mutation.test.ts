@@ -11,6 +11,7 @@ const good: WriteEntry = {
     { op: 'delete', table: 'channels', id: '3' },
     { op: 'delete', table: 'voice_states', guildId: '1', userId: '2' },
     { op: 'deleteThreads', guildId: '1', parentIds: ['3'] },
+    { op: 'deleteGuildRows', table: 'roles', guildId: '1', keepIds: ['4', '5'] },
     { op: 'clearShard', shardId: 1, shardCount: 2 },
   ],
   session: { sessionId: 's', seq: 9, resumeGatewayUrl: 'wss://x', shardCount: 2 },
@@ -31,6 +32,8 @@ describe('parseWriteEntry', () => {
     [{ ...good, mutations: [{ op: 'upsert', table: 'roles', row: { id: '1', guildId: '1', name: 5 } }] }, 'roles.name'],
     [{ ...good, mutations: [{ op: 'delete', table: 'members', id: '1' }] }, 'guildId/userId'],
     [{ ...good, mutations: [{ op: 'clearShard', shardId: 2, shardCount: 2 }] }, 'shardId < shardCount'],
+    [{ ...good, mutations: [{ op: 'deleteGuildRows', table: 'roles', guildId: '1', keepIds: '4' }] }, 'keepIds'],
+    [{ ...good, mutations: [{ op: 'deleteGuildRows', table: 'roles', guildId: '1', keepIds: [4] }] }, 'keepIds'],
     [{ ...good, session: { sessionId: 's' } }, 'session needs'],
   ])('refuses %j naming the problem', (value, problem) => {
     expect(() => parseWriteEntry(value)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringContaining(problem) }));

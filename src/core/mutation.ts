@@ -116,8 +116,12 @@ export type Mutation =
   | { op: 'markGuildUnavailable'; guildId: string }
   /** The bot left the guild: the guild and every row under it go. */
   | { op: 'deleteGuild'; guildId: string }
-  /** Replacement lists (emojis, a GUILD_CREATE snapshot) delete the old rows of one table first. */
-  | { op: 'deleteGuildRows'; table: GuildScopedTable; guildId: string }
+  /**
+   * Replacement lists (emojis, a GUILD_CREATE snapshot) delete the old rows of one table first.
+   * `keepIds` (row ids, or user ids for member-keyed tables) spares the rows the new list holds:
+   * their upserts then write nothing when unchanged, instead of a delete and an insert each.
+   */
+  | { op: 'deleteGuildRows'; table: GuildScopedTable; guildId: string; keepIds?: string[] }
   /** THREAD_LIST_SYNC: the guild's threads, or only those under `parentIds`. */
   | { op: 'deleteThreads'; guildId: string; parentIds?: string[] }
   /** A fresh IDENTIFY (READY): the shard's guilds and everything under them are stale. */
@@ -229,7 +233,8 @@ function mutationProblem(value: unknown): string | undefined {
     case 'deleteGuild':
       return isIdText(m['guildId']) ? undefined : 'guildId is missing';
     case 'deleteGuildRows':
-      return typeof table === 'string' && SCOPED.has(table) && isIdText(m['guildId']) ? undefined : 'needs a guild-scoped table and guildId';
+      if (!(typeof table === 'string' && SCOPED.has(table) && isIdText(m['guildId']))) return 'needs a guild-scoped table and guildId';
+      return m['keepIds'] === undefined || (Array.isArray(m['keepIds']) && m['keepIds'].every(isIdText)) ? undefined : 'keepIds is not a list of ids';
     case 'deleteThreads':
       if (!isIdText(m['guildId'])) return 'guildId is missing';
       return m['parentIds'] === undefined || (Array.isArray(m['parentIds']) && m['parentIds'].every(isIdText)) ? undefined : 'parentIds is not a list of ids';

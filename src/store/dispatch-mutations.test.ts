@@ -147,7 +147,7 @@ describe('dispatchMutations', () => {
   it('GUILD_EMOJIS_UPDATE is a full replacement', () => {
     const d: GatewayGuildEmojisUpdateDispatchData = { guild_id: G, emojis: [{ id: '21', name: 'x' }] };
     expect(map(GatewayDispatchEvents.GuildEmojisUpdate, d)).toEqual([
-      { op: 'deleteGuildRows', table: 'emojis', guildId: G },
+      { op: 'deleteGuildRows', table: 'emojis', guildId: G, keepIds: ['21'] },
       { op: 'upsert', table: 'emojis', row: expect.objectContaining({ id: '21', guildId: G, animated: false }) },
     ]);
   });

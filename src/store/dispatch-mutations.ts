@@ -44,6 +44,13 @@ const GUILD_CHILD_KEYS = new Set(['channels', 'threads', 'members', 'presences',
 
 const THREAD_TYPES = new Set([10, 11, 12]);
 
+/** The valid ids of a replacement list: the rows its deleteGuildRows keeps (and re-upserts). */
+function idsOf(items: ReadonlyArray<{ id?: unknown } | null | undefined> | undefined): string[] {
+  const out: string[] = [];
+  for (const item of items ?? []) if (item && isId(item.id)) out.push(item.id);
+  return out;
+}
+
 export function dispatchMutations(payload: DispatchLike, shardId: number, shardCount: number): Mutation[] {
   const d = payload.d;
   if (typeof d !== 'object' || d === null) return [];
@@ -116,10 +123,15 @@ function guildCreate(d: GatewayGuildCreateDispatchData, shardCount: number): Mut
   const out: Mutation[] = [{ op: 'upsert', table: 'guilds', row: guildRow(d, shardCount, d.member_count ?? null, d.joined_at ?? null) }];
   // A GUILD_CREATE is a snapshot: channels, roles, emojis, voice states and presences are
   // complete (absent presence = offline). Members are not (large guilds), so they are only upserted.
-  for (const table of ['channels', 'roles', 'emojis', 'voice_states', 'presences'] as const) {
-    out.push({ op: 'deleteGuildRows', table, guildId });
-  }
-  for (const channel of [...(d.channels ?? []), ...(d.threads ?? [])]) out.push(...channelUpsert(channel, guildId));
+  const channels = [...(d.channels ?? []), ...(d.threads ?? [])];
+  out.push(
+    { op: 'deleteGuildRows', table: 'channels', guildId, keepIds: idsOf(channels) },
+    { op: 'deleteGuildRows', table: 'roles', guildId, keepIds: idsOf(d.roles) },
+    { op: 'deleteGuildRows', table: 'emojis', guildId, keepIds: idsOf(d.emojis) },
+    { op: 'deleteGuildRows', table: 'voice_states', guildId, keepIds: idsOf(d.voice_states?.map((v) => ({ id: v.user_id }))) },
+    { op: 'deleteGuildRows', table: 'presences', guildId, keepIds: idsOf(d.presences?.map((p) => ({ id: (p.user as { id?: unknown } | undefined)?.id }))) },
+  );
+  for (const channel of channels) out.push(...channelUpsert(channel, guildId));
   for (const role of d.roles ?? []) out.push(...roleUpsert({ guild_id: guildId, role }));
   for (const emoji of d.emojis ?? []) out.push(...emojiUpsert(guildId, emoji));
   for (const member of d.members ?? []) out.push(...memberMutations(guildId, member));
@@ -134,11 +146,11 @@ function guildUpdate(d: GatewayGuildUpdateDispatchData, shardCount: number): Mut
   // GUILD_UPDATE lacks member_count and joined_at: merge so the GUILD_CREATE values stay.
   const out: Mutation[] = [{ op: 'upsert', table: 'guilds', row: guildRow(d, shardCount, null, null), merge: true }];
   if (Array.isArray(d.roles)) {
-    out.push({ op: 'deleteGuildRows', table: 'roles', guildId });
+    out.push({ op: 'deleteGuildRows', table: 'roles', guildId, keepIds: idsOf(d.roles) });
     for (const role of d.roles) out.push(...roleUpsert({ guild_id: guildId, role }));
   }
   if (Array.isArray(d.emojis)) {
-    out.push({ op: 'deleteGuildRows', table: 'emojis', guildId });
+    out.push({ op: 'deleteGuildRows', table: 'emojis', guildId, keepIds: idsOf(d.emojis) });
     for (const emoji of d.emojis) out.push(...emojiUpsert(guildId, emoji));
   }
   return out;
@@ -233,7 +245,7 @@ function emojiUpsert(guildId: string, emoji: APIEmoji): Mutation[] {
 
 function emojisUpdate(d: GatewayGuildEmojisUpdateDispatchData): Mutation[] {
   if (!isId(d.guild_id)) return [];
-  const out: Mutation[] = [{ op: 'deleteGuildRows', table: 'emojis', guildId: d.guild_id }];
+  const out: Mutation[] = [{ op: 'deleteGuildRows', table: 'emojis', guildId: d.guild_id, keepIds: idsOf(d.emojis) }];
   for (const emoji of d.emojis ?? []) out.push(...emojiUpsert(d.guild_id, emoji));
   return out;
 }

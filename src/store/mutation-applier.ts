@@ -130,8 +130,12 @@ export class MutationApplier {
         for (const table of GUILD_SCOPED_TABLES) changes += this.#run(`DELETE FROM ${table} WHERE guild_id = ?`, [m.guildId]);
         return changes + this.#run('DELETE FROM guilds WHERE id = ?', [m.guildId]);
       }
-      case 'deleteGuildRows':
-        return this.#run(`DELETE FROM ${tableName(m.table)} WHERE guild_id = ?`, [m.guildId]);
+      case 'deleteGuildRows': {
+        const table = tableName(m.table);
+        if (m.keepIds === undefined) return this.#run(`DELETE FROM ${table} WHERE guild_id = ?`, [m.guildId]);
+        const id = MEMBER_KEYED_TABLES.has(table) ? 'user_id' : 'id';
+        return this.#run(`DELETE FROM ${table} WHERE guild_id = ? AND ${id} NOT IN (SELECT value FROM json_each(?))`, [m.guildId, JSON.stringify(m.keepIds)]);
+      }
       case 'deleteThreads':
         if (m.parentIds === undefined) return this.#run('DELETE FROM channels WHERE guild_id = ? AND is_thread = 1', [m.guildId]);
         return this.#run('DELETE FROM channels WHERE guild_id = ? AND is_thread = 1 AND parent_id IN (SELECT value FROM json_each(?))', [m.guildId, JSON.stringify(m.parentIds)]);
@@ -154,6 +158,7 @@ export class MutationApplier {
 }
 
 const KNOWN_TABLES = new Set<string>(Object.keys(SPECS));
+const MEMBER_KEYED_TABLES = new Set<string>(['members', 'presences', 'voice_states']);
 
 /** Table names are interpolated into SQL, so only the schema's own names get through. */
 function tableName(table: string): string {

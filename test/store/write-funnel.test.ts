@@ -13,7 +13,7 @@ import { countRows, listShardSessions } from '../../src/store/queries.ts';
 import { WriteFunnel } from '../../src/store/write-funnel.ts';
 import { dispatchMutations } from '../../src/store/dispatch-mutations.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { guildCreate, guildIdOnShard, member, textChannel } from './discord-fixtures.ts';
+import { guild, guildCreate, guildIdOnShard, member, role, textChannel } from './discord-fixtures.ts';
 
 /** Wraps a driver so a test can make writes fail the way a LiteFS replica or a full disk does. */
 function faultyDriver(inner: SqliteDriver) {
@@ -205,6 +205,29 @@ describe('WriteFunnel', () => {
     await funnel.flush();
     expect(snapshot()).toEqual(once);
     expect(countRows(db)).toMatchObject({ guilds: 1, channels: 1, members: 2 });
+  });
+
+  it('a replacement list (GUILD_UPDATE roles, emojis) removes what it lacks and rewrites nothing it repeats', async () => {
+    const funnel = make();
+    const G = guildIdOnShard(1, 4);
+    const apply = async (t: string, d: unknown): Promise<void> => {
+      await funnel.enqueue({ shardId: 1, epoch: 1, mutations: dispatchMutations({ t, d }, 1, 4) });
+      await funnel.flush();
+    };
+    const emojis = [{ id: '21', name: 'a' }, { id: '22', name: 'b' }];
+    await apply('GUILD_CREATE', guildCreate(G, { roles: [role(G), role('5'), role('6')], emojis }));
+    const rowids = (table: string): unknown[][] => db.prepare(`SELECT id, rowid FROM ${table} ORDER BY id`).values();
+    const before = { roles: rowids('roles'), emojis: rowids('emojis'), transactions: funnel.stats().transactions, rows: funnel.stats().committedRows };
+
+    await apply('GUILD_UPDATE', guild(G, { roles: [role(G), role('5')], emojis }));
+    // Role 6 went; the rest are the very rows from before (a delete and re-insert would move rowids).
+    expect(rowids('roles')).toEqual(before.roles.filter(([id]) => id !== '6'));
+    expect(rowids('emojis')).toEqual(before.emojis);
+    // Rows changed: the guild (a merge always writes) and role 6's delete; none for the repeats.
+    expect(funnel.stats().committedRows - before.rows).toBe(2);
+
+    await apply('GUILD_EMOJIS_UPDATE', { guild_id: G, emojis: [{ id: '22', name: 'b2' }, { id: '23', name: 'c' }] });
+    expect(db.prepare('SELECT id, name FROM emojis ORDER BY id').values()).toEqual([['22', 'b2'], ['23', 'c']]);
   });
 
   it('GUILD_MEMBER_ADD/REMOVE move member_count once each, even when applied twice', async () => {
