@@ -21,7 +21,7 @@
  * Goals: shardline >= 2x discord.js events/s; shardline heap <= 20% of discord.js; >= 60% of raw.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -70,7 +70,11 @@ interface PhaseResult {
   /** shardline only: until the last seq of the burst is committed. */
   committedMs?: number;
   clientCpuUsPerEvent: number;
+  /** The same split by thread (Linux only), e.g. "main 10.2, worker 6.1, v8 helpers 1.9". */
+  threadCpu: string;
   simCpuShare: number;
+  /** The simulator's main thread alone: near 100% means the simulator set the rate. */
+  simMainShare: number;
   /** Share of the burst the client's event loop was busy (1 = saturated). */
   eventLoopUtilization: number;
   heapMb: number;
@@ -107,7 +111,7 @@ async function runSim(): Promise<void> {
           break;
         case 'cpu': {
           const cpu = process.cpuUsage();
-          process.send!({ id: message.id, cpuUs: cpu.user + cpu.system });
+          process.send!({ id: message.id, cpuUs: cpu.user + cpu.system, mainCpuUs: (threadCpuMs().get(String(process.pid)) ?? 0) * 1000 });
           break;
         }
         case 'close':
@@ -197,11 +201,12 @@ async function profiled<T>(phase: string, body: () => Promise<T>): Promise<T> {
 }
 
 /** Emits EVENTS paced by what the client handled; resolves when the last one was handled. */
-async function burst(sim: SimProcess, handled: () => number): Promise<{ events: number; ms: number; cpuUs: number; simCpuUs: number; elu: number }> {
+async function burst(sim: SimProcess, handled: () => number): Promise<{ events: number; ms: number; cpuUs: number; simCpuUs: number; simMainCpuUs: number; elu: number; threads: string }> {
   const seq0 = (await sim.request({ type: 'count' }))['sequenced']!;
   const h0 = handled();
-  const simCpu0 = (await sim.request({ type: 'cpu' }))['cpuUs']!;
+  const simCpu0 = await sim.request({ type: 'cpu' });
   const cpu0 = process.cpuUsage();
+  const threads0 = threadCpuMs();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   let emitted = 0;
@@ -221,9 +226,48 @@ async function burst(sim: SimProcess, handled: () => number): Promise<{ events: 
   while (handled() - h0 < events) await sleep(1);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const threads = cpuSplit(threads0, threadCpuMs(), events);
   const elu = performance.eventLoopUtilization(elu0).utilization;
-  const simCpuUs = (await sim.request({ type: 'cpu' }))['cpuUs']! - simCpu0;
-  return { events, ms, cpuUs: cpu.user + cpu.system, simCpuUs, elu };
+  const simCpu = await sim.request({ type: 'cpu' });
+  const simCpuUs = simCpu['cpuUs']! - simCpu0['cpuUs']!;
+  const simMainCpuUs = simCpu['mainCpuUs']! - simCpu0['mainCpuUs']!;
+  return { events, ms, cpuUs: cpu.user + cpu.system, simCpuUs, simMainCpuUs, elu, threads };
+}
+
+/** CPU ms of each thread of this process, by thread id, from /proc (Linux; elsewhere empty). */
+function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime (fields 14 and 15 of stat) in clock ticks of 10 ms.
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU us/ev split into the main thread, the busiest other thread (for shardline, the
+ * transaction thread) and the rest (V8's GC helpers, libuv's pool). Node names every thread
+ * "node", so the busiest one stands for the transaction thread by size, not by name.
+ */
+function cpuSplit(before: Map<string, number>, after: Map<string, number>, events: number): string {
+  const us = (tid: string): number => (((after.get(tid) ?? 0) - (before.get(tid) ?? 0)) * 1000) / events;
+  if (after.size === 0) return '';
+  const main = us(String(process.pid));
+  const others = [...after.keys()].filter((tid) => tid !== String(process.pid)).map(us).sort((a, b) => b - a);
+  const rest = others.slice(1).reduce((sum, v) => sum + v, 0);
+  return `main ${main.toFixed(1)}, busiest other thread ${(others[0] ?? 0).toFixed(1)}, ${others.length - 1} more ${rest.toFixed(1)}`;
 }
 
 function memory(): { heapMb: number; rssMb: number; gc: boolean } {
@@ -258,7 +302,9 @@ function result(
     burstMs: b.ms,
     eventsPerSecond: (b.events / b.ms) * 1000,
     clientCpuUsPerEvent: b.cpuUs / b.events,
+    threadCpu: b.threads,
     simCpuShare: b.simCpuUs / 1000 / b.ms,
+    simMainShare: b.simMainCpuUs / 1000 / b.ms,
     eventLoopUtilization: b.elu,
     ...after,
     baselineHeapMb: baseline.heapMb,
@@ -454,7 +500,7 @@ function table(results: PhaseResult[]): string {
     Math.round(r.eventsPerSecond).toLocaleString('en-US'),
     r.clientCpuUsPerEvent.toFixed(1),
     `${Math.round(r.eventLoopUtilization * 100)}%`,
-    `${Math.round(r.simCpuShare * 100)}%`,
+    `${Math.round(r.simCpuShare * 100)}% (main ${Math.round(r.simMainShare * 100)}%)`,
     r.heapMb.toFixed(1),
     (r.heapMb - r.baselineHeapMb).toFixed(1),
     r.rssMb.toFixed(0),
@@ -481,7 +527,7 @@ async function main(): Promise<void> {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const phase of PHASES) {
       const r = await runChild(phase);
-      console.log(`  ${ROUNDS > 1 ? `round ${round} ` : ''}${phase}: ${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s, heap ${r.heapMb.toFixed(1)} MB${r.note ? ` (${r.note})` : ''}`);
+      console.log(`  ${ROUNDS > 1 ? `round ${round} ` : ''}${phase}: ${Math.round(r.eventsPerSecond).toLocaleString('en-US')} events/s, heap ${r.heapMb.toFixed(1)} MB${r.note ? ` (${r.note})` : ''}${r.threadCpu ? `; CPU us/ev by thread: ${r.threadCpu}` : ''}`);
       runs.set(phase, [...(runs.get(phase) ?? []), r]);
     }
   }
@@ -496,6 +542,9 @@ async function main(): Promise<void> {
   const by = (phase: string): PhaseResult | undefined => results.find((r) => r.phase === phase);
   const raw = by('raw');
   const djs = by('discordjs');
+  if (raw && raw.simMainShare >= 0.9) {
+    console.log(`note: during raw the simulator's main thread was busy ${Math.round(raw.simMainShare * 100)}% of the burst, so the simulator, not the client, set the raw rate: the real ceiling is at least ${Math.round(raw.eventsPerSecond).toLocaleString('en-US')} events/s`);
+  }
   for (const name of ['shardline', 'shardline-json', 'shardline-inline']) {
     const s = by(name);
     if (!s) continue;
