@@ -80,6 +80,32 @@ describe('Traffic', () => {
     expect(world.guilds.get(lastPresence.guildId!)!.presences.get(lastPresence.data.user.id)?.status).toBe(lastPresence.data.status);
   });
 
+  it('picks authors, channels and threads that exist at that moment, though the lists are cached', () => {
+    const { world, sent, traffic } = setup();
+    // Membership and channel churn between messages: a stale cached list would name a removed
+    // member or a deleted channel.
+    traffic.setMix({ MESSAGE_CREATE: 4, GUILD_MEMBER_ADD: 2, GUILD_MEMBER_REMOVE: 2, CHANNEL_CREATE: 1, CHANNEL_DELETE: 1, THREAD_CREATE: 1, THREAD_DELETE: 1 });
+    const fresh = generateWorld({ seed: 9, guilds: 4, membersPerGuild: 12, userPool: 30 });
+    const members = new Map([...fresh.guilds.values()].map((g) => [g.id, new Set(g.members.keys())]));
+    const rooms = new Map([...fresh.guilds.values()].map((g) => [g.id, new Set([...g.channels.keys(), ...g.threads.keys()])]));
+    traffic.emit(3000);
+    let messages = 0;
+    for (const { guildId, event, data } of sent) {
+      if (guildId === null) continue;
+      if (event === 'MESSAGE_CREATE') {
+        messages += 1;
+        expect(members.get(guildId)!.has(data.author.id)).toBe(true);
+        expect(rooms.get(guildId)!.has(data.channel_id)).toBe(true);
+      }
+      if (event === 'GUILD_MEMBER_ADD') members.get(guildId)!.add(data.user.id);
+      if (event === 'GUILD_MEMBER_REMOVE') members.get(guildId)!.delete(data.user.id);
+      if (event === 'CHANNEL_CREATE' || event === 'THREAD_CREATE') rooms.get(guildId)!.add(data.id);
+      if (event === 'CHANNEL_DELETE' || event === 'THREAD_DELETE') rooms.get(guildId)!.delete(data.id);
+    }
+    expect(messages).toBeGreaterThan(500);
+    expect(world.guilds.size).toBe(4);
+  });
+
   it('runs on one timer, emits about the asked rate, and stops cleanly', async () => {
     const { sent, traffic, timers } = setup();
     traffic.start({ eventsPerSecond: 2000, tickMs: 10 });
