@@ -49,7 +49,7 @@ export interface HostOptions {
   readonly sqlite?: SqliteDriverFactory;
   /**
    * Where the funnel's transactions run; default config.writeFunnel (SHARDLINE_WRITE_FUNNEL).
-   * 'thread' (the default where the runtime has transactionWorkers, i.e. Node): on a thread with
+   * 'thread' (the default where the runtime has transactionWorkers: Node and Deno): on a thread with
    * its own connection, so the event loop keeps reading sockets while SQLite commits. 'inline':
    * on the event loop; always so with a custom `sqlite` (the simulated LiteFS must see every
    * write) or a runtime without threads.

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { ShardlineError } from '../core/errors.ts';
 import type { FetchHandler, HttpServerHandle, Runtime } from '../core/runtime.ts';
 import { denoApi, type DenoApi } from './deno-api.ts';
+import { denoTransactionWorkers } from './deno-transaction-workers.ts';
 import { nodeSqliteDriver } from './node-sqlite-driver.ts';
 import { createWsTransport } from './ws-transport.ts';
 
@@ -42,6 +43,7 @@ export function createDenoRuntime(): Runtime {
     },
     transport: createWsTransport(),
     sqlite: nodeSqliteDriver,
+    transactionWorkers: denoTransactionWorkers,
     serve: (fetch, options) => serveDeno(fetch, options, deno),
     resolveModule(specifier) {
       if (specifier.startsWith('.') || isAbsolute(specifier)) return pathToFileURL(resolve(cwd, specifier)).href;

@@ -1,0 +1,76 @@
+/**
+ * The body of a transaction thread, shared by the Node and Deno entry points: it opens its own
+ * writable connection, lazily so an open failure is reported like any failed transaction, and
+ * applies each batch it is sent in one transaction. The entry point supplies the SQLite driver
+ * (better-sqlite3 on Node, node:sqlite on Deno) and how the thread ends itself.
+ */
+import { getHeapStatistics } from 'node:v8';
+import type { SqliteDriver, SqliteDriverFactory } from '../core/sqlite.ts';
+import type { TransactionBatch, TransactionOutcome, TransactionWorkerOptions } from '../core/transaction-worker.ts';
+import { applyBatch, outcomeOf } from '../store/apply-batch.ts';
+import { MutationApplier } from '../store/mutation-applier.ts';
+import { openDatabase } from '../store/open-database.ts';
+
+export type RunnerRequest = { readonly type: 'run'; readonly id: number; readonly batch: TransactionBatch } | { readonly type: 'close' };
+export type RunnerReply = { readonly id: number; readonly outcome: TransactionOutcome } | { readonly type: 'heap'; readonly usedBytes: number };
+
+/** The thread's side of its channel to the funnel: node:worker_threads' parentPort, on Node and on Deno. */
+export interface RunnerPort {
+  on(event: 'message', listener: (request: RunnerRequest) => void): unknown;
+  postMessage(reply: RunnerReply): void;
+}
+
+export interface RunnerOptions {
+  readonly driverFactory: SqliteDriverFactory;
+  /** Ends the thread once its connection is closed (Node: close the port; Deno: close the worker). */
+  readonly end: () => void;
+}
+
+/** How long the thread waits after a transaction before it samples its heap. */
+const HEAP_SAMPLE_IDLE_MS = 250;
+
+export function serveTransactions(port: RunnerPort, options: TransactionWorkerOptions, runner: RunnerOptions): void {
+  let db: SqliteDriver | null = null;
+  let applier: MutationApplier | null = null;
+  let failLeft = options.failNext?.count ?? 0;
+
+  const run = (batch: TransactionBatch): TransactionOutcome =>
+    outcomeOf(() => {
+      if (failLeft > 0) {
+        failLeft -= 1;
+        const code = options.failNext!.sqliteCode;
+        throw Object.assign(new Error(`injected ${code} (test), ${failLeft} more to come`), { code });
+      }
+      if (!db || !applier) {
+        db = openDatabase({ path: options.databasePath, driverFactory: runner.driverFactory });
+        applier = new MutationApplier(db);
+      }
+      return applyBatch(db, applier, batch.entries, batch.now, { fenced: batch.fenced === true });
+    });
+
+  // The last batch is garbage by the time the thread idles: sampling then (after a GC when
+  // --expose-gc is on, as in bench/) reports what the thread keeps, not what it just handled.
+  let heapTimer: ReturnType<typeof setTimeout> | undefined;
+  const sampleHeapWhenIdle = (): void => {
+    clearTimeout(heapTimer);
+    heapTimer = setTimeout(() => {
+      (globalThis as { gc?: () => void }).gc?.();
+      port.postMessage({ type: 'heap', usedBytes: getHeapStatistics().used_heap_size });
+    }, HEAP_SAMPLE_IDLE_MS);
+  };
+
+  port.on('message', (request) => {
+    if (request.type === 'close') {
+      clearTimeout(heapTimer);
+      try {
+        db?.close();
+      } finally {
+        db = null;
+        runner.end();
+      }
+      return;
+    }
+    port.postMessage({ id: request.id, outcome: run(request.batch) });
+    sampleHeapWhenIdle();
+  });
+}
