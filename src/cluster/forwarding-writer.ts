@@ -72,8 +72,11 @@ export class ForwardingWriter implements Writer {
     if (this.#stale.has(`${entry.shardId}:${entry.epoch}`)) {
       return Promise.reject(new ShardlineError('STALE_EPOCH', `Shard ${entry.shardId} epoch ${entry.epoch} is stale: the shard was reassigned`, { details: { shardId: entry.shardId, epoch: entry.epoch } }));
     }
+    // The funnels' rule: accepted at once while the queue is below the mark before this entry
+    // (offer() declines on the same test), otherwise queued and held until a send makes room.
+    const full = this.#queuedRows >= (this.#options.highWaterRows ?? 50_000);
     this.#push(entry);
-    if (this.#queuedRows < (this.#options.highWaterRows ?? 50_000)) return Promise.resolve();
+    if (!full) return Promise.resolve();
     return new Promise((resolve, reject) => this.#blocked.push({ resolve, reject }));
   }
 

@@ -99,6 +99,27 @@ describe('Writer.offer()', () => {
     });
   }
 
+  for (const [name, make] of Object.entries(subjects)) {
+    it(`${name}: enqueue() follows offer()'s rule: at once while below the mark before the entry, held once full`, async () => {
+      const s = make();
+      const settledNow = async (p: Promise<void>): Promise<boolean> => {
+        let settled = false;
+        void p.then(() => (settled = true), () => (settled = true));
+        await new Promise((resolve) => setImmediate(resolve));
+        return settled;
+      };
+      expect(await settledNow(s.writer.enqueue(entry(0, 1, 1, 6)))).toBe(true);
+      expect(await settledNow(s.writer.enqueue(entry(1, 1, 1, 6)))).toBe(true); // 6 < 10 before it: at once, now 12
+      const held = s.writer.enqueue(entry(2, 1));
+      expect(await settledNow(held)).toBe(false); // 12 >= 10: held
+      expect(s.queued()).toBe(3);
+      if (s.fences) {
+        await s.writer.flush();
+        await held;
+      }
+    });
+  }
+
   it('RoutingWriter offers to the local funnel while primary, to the forwarder otherwise', async () => {
     const forwarder = new ForwardingWriter({ nodeId: 'n1', primaryUrl: () => null, clusterSecret: 's', logger: silentLogger, onStale: () => {}, flushIntervalMs: 60_000 });
     const funnel = new WriteFunnel({ db, flushIntervalMs: 60_000 });
