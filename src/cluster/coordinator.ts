@@ -50,6 +50,13 @@ export interface CoordinatorOptions {
    * heartbeat persistence waits for a free moment instead (at most PERSIST_DEFER_MAX_MS).
    */
   readonly storeBusy?: () => boolean;
+  /**
+   * Runs a write of this connection while no other connection commits (the funnel's thread
+   * sends nothing meanwhile), so the event loop never sits in SQLite's synchronous busy wait,
+   * which under load lasts a whole batch (tens of ms). The handoff paths write through it.
+   * Default: at once.
+   */
+  readonly exclusive?: <T>(write: () => T) => Promise<T>;
 }
 
 /** How long heartbeat persistence may wait for the store to be free before it writes anyway. */
@@ -305,17 +312,21 @@ export class Coordinator {
       if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
         throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${from} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
-      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Move of shard ${shardId} abandoned: this node lost the primary role`);
       const epoch = current.epoch + 1;
-      const now = this.#clock.now();
-      const row: AssignmentRow = { shardId, nodeId: to, epoch, state: 'assigned', updatedAt: now };
       const db = this.#o.db;
-      db.transaction(() => {
-        this.#applier.commitSession(shardId, { sessionId: detached.sessionId, seq: detached.seq, resumeGatewayUrl: detached.resumeGatewayUrl, shardCount: detached.shardCount }, now);
-        writeAssignment(db, row);
-        appendEvent(db, { at: now, kind: 'move', nodeId: to, shardId, detail: { from, to, epoch, seq: detached.seq, reason } });
+      const row = await this.#exclusive((): AssignmentRow => {
+        if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Move of shard ${shardId} abandoned: this node lost the primary role`);
+        const now = this.#clock.now();
+        const row: AssignmentRow = { shardId, nodeId: to, epoch, state: 'assigned', updatedAt: now };
+        db.transaction(() => {
+          this.#applier.commitSession(shardId, { sessionId: detached.sessionId, seq: detached.seq, resumeGatewayUrl: detached.resumeGatewayUrl, shardCount: detached.shardCount }, now);
+          writeAssignment(db, row);
+          appendEvent(db, { at: now, kind: 'move', nodeId: to, shardId, detail: { from, to, epoch, seq: detached.seq, reason } });
+        });
+        // In the same synchronous step as the commit: the next write waiting may check it.
+        this.#assignments.set(shardId, row);
+        return row;
       });
-      this.#assignments.set(shardId, row);
       this.#o.onAssignmentsChanged?.();
       await this.#o.commands.start(to, shardId, epoch, detached).catch((error: unknown) => {
         this.#log.warn({ err: (error as Error).message, shardId, to }, 'target did not confirm the start; it reconciles from its replica');
@@ -350,16 +361,19 @@ export class Coordinator {
       if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
         throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId}: ${owner.nodeId} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
-      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Handoff of shard ${shardId} abandoned: this node lost the primary role`);
-      const now = this.#clock.now();
-      const row: AssignmentRow = { shardId, nodeId: null, epoch: owner.epoch + 1, state: 'detached', updatedAt: now };
       const db = this.#o.db;
-      db.transaction(() => {
-        this.#applier.commitSession(shardId, { sessionId: detached.sessionId, seq: detached.seq, resumeGatewayUrl: detached.resumeGatewayUrl, shardCount: detached.shardCount }, now);
-        writeAssignment(db, row);
-        appendEvent(db, { at: now, kind: 'handoff', nodeId: owner.nodeId, shardId, detail: { from: owner.nodeId, epoch: row.epoch, seq: detached.seq } });
+      const row = await this.#exclusive((): AssignmentRow => {
+        if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Handoff of shard ${shardId} abandoned: this node lost the primary role`);
+        const now = this.#clock.now();
+        const row: AssignmentRow = { shardId, nodeId: null, epoch: owner.epoch + 1, state: 'detached', updatedAt: now };
+        db.transaction(() => {
+          this.#applier.commitSession(shardId, { sessionId: detached.sessionId, seq: detached.seq, resumeGatewayUrl: detached.resumeGatewayUrl, shardCount: detached.shardCount }, now);
+          writeAssignment(db, row);
+          appendEvent(db, { at: now, kind: 'handoff', nodeId: owner.nodeId, shardId, detail: { from: owner.nodeId, epoch: row.epoch, seq: detached.seq } });
+        });
+        this.#assignments.set(shardId, row);
+        return row;
       });
-      this.#assignments.set(shardId, row);
       this.#o.onAssignmentsChanged?.();
       this.#log.info({ shardId, from: owner.nodeId, epoch: row.epoch, seq: detached.seq }, 'shard detached for a manual handoff; waiting for its resume');
       return { resume: detached, epoch: row.epoch };
@@ -380,34 +394,44 @@ export class Coordinator {
     if (resume.shardId !== shardId || resume.shardCount !== this.#o.shardCount) {
       throw new ShardlineError('CONFLICT', `${what}: the resume info is for shard [${resume.shardId}, ${resume.shardCount}], the bot runs ${this.#o.shardCount} shards`);
     }
-    const node = this.#nodes.get(nodeId);
-    if (!node || node.dead) throw new ShardlineError('CONFLICT', `${what}: that node is ${node ? 'dead' : 'unknown to the primary'}`);
-    const current = this.#assignments.get(shardId);
-    if (current?.state !== 'detached' || this.#moving.has(shardId)) {
-      throw new ShardlineError('CONFLICT', `${what}: it is not detached (${describe(current)})`);
-    }
     const db = this.#o.db;
-    const committed = listShardSessions(db).find((s) => s.shardId === shardId);
-    if (!committed || committed.sessionId !== resume.sessionId) {
-      throw new ShardlineError('CONFLICT', `${what}: unknown session ${resume.sessionId}${committed ? `; the committed session is ${committed.sessionId}` : '; no session is committed'}`);
-    }
-    if (resume.seq < committed.seq) {
-      throw new ShardlineError('CONFLICT', `${what}: seq ${resume.seq} is behind the committed seq ${committed.seq}`);
-    }
-    const now = this.#clock.now();
-    const row: AssignmentRow = { shardId, nodeId, epoch: current.epoch + 1, state: 'assigned', updatedAt: now };
-    db.transaction(() => {
-      this.#applier.commitSession(shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, now);
-      writeAssignment(db, row);
-      appendEvent(db, { at: now, kind: 'resume', nodeId, shardId, detail: { epoch: row.epoch, seq: resume.seq } });
+    // Checked and written in one synchronous step once the store is free, so two claims of
+    // the same shard cannot both pass the checks while one waits.
+    const row = await this.#exclusive((): AssignmentRow => {
+      this.#checkShard(shardId, 'resume');
+      const node = this.#nodes.get(nodeId);
+      if (!node || node.dead) throw new ShardlineError('CONFLICT', `${what}: that node is ${node ? 'dead' : 'unknown to the primary'}`);
+      const current = this.#assignments.get(shardId);
+      if (current?.state !== 'detached' || this.#moving.has(shardId)) {
+        throw new ShardlineError('CONFLICT', `${what}: it is not detached (${describe(current)})`);
+      }
+      const committed = listShardSessions(db).find((s) => s.shardId === shardId);
+      if (!committed || committed.sessionId !== resume.sessionId) {
+        throw new ShardlineError('CONFLICT', `${what}: unknown session ${resume.sessionId}${committed ? `; the committed session is ${committed.sessionId}` : '; no session is committed'}`);
+      }
+      if (resume.seq < committed.seq) {
+        throw new ShardlineError('CONFLICT', `${what}: seq ${resume.seq} is behind the committed seq ${committed.seq}`);
+      }
+      const now = this.#clock.now();
+      const row: AssignmentRow = { shardId, nodeId, epoch: current.epoch + 1, state: 'assigned', updatedAt: now };
+      db.transaction(() => {
+        this.#applier.commitSession(shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, now);
+        writeAssignment(db, row);
+        appendEvent(db, { at: now, kind: 'resume', nodeId, shardId, detail: { epoch: row.epoch, seq: resume.seq } });
+      });
+      this.#assignments.set(shardId, row);
+      return row;
     });
-    this.#assignments.set(shardId, row);
     this.#o.onAssignmentsChanged?.();
     await this.#o.commands.start(nodeId, shardId, row.epoch, resume).catch((error: unknown) => {
       this.#log.warn({ err: (error as Error).message, shardId, nodeId }, 'node did not confirm the start; it reconciles from its replica');
     });
     this.#log.info({ shardId, nodeId, epoch: row.epoch, seq: resume.seq }, 'detached shard resumed by hand');
     return { shardId, epoch: row.epoch, node: nodeId };
+  }
+
+  #exclusive<T>(write: () => T): Promise<T> {
+    return this.#o.exclusive ? this.#o.exclusive(write) : Promise.resolve().then(write);
   }
 
   #checkShard(shardId: number, verb: string): void {

@@ -79,6 +79,7 @@ export class PrimaryRole {
       logger: o.logger,
       writesHeld: () => hold.held,
       storeBusy: () => this.#funnel?.busy ?? false,
+      exclusive: (write) => (this.#funnel ? this.#funnel.exclusive(write) : Promise.resolve().then(write)),
     });
     this.#coordinator = coordinator;
     const funnelOptions: Omit<WriteFunnelOptions, 'db'> = {

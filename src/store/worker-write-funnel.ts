@@ -146,6 +146,24 @@ export class WorkerWriteFunnel implements Writer {
     while (this.#inFlight) await this.#inFlight;
   }
 
+  /**
+   * Runs `write` (a write on another connection of this database) while no batch is on the
+   * thread, and sends none until it returns. SQLite's busy handler waits synchronously, so a
+   * write that met the thread's lock would stall the event loop for the rest of a batch (tens
+   * of ms under load); here the wait is a promise.
+   */
+  async exclusive<T>(write: () => T): Promise<T> {
+    this.#paused += 1;
+    try {
+      // A flush() may start a batch the moment the last one ends: check again after each.
+      while (this.#inFlight) await this.#inFlight;
+      return write();
+    } finally {
+      this.#paused -= 1;
+      this.#schedule();
+    }
+  }
+
   /** Commits everything accepted so far, ignoring the interval and the retry backoff. */
   async flush(): Promise<void> {
     const target = this.#accepted;
@@ -233,7 +251,7 @@ export class WorkerWriteFunnel implements Writer {
     this.#timerDue = due;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      if (!this.#inFlight) void this.#runBatch();
+      if (!this.#inFlight && this.#paused === 0) void this.#runBatch();
     }, Math.max(0, due - now));
   }
 

@@ -171,6 +171,11 @@ export class WriteFunnel implements Writer {
     return Promise.resolve();
   }
 
+  /** Transactions run on this very connection, synchronously: a write never waits for one. */
+  exclusive<T>(write: () => T): Promise<T> {
+    return Promise.resolve().then(write);
+  }
+
   /** Commits everything pending now, ignoring the interval and the retry backoff. */
   flush(): Promise<void> {
     try {

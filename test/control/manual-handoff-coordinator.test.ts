@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Coordinator } from '../../src/cluster/coordinator.ts';
 import { readAssignments } from '../../src/cluster/cluster-tables.ts';
 import type { ResumeInfo } from '../../src/core/resume-info.ts';
@@ -25,7 +25,7 @@ describe('coordinator: manual handoff (release, claim, timeout)', () => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function setup() {
+  async function setup(exclusive?: <T>(write: () => T) => Promise<T>) {
     const dir = tempDir();
     dirs.push(dir);
     const db = openDatabase({ path: join(dir, 'c.db'), driverFactory: betterSqlite3Driver });
@@ -43,6 +43,7 @@ describe('coordinator: manual handoff (release, claim, timeout)', () => {
       settleMs: 0,
       nodeTimeoutMs: 600_000,
       detachedTimeoutMs: 60_000,
+      ...(exclusive ? { exclusive } : {}),
       commands: {
         detach: async (nodeId, shardId, epoch) => {
           detached.push({ nodeId, shardId, epoch });
@@ -90,6 +91,37 @@ describe('coordinator: manual handoff (release, claim, timeout)', () => {
     expect(claimed).toEqual({ shardId: 1, epoch: owner.epoch + 2, node: 'node-b' });
     expect(started.at(-1)).toEqual({ nodeId: 'node-b', shardId: 1, epoch: owner.epoch + 2, resume: info });
     await expect(coordinator.claimResume(1, 'node-a', info)).rejects.toThrow(/not detached/);
+  });
+
+  it('writes handoffs only when the store lets it (exclusive), and of two claims waiting together exactly one wins', async () => {
+    // A gate standing in for the funnel's thread: writes wait until it opens.
+    let open!: () => void;
+    let gate = new Promise<void>((resolve) => (open = resolve));
+    let waiting = 0;
+    const exclusive = async <T,>(write: () => T): Promise<T> => {
+      waiting += 1;
+      await gate;
+      waiting -= 1;
+      return write();
+    };
+    const { db, coordinator } = await setup(exclusive);
+    const owner = coordinator.assignments().get(1)!;
+    const released = coordinator.releaseForManualHandoff(1, { nodeId: owner.nodeId!, epoch: owner.epoch });
+    await vi.waitFor(() => expect(waiting).toBe(1));
+    expect(readAssignments(db).get(1)?.state).toBe('assigned'); // nothing written yet
+    open();
+    const { resume } = await released;
+    expect(readAssignments(db).get(1)?.state).toBe('detached');
+
+    gate = new Promise<void>((resolve) => (open = resolve));
+    const first = coordinator.claimResume(1, 'node-b', resume);
+    const second = coordinator.claimResume(1, 'node-a', resume);
+    await vi.waitFor(() => expect(waiting).toBe(2));
+    open();
+    const outcomes = await Promise.allSettled([first, second]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+    expect((outcomes[1] as PromiseRejectedResult).reason.message).toMatch(/not detached/);
+    expect(readAssignments(db).get(1)).toMatchObject({ nodeId: 'node-b', state: 'assigned', epoch: owner.epoch + 2 });
   });
 
   it('places a detached shard again from its committed session once the wait is over', async () => {

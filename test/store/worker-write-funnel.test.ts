@@ -261,6 +261,61 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     await funnel.settled();
   });
 
+  it('exclusive() runs a write on another connection only while no batch holds the lock, and sends none until it returned', async () => {
+    // A stand-in thread whose transaction holds SQLite's write lock until the test lets it commit.
+    const holder = openDatabase({ path, driverFactory: betterSqlite3Driver });
+    const order: string[] = [];
+    let commit: (() => void) | null = null;
+    const lockingWorkers: TransactionWorkerFactory = () => ({
+      running: true,
+      heapUsedBytes: null,
+      run: () =>
+        new Promise((resolve) => {
+          order.push('batch');
+          holder.exec('BEGIN IMMEDIATE');
+          holder.exec(`INSERT INTO cluster_events (at, kind) VALUES (${order.length}, 'batch')`);
+          commit = () => {
+            holder.exec('COMMIT');
+            commit = null;
+            resolve({ ok: true, committedRows: 1, sessions: [], dropped: [], stale: [] });
+          };
+        }),
+      close: () => Promise.resolve(),
+    });
+    // The main connection as it would be without the funnel's care: it gives up at once on a lock.
+    const impatient = openDatabase({ path, driverFactory: betterSqlite3Driver });
+    impatient.exec('PRAGMA busy_timeout = 0');
+    const write = (): void => {
+      order.push('write');
+      impatient.prepare("INSERT INTO cluster_events (at, kind) VALUES (0, 'exclusive')").run();
+    };
+    try {
+      const funnel = make({ workers: lockingWorkers, flushIntervalMs: 1 });
+      funnel.start();
+      await funnel.enqueue(entry(0, 1));
+      await waitFor(() => commit !== null, { message: 'the first batch holds the lock' });
+      expect(() => impatient.prepare("INSERT INTO cluster_events (at, kind) VALUES (0, 'direct')").run()).toThrow(/locked|busy/i);
+
+      const done = funnel.exclusive(write);
+      await funnel.enqueue(entry(0, 2)); // due at once (1 ms interval), but must wait for the write
+      // A negative: the 1 ms flush timer gets a few chances to send the second batch early.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(order).toEqual(['batch']);
+      commit!();
+      await done;
+      expect(order.slice(0, 2)).toEqual(['batch', 'write']);
+      await waitFor(() => commit !== null, { message: 'the second batch starts after the write' });
+      expect(order).toEqual(['batch', 'write', 'batch']);
+      commit!();
+      expect(db.prepare("SELECT count(*) AS n FROM cluster_events WHERE kind = 'exclusive'").get()?.['n']).toBe(1);
+    } finally {
+      // A failing assertion must not leave a batch holding the lock: close() would wait on it.
+      (commit as (() => void) | null)?.();
+      impatient.close();
+      holder.close();
+    }
+  });
+
   it('close() commits what is pending, refuses later writes and leaves no thread running', async () => {
     const funnel = make({ flushIntervalMs: 60_000 });
     funnel.start();
