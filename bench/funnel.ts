@@ -7,8 +7,13 @@
  *   npx tsx bench/funnel.ts [--seconds 5] [--shards 16]
  *
  * Goal: >= 100 000 committed cache rows/s in <= 20 transactions/s.
+ *
+ * Then the thread funnel runs twice more while the event loop also writes on its own
+ * connection every 20 ms (what the coordinator does), directly and through
+ * funnel.exclusive(): how long each such write blocks the event loop, and how long it waits.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { appendEvent } from '../src/cluster/cluster-tables.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -76,7 +81,13 @@ interface Result {
   seconds: number;
 }
 
-async function runFunnel(mode: 'inline' | 'thread'): Promise<Result & { maxBatch: number; avgFlushMs: number }> {
+/** Main-connection writes during a run: ms each blocked the event loop, and ms from asking to done. */
+interface SideWrites {
+  blockedMs: number[];
+  latencyMs: number[];
+}
+
+async function runFunnel(mode: 'inline' | 'thread', side?: 'direct' | 'exclusive'): Promise<Result & { maxBatch: number; avgFlushMs: number; side: SideWrites }> {
   const { db, cleanup } = openTemp();
   await runMigrations(db);
   const funnel = mode === 'inline' ? new WriteFunnel({ db }) : new WorkerWriteFunnel({ databasePath: db.path, workers: nodeTransactionWorkers });
@@ -84,6 +95,21 @@ async function runFunnel(mode: 'inline' | 'thread'): Promise<Result & { maxBatch
   let events = 0;
   const deadline = performance.now() + SECONDS * 1000;
   const started = performance.now();
+  const sideWrites: SideWrites = { blockedMs: [], latencyMs: [] };
+  const writer = side
+    ? setInterval(() => {
+        const asked = performance.now();
+        const write = (): void => {
+          const t = performance.now();
+          appendEvent(db, { at: Date.now(), kind: 'bench' });
+          const done = performance.now();
+          sideWrites.blockedMs.push(done - t);
+          sideWrites.latencyMs.push(done - asked);
+        };
+        if (side === 'direct') write();
+        else void funnel.exclusive(write);
+      }, 20)
+    : undefined;
   await Promise.all(
     Array.from({ length: SHARDS }, async (_, shardId) => {
       const next = makeShardStream(shardId);
@@ -105,12 +131,13 @@ async function runFunnel(mode: 'inline' | 'thread'): Promise<Result & { maxBatch
       }
     }),
   );
+  clearInterval(writer);
   await funnel.flush();
   const seconds = (performance.now() - started) / 1000;
   const s = funnel.stats();
   await funnel.close();
   cleanup();
-  return { rows: s.committedRows, transactions: s.transactions, events, seconds, maxBatch: s.maxBatchMutations, avgFlushMs: s.totalFlushMs / Math.max(1, s.transactions) };
+  return { rows: s.committedRows, transactions: s.transactions, events, seconds, maxBatch: s.maxBatchMutations, avgFlushMs: s.totalFlushMs / Math.max(1, s.transactions), side: sideWrites };
 }
 
 async function runNaive(): Promise<Result> {
@@ -166,3 +193,18 @@ for (const [mode, funnel] of Object.entries(runs)) {
   );
 }
 console.log(`naive:  ${fmt(naiveRows)} rows/s, ${fmt(naive.transactions / naive.seconds)} transactions/s, ${fmt(naive.events / naive.seconds)} events/s`);
+
+const quantile = (values: number[], q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+};
+const sides = { direct: await runFunnel('thread', 'direct'), exclusive: await runFunnel('thread', 'exclusive') };
+console.log(`\nmain-connection writes every 20 ms while the thread funnel runs (the coordinator's case):`);
+for (const [how, run] of Object.entries(sides)) {
+  const { blockedMs, latencyMs } = run.side;
+  console.log(
+    `  ${how === 'direct' ? 'directly           ' : 'through exclusive()'}: ${blockedMs.length} writes, event loop blocked p50 ${quantile(blockedMs, 0.5).toFixed(1)} / p99 ${quantile(blockedMs, 0.99).toFixed(1)} / max ${Math.max(...blockedMs).toFixed(1)} ms; ` +
+      `write done after p50 ${quantile(latencyMs, 0.5).toFixed(1)} / p99 ${quantile(latencyMs, 0.99).toFixed(1)} ms; funnel ${fmt(run.rows / run.seconds)} rows/s`,
+  );
+}
+console.log(`  event loop blocked at p99, directly / through exclusive(): ${(quantile(sides.direct.side.blockedMs, 0.99) / quantile(sides.exclusive.side.blockedMs, 0.99)).toFixed(0)}x`);
