@@ -313,19 +313,10 @@ export class Coordinator {
         throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${from} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
       const epoch = current.epoch + 1;
-      const db = this.#o.db;
-      const row = await this.#exclusive((): AssignmentRow => {
+      await this.#exclusive(() => {
         if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Move of shard ${shardId} abandoned: this node lost the primary role`);
-        const now = this.#clock.now();
-        const row: AssignmentRow = { shardId, nodeId: to, epoch, state: 'assigned', updatedAt: now };
-        db.transaction(() => {
-          this.#applier.commitSession(shardId, { sessionId: detached.sessionId, seq: detached.seq, resumeGatewayUrl: detached.resumeGatewayUrl, shardCount: detached.shardCount }, now);
-          writeAssignment(db, row);
-          appendEvent(db, { at: now, kind: 'move', nodeId: to, shardId, detail: { from, to, epoch, seq: detached.seq, reason } });
-        });
-        // In the same synchronous step as the commit: the next write waiting may check it.
-        this.#assignments.set(shardId, row);
-        return row;
+        const row: AssignmentRow = { shardId, nodeId: to, epoch, state: 'assigned', updatedAt: this.#clock.now() };
+        this.#commitAssignment(row, detached, { kind: 'move', nodeId: to, detail: { from, to, epoch, seq: detached.seq, reason } });
       });
       this.#o.onAssignmentsChanged?.();
       await this.#o.commands.start(to, shardId, epoch, detached).catch((error: unknown) => {
@@ -361,17 +352,10 @@ export class Coordinator {
       if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
         throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId}: ${owner.nodeId} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
-      const db = this.#o.db;
       const row = await this.#exclusive((): AssignmentRow => {
         if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Handoff of shard ${shardId} abandoned: this node lost the primary role`);
-        const now = this.#clock.now();
-        const row: AssignmentRow = { shardId, nodeId: null, epoch: owner.epoch + 1, state: 'detached', updatedAt: now };
-        db.transaction(() => {
-          this.#applier.commitSession(shardId, { sessionId: detached.sessionId, seq: detached.seq, resumeGatewayUrl: detached.resumeGatewayUrl, shardCount: detached.shardCount }, now);
-          writeAssignment(db, row);
-          appendEvent(db, { at: now, kind: 'handoff', nodeId: owner.nodeId, shardId, detail: { from: owner.nodeId, epoch: row.epoch, seq: detached.seq } });
-        });
-        this.#assignments.set(shardId, row);
+        const row: AssignmentRow = { shardId, nodeId: null, epoch: owner.epoch + 1, state: 'detached', updatedAt: this.#clock.now() };
+        this.#commitAssignment(row, detached, { kind: 'handoff', nodeId: owner.nodeId, detail: { from: owner.nodeId, epoch: row.epoch, seq: detached.seq } });
         return row;
       });
       this.#o.onAssignmentsChanged?.();
@@ -412,14 +396,8 @@ export class Coordinator {
       if (resume.seq < committed.seq) {
         throw new ShardlineError('CONFLICT', `${what}: seq ${resume.seq} is behind the committed seq ${committed.seq}`);
       }
-      const now = this.#clock.now();
-      const row: AssignmentRow = { shardId, nodeId, epoch: current.epoch + 1, state: 'assigned', updatedAt: now };
-      db.transaction(() => {
-        this.#applier.commitSession(shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, now);
-        writeAssignment(db, row);
-        appendEvent(db, { at: now, kind: 'resume', nodeId, shardId, detail: { epoch: row.epoch, seq: resume.seq } });
-      });
-      this.#assignments.set(shardId, row);
+      const row: AssignmentRow = { shardId, nodeId, epoch: current.epoch + 1, state: 'assigned', updatedAt: this.#clock.now() };
+      this.#commitAssignment(row, resume, { kind: 'resume', nodeId, detail: { epoch: row.epoch, seq: resume.seq } });
       return row;
     });
     this.#o.onAssignmentsChanged?.();
@@ -428,6 +406,21 @@ export class Coordinator {
     });
     this.#log.info({ shardId, nodeId, epoch: row.epoch, seq: resume.seq }, 'detached shard resumed by hand');
     return { shardId, epoch: row.epoch, node: nodeId };
+  }
+
+  /**
+   * Commits a shard's resume info, its new assignment and the cluster event in one transaction,
+   * and makes the assignment current in the same synchronous step: a write waiting its turn
+   * in exclusive() checks against it.
+   */
+  #commitAssignment(row: AssignmentRow, resume: ResumeInfo, event: { kind: string; nodeId: string; detail: Record<string, unknown> }): void {
+    const db = this.#o.db;
+    db.transaction(() => {
+      this.#applier.commitSession(row.shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, row.updatedAt);
+      writeAssignment(db, row);
+      appendEvent(db, { at: row.updatedAt, kind: event.kind, nodeId: event.nodeId, shardId: row.shardId, detail: event.detail });
+    });
+    this.#assignments.set(row.shardId, row);
   }
 
   #exclusive<T>(write: () => T): Promise<T> {
