@@ -487,7 +487,7 @@ export class Host extends TypedEmitter<HostEvents> {
   }
 
   #identify(shardId: number): Promise<IdentifyDecision> {
-    if (this.#primary) return Promise.resolve(this.#primary.identify({ nodeId: this.config.nodeId, shardId }));
+    if (this.#primary) return this.#primary.identify({ nodeId: this.config.nodeId, shardId });
     const url = this.#primaryUrl();
     if (!url) return Promise.reject(new ShardlineError('NO_PRIMARY', 'No primary is known: identifies wait (contract 8)'));
     return this.#clientOrThrow().identify(url, { nodeId: this.config.nodeId, shardId });

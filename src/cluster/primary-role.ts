@@ -79,7 +79,7 @@ export class PrimaryRole {
       logger: o.logger,
       writesHeld: () => hold.held,
       storeBusy: () => this.#funnel?.busy ?? false,
-      exclusive: (write) => (this.#funnel ? this.#funnel.exclusive(write) : Promise.resolve().then(write)),
+      exclusive: (write) => this.#exclusive(write),
     });
     this.#coordinator = coordinator;
     const funnelOptions: Omit<WriteFunnelOptions, 'db'> = {
@@ -163,14 +163,26 @@ export class PrimaryRole {
     return { stale };
   }
 
-  identify(request: IdentifyRequest): IdentifyDecision {
+  /**
+   * Decides at once (the budget is in memory); a grant is answered once its ledger row is
+   * committed, written between two batches of the transaction thread (exclusive()).
+   */
+  async identify(request: IdentifyRequest): Promise<IdentifyDecision> {
     const budget = this.#budget;
     if (!budget || !this.#db) throw new ShardlineError('NOT_PRIMARY', 'Cannot grant identify slots: this node is not the primary');
     const now = Date.now();
     const decision = budget.request(request.shardId, now);
     if (decision.kind === 'grant') {
-      recordIdentify(this.#db, { at: now, shardId: request.shardId, nodeId: request.nodeId, bucket: decision.bucket, remaining: decision.remaining });
+      await this.#exclusive(() => {
+        if (!this.#db) throw new ShardlineError('NOT_PRIMARY', `Cannot record the identify of shard ${request.shardId}: this node stopped being the primary`);
+        recordIdentify(this.#db, { at: now, shardId: request.shardId, nodeId: request.nodeId, bucket: decision.bucket, remaining: decision.remaining });
+      });
     }
     return decision;
+  }
+
+  /** A write on this connection, run while the funnel's thread holds no transaction (see WorkerWriteFunnel.exclusive). */
+  #exclusive<T>(write: () => T): Promise<T> {
+    return this.#funnel ? this.#funnel.exclusive(write) : Promise.resolve().then(write);
   }
 }

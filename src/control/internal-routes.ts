@@ -25,7 +25,7 @@ export interface InternalDeps {
   readonly clusterSecret: string | null;
   heartbeat(request: HeartbeatRequest): HeartbeatResponse;
   acceptWrites(nodeId: string, entries: WriteEntry[]): Promise<ForwardResult>;
-  identify(request: IdentifyRequest): IdentifyDecision;
+  identify(request: IdentifyRequest): Promise<IdentifyDecision>;
   detach(shardId: number, epoch: number): Promise<ResumeInfo>;
   start(shardId: number, epoch: number, resume: ResumeInfo | null): void;
   /** Handoff, resume, move and drain asked by another node; absent: those routes are not served. */
@@ -46,7 +46,7 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
     },
   }));
   app.post('/heartbeat', async (c) => c.json(deps.heartbeat(await parseBody(c, heartbeatRequest))));
-  app.post('/identify', async (c) => c.json(deps.identify(await parseBody(c, identifyRequest))));
+  app.post('/identify', async (c) => c.json(await deps.identify(await parseBody(c, identifyRequest))));
   app.post('/writes', async (c) => {
     const body = await parseBody(c, writesRequest);
     // Validate everything before writing anything: a bad batch is refused whole.
