@@ -71,6 +71,8 @@ export class WorkerWriteFunnel implements Writer {
   #retryAt = 0;
   #inFlight: Promise<ShardlineError | null> | null = null;
   #paused = 0;
+  /** flush() calls waiting for the pause of exclusive() or drain() to end. */
+  #unpaused: (() => void)[] = [];
   #started = false;
   #closed = false;
   #stats = {
@@ -155,12 +157,11 @@ export class WorkerWriteFunnel implements Writer {
   async exclusive<T>(write: () => T): Promise<T> {
     this.#paused += 1;
     try {
-      // A flush() may start a batch the moment the last one ends: check again after each.
+      // close() may still send a last batch while paused: check again after each.
       while (this.#inFlight) await this.#inFlight;
       return write();
     } finally {
-      this.#paused -= 1;
-      this.#schedule();
+      this.#unpause();
     }
   }
 
@@ -172,9 +173,23 @@ export class WorkerWriteFunnel implements Writer {
         await this.#inFlight;
         continue;
       }
+      // A write waiting in exclusive() goes first: back-to-back flushes (forwarded writes
+      // arrive as a stream) would otherwise keep it waiting batch after batch.
+      if (this.#paused > 0) {
+        await new Promise<void>((resolve) => this.#unpaused.push(resolve));
+        continue;
+      }
       const error = await this.#runBatch();
       if (error) throw error;
     }
+  }
+
+  /** Ends one pause; the last one lets waiting flush() calls go, and (unless draining) the timer. */
+  #unpause(schedule = true): void {
+    this.#paused -= 1;
+    if (this.#paused > 0) return;
+    for (const resolve of this.#unpaused.splice(0)) resolve();
+    if (schedule) this.#schedule();
   }
 
   async close(): Promise<void> {
@@ -202,7 +217,7 @@ export class WorkerWriteFunnel implements Writer {
     try {
       if (this.#inFlight) await this.#inFlight;
     } finally {
-      this.#paused -= 1;
+      this.#unpause(false);
     }
     const entries = this.#queue;
     this.#queue = [];

@@ -296,17 +296,22 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
       await waitFor(() => commit !== null, { message: 'the first batch holds the lock' });
       expect(() => impatient.prepare("INSERT INTO cluster_events (at, kind) VALUES (0, 'direct')").run()).toThrow(/locked|busy/i);
 
-      const done = funnel.exclusive(write);
       await funnel.enqueue(entry(0, 2)); // due at once (1 ms interval), but must wait for the write
+      // A flush() asked before the write would otherwise start the next batch first.
+      const flushed = funnel.flush();
+      const done = funnel.exclusive(write);
       // A negative: the 1 ms flush timer gets a few chances to send the second batch early.
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(order).toEqual(['batch']);
       commit!();
-      await done;
+      // Polled, not awaited: if the next batch went first, it holds the lock until the finally.
+      await waitFor(() => order.length >= 2, { timeoutMs: 5_000, message: 'the write or the next batch ran' });
       expect(order.slice(0, 2)).toEqual(['batch', 'write']);
+      await done;
       await waitFor(() => commit !== null, { message: 'the second batch starts after the write' });
       expect(order).toEqual(['batch', 'write', 'batch']);
       commit!();
+      await flushed;
       expect(db.prepare("SELECT count(*) AS n FROM cluster_events WHERE kind = 'exclusive'").get()?.['n']).toBe(1);
     } finally {
       // A failing assertion must not leave a batch holding the lock: close() would wait on it.
