@@ -44,10 +44,17 @@ const GUILD_CHILD_KEYS = new Set(['channels', 'threads', 'members', 'presences',
 
 const THREAD_TYPES = new Set([10, 11, 12]);
 
-/** The valid ids of a replacement list: the rows its deleteGuildRows keeps (and re-upserts). */
-function idsOf(items: ReadonlyArray<{ id?: unknown } | null | undefined> | undefined): string[] {
+/**
+ * The valid ids of a replacement list: the rows its deleteGuildRows keeps (and re-upserts).
+ * `idOf` picks the row's id within the guild (a user id for member-keyed tables).
+ */
+function idsOf<T>(items: readonly (T | null | undefined)[] | undefined, idOf: (item: T) => unknown = (item) => (item as { id?: unknown }).id): string[] {
   const out: string[] = [];
-  for (const item of items ?? []) if (item && isId(item.id)) out.push(item.id);
+  for (const item of items ?? []) {
+    if (item === null || item === undefined) continue;
+    const id = idOf(item);
+    if (isId(id)) out.push(id);
+  }
   return out;
 }
 
@@ -128,8 +135,8 @@ function guildCreate(d: GatewayGuildCreateDispatchData, shardCount: number): Mut
     { op: 'deleteGuildRows', table: 'channels', guildId, keepIds: idsOf(channels) },
     { op: 'deleteGuildRows', table: 'roles', guildId, keepIds: idsOf(d.roles) },
     { op: 'deleteGuildRows', table: 'emojis', guildId, keepIds: idsOf(d.emojis) },
-    { op: 'deleteGuildRows', table: 'voice_states', guildId, keepIds: idsOf(d.voice_states?.map((v) => ({ id: v.user_id }))) },
-    { op: 'deleteGuildRows', table: 'presences', guildId, keepIds: idsOf(d.presences?.map((p) => ({ id: (p.user as { id?: unknown } | undefined)?.id }))) },
+    { op: 'deleteGuildRows', table: 'voice_states', guildId, keepIds: idsOf(d.voice_states, (v) => v.user_id) },
+    { op: 'deleteGuildRows', table: 'presences', guildId, keepIds: idsOf(d.presences, (p) => (p.user as { id?: unknown } | undefined)?.id) },
   );
   for (const channel of channels) out.push(...channelUpsert(channel, guildId));
   for (const role of d.roles ?? []) out.push(...roleUpsert({ guild_id: guildId, role }));

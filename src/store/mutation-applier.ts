@@ -133,7 +133,8 @@ export class MutationApplier {
       case 'deleteGuildRows': {
         const table = tableName(m.table);
         if (m.keepIds === undefined) return this.#run(`DELETE FROM ${table} WHERE guild_id = ?`, [m.guildId]);
-        const id = MEMBER_KEYED_TABLES.has(table) ? 'user_id' : 'id';
+        // The row's id within its guild: the last key column (user_id for member-keyed tables).
+        const id = SPECS[m.table].key.at(-1)!;
         return this.#run(`DELETE FROM ${table} WHERE guild_id = ? AND ${id} NOT IN (SELECT value FROM json_each(?))`, [m.guildId, JSON.stringify(m.keepIds)]);
       }
       case 'deleteThreads':
@@ -158,7 +159,6 @@ export class MutationApplier {
 }
 
 const KNOWN_TABLES = new Set<string>(Object.keys(SPECS));
-const MEMBER_KEYED_TABLES = new Set<string>(['members', 'presences', 'voice_states']);
 
 /** Table names are interpolated into SQL, so only the schema's own names get through. */
 function tableName(table: string): string {
