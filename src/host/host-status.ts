@@ -1,7 +1,12 @@
-import type { AssignmentRow, ClusterEventRow, NodeRow } from '../cluster/cluster-tables.ts';
+import { readAssignments, readNodes, recentEvents, type AssignmentRow, type ClusterEventRow, type NodeRow } from '../cluster/cluster-tables.ts';
+import type { PrimaryRole } from '../cluster/primary-role.ts';
+import { StaticLeadership } from '../cluster/static-leadership.ts';
+import type { Readiness } from '../control/create-control-app.ts';
 import type { IdentifyBudgetSnapshot } from '../core/identify-budget.ts';
+import type { Leadership } from '../core/leadership.ts';
+import type { SqliteDriver } from '../core/sqlite.ts';
 import type { WriteFunnelStats } from '../store/write-funnel.ts';
-import type { ShardRunnerStats } from './shard-runner.ts';
+import type { ShardRunner, ShardRunnerStats } from './shard-runner.ts';
 
 /** What GET /status answers and the dashboard renders: one node's view of the cluster. */
 export interface HostStatus {
@@ -31,4 +36,56 @@ export interface HostStatus {
   readonly forwarder: { readonly queuedEntries: number; readonly queuedRows: number; readonly batches: number; readonly failures: number } | null;
   /** Recent joins, moves, failovers and takeovers, newest first. */
   readonly events: readonly ClusterEventRow[];
+}
+
+/** One node's parts as they are when GET /status asks; each may be absent while the node starts or stops. */
+export interface HostStatusInputs {
+  readonly nodeId: string;
+  readonly leadership: Leadership;
+  readonly version: string;
+  readonly startedAt: number;
+  readonly state: string;
+  readonly url: string | null;
+  readonly shardCount: number;
+  readonly runners: readonly ShardRunner[];
+  readonly readDb: SqliteDriver | null;
+  readonly primary: PrimaryRole | null;
+  readonly forwarder: HostStatus['forwarder'];
+}
+
+export function hostStatus(inputs: HostStatusInputs): HostStatus {
+  const role = inputs.leadership.current();
+  const db = inputs.readDb;
+  return {
+    node: {
+      id: inputs.nodeId,
+      role: role.isPrimary ? 'primary' : role.known ? 'replica' : 'unknown',
+      primary: role.primary,
+      mode: inputs.leadership instanceof StaticLeadership ? 'embedded' : 'cluster',
+      version: inputs.version,
+      startedAt: inputs.startedAt,
+      state: inputs.state,
+      url: inputs.url,
+    },
+    shardCount: inputs.shardCount,
+    shards: inputs.runners.map((r) => r.stats()),
+    nodes: db ? readNodes(db) : [],
+    assignments: db ? [...readAssignments(db).values()] : [],
+    identify: inputs.primary?.budget?.snapshot() ?? null,
+    funnel: inputs.primary ? inputs.primary.funnel.stats() : null,
+    forwarder: inputs.forwarder,
+    events: db ? recentEvents(db, 50) : [],
+  };
+}
+
+/** GET /ready: ready once running, with a known role, an open database and every shard here ready. */
+export function hostReadiness(inputs: Pick<HostStatusInputs, 'state' | 'leadership' | 'readDb' | 'runners'>): Readiness {
+  const reasons: string[] = [];
+  if (inputs.state !== 'running') reasons.push(`host is ${inputs.state}`);
+  if (!inputs.leadership.current().known) reasons.push('role unknown: LiteFS has not said who is primary');
+  if (!inputs.readDb) reasons.push('database is not open');
+  for (const runner of inputs.runners) {
+    if (runner.shard.status !== 'ready') reasons.push(`shard ${runner.shardId} is ${runner.shard.status}`);
+  }
+  return { ready: reasons.length === 0, reasons };
 }

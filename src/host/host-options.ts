@@ -1,0 +1,40 @@
+import type { BotDefinition } from '../bot.ts';
+import type { Config } from '../config/load-config.ts';
+import type { Leadership } from '../core/leadership.ts';
+import type { Logger } from '../core/ports.ts';
+import type { Runtime } from '../core/runtime.ts';
+import type { SqliteDriverFactory } from '../core/sqlite.ts';
+import type { ShardOptions } from '../gateway/shard-options.ts';
+import type { WriteFunnelOptions } from '../store/write-funnel.ts';
+
+/** Apart from src/host.ts (which re-exports it) so the parts in src/host/ take their slice without importing the Host. */
+export interface HostOptions {
+  readonly config: Config;
+  readonly runtime: Pick<Runtime, 'transport' | 'sqlite' | 'serve' | 'transactionWorkers'>;
+  readonly bot?: BotDefinition;
+  readonly logger?: Logger;
+  /** Opens the database instead of `runtime.sqlite` (the simulated LiteFS wraps it). */
+  readonly sqlite?: SqliteDriverFactory;
+  /**
+   * Where the funnel's transactions run; default config.writeFunnel (SHARDLINE_WRITE_FUNNEL).
+   * 'thread' (the default where the runtime has transactionWorkers: Node and Deno): on a thread with
+   * its own connection, so the event loop keeps reading sockets while SQLite commits. 'inline':
+   * on the event loop; always so with a custom `sqlite` (the simulated LiteFS must see every
+   * write) or a runtime without threads.
+   */
+  readonly writeFunnel?: Config['writeFunnel'];
+  /** Who is primary; default: LiteFS at config.litefsUrl, else this node alone (embedded). */
+  readonly leadership?: Leadership;
+  /** Serve the HTTP API on config.httpHost:httpPort. Default true (a cluster node needs it). */
+  readonly serveHttp?: boolean;
+  /** Identify spacing per bucket; Discord's is 5000 ms. Tests against the simulator lower both. */
+  readonly identifySpacingMs?: number;
+  /** Node-to-node HTTP (tests cut it to simulate a partition). */
+  readonly fetch?: typeof fetch;
+  /** Cluster timings (tests shorten them). */
+  readonly cluster?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number };
+  /** Write funnel thresholds (tests force back-pressure with small ones). */
+  readonly funnelTuning?: Partial<Pick<WriteFunnelOptions, 'flushThresholdRows' | 'highWaterRows' | 'retryBaseMs' | 'retryMaxMs'>>;
+  /** Extra shard tuning (tests: short backoffs, no invalid-session wait). */
+  readonly shardTuning?: Partial<Omit<ShardOptions, 'shardId' | 'shardCount' | 'token' | 'intents' | 'gatewayUrl' | 'transport' | 'identifyThrottler' | 'onDispatch'>>;
+}
