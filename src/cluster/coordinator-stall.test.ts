@@ -32,10 +32,10 @@ describe('coordinator failure detection', () => {
       commands: { detach: () => Promise.reject(new Error('unused')), start: () => Promise.resolve() },
     });
     const beat = (nodeId: string): void => void coordinator.heartbeat({ nodeId, url: `http://${nodeId}`, version: 't', startedAt: 0, shards: [] });
-    const advance = (ms: number, everyMs = 250): void => {
+    const advance = async (ms: number, everyMs = 250): Promise<void> => {
       for (let t = 0; t < ms; t += everyMs) {
         now += everyMs;
-        coordinator.tick();
+        await coordinator.tick();
       }
     };
     return { coordinator, db, beat, advance, stallFor: (ms: number) => (now += ms) };
@@ -46,10 +46,10 @@ describe('coordinator failure detection', () => {
     coordinator.start();
     beat('a');
     beat('b');
-    advance(1_000);
+    await advance(1_000);
     // The process stalls for longer than nodeTimeout; the heartbeats wait behind the next tick.
     stallFor(8_000);
-    coordinator.tick();
+    await coordinator.tick();
     beat('a');
     beat('b');
     const events = db.prepare("select kind from cluster_events where kind = 'dead'").all();
@@ -64,7 +64,7 @@ describe('coordinator failure detection', () => {
     beat('a');
     beat('b');
     for (let i = 0; i < 30; i++) {
-      advance(250);
+      await advance(250);
       beat('a');
     }
     const dead = db.prepare("select node_id from cluster_events where kind = 'dead'").all();

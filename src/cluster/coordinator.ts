@@ -1,5 +1,5 @@
 import { ShardlineError } from '../core/errors.ts';
-import { planPlacement, type Move, type PlacementNode } from '../core/placement.ts';
+import { planPlacement, type Move } from '../core/placement.ts';
 import type { Clock, Logger } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import { parseResumeInfo, type ResumeInfo } from '../core/resume-info.ts';
@@ -7,92 +7,23 @@ import type { SqliteDriver } from '../core/sqlite.ts';
 import { MutationApplier } from '../store/mutation-applier.ts';
 import { listShardSessions } from '../store/queries.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
+import type { ClaimResult, CoordinatorOptions, MoveResult, ReleaseResult } from './coordinator-options.ts';
 import { appendEvent, readAssignments, readNodes, setDraining, upsertNode, writeAssignment, deleteAssignmentsFrom, type AssignmentRow } from './cluster-tables.ts';
+import { NodeRegistry } from './node-registry.ts';
 
-/** How the coordinator acts on nodes: in-process for itself, over HTTP for the others. */
-export interface NodeCommands {
-  /** Detach the shard on `nodeId` (it must run it at `epoch`) and return its resume info; its writes are flushed first. */
-  detach(nodeId: string, shardId: number, epoch: number): Promise<ResumeInfo>;
-  /** Ask `nodeId` to start the shard now at `epoch` (resuming when `resume` is given). Best effort: the node's reconcile loop is the backstop. */
-  start(nodeId: string, shardId: number, epoch: number, resume: ResumeInfo | null): Promise<void>;
-}
+export type { ClaimResult, CoordinatorOptions, MoveResult, NodeCommands, ReleaseResult } from './coordinator-options.ts';
 
-export interface CoordinatorOptions {
-  readonly nodeId: string;
-  /** The primary's writable connection. */
-  readonly db: SqliteDriver;
-  readonly shardCount: number;
-  readonly commands: NodeCommands;
-  readonly logger: Logger;
-  /** A node is dead after this long without a heartbeat. Default 5000. */
-  readonly nodeTimeoutMs?: number;
-  readonly tickMs?: number;
-  /**
-   * After becoming primary, unowned shards wait this long so that nodes starting together
-   * all get a share instead of one node identifying everything. Default 1500.
-   */
-  readonly settleMs?: number;
-  /** Rebalancing handoffs running at once (failovers are never held back). Default 1. */
-  readonly maxConcurrentHandoffs?: number;
-  readonly clock?: Clock;
-  /**
-   * A shard handed off by hand (POST /shards/:id/handoff) waits this long for the matching
-   * resume before the planner places it again from the committed session. Default 60 000.
-   */
-  readonly detachedTimeoutMs?: number;
-  /** Called after assignments changed in the database (the local agent reconciles at once). */
-  readonly onAssignmentsChanged?: () => void;
-  /** True while the primary's writes are held for a lease handoff: rounds are skipped. */
-  readonly writesHeld?: () => boolean;
-  /**
-   * True while another connection is committing (the funnel's transaction thread). A write on
-   * this connection would wait for it with the event loop blocked, so the once-a-second
-   * heartbeat persistence waits for a free moment instead (at most PERSIST_DEFER_MAX_MS).
-   */
-  readonly storeBusy?: () => boolean;
-  /**
-   * Runs a write of this connection while no other connection commits (the funnel's thread
-   * sends nothing meanwhile), so the event loop never sits in SQLite's synchronous busy wait,
-   * which under load lasts a whole batch (tens of ms). The handoff paths write through it.
-   * Default: at once.
-   */
-  readonly exclusive?: <T>(write: () => T) => Promise<T>;
-}
+/** How often the nodes' last heartbeats are written (other nodes read them from their replica). */
+const PERSIST_EVERY_MS = 1_000;
+/** Cluster events waiting for a round beyond this are dropped, oldest first (a store that keeps failing). */
+const MAX_PENDING_EVENTS = 1_000;
 
-/** How long heartbeat persistence may wait for the store to be free before it writes anyway. */
-const PERSIST_DEFER_MAX_MS = 5_000;
-
-export interface MoveResult {
-  readonly shardId: number;
-  readonly from: string;
-  readonly to: string;
-  readonly epoch: number;
-  /** The seq the new owner resumes after. */
-  readonly seq: number;
-  readonly tookMs: number;
-}
-
-/** A shard released for a manual handoff: its final resume info, committed with the epoch bump. */
-export interface ReleaseResult {
-  readonly resume: ResumeInfo;
-  /** The epoch of the 'detached' row (no node runs the shard at it). */
-  readonly epoch: number;
-}
-
-export interface ClaimResult {
-  readonly shardId: number;
-  readonly epoch: number;
-  readonly node: string;
-}
-
-interface KnownNode {
-  url: string;
-  version: string;
-  startedAt: number;
-  lastSeen: number;
-  draining: boolean;
-  dead: boolean;
-  dirty: boolean;
+interface PendingEvent {
+  readonly at: number;
+  readonly kind: string;
+  readonly nodeId: string | null;
+  readonly shardId: number | null;
+  readonly detail: Record<string, unknown>;
 }
 
 /**
@@ -106,22 +37,23 @@ export class Coordinator {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #applier: MutationApplier;
-  readonly #nodeTimeoutMs: number;
+  readonly #nodes: NodeRegistry;
   #assignments = new Map<number, AssignmentRow>();
-  readonly #nodes = new Map<string, KnownNode>();
   readonly #moving = new Set<number>();
+  #pendingEvents: PendingEvent[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
   #lastPersist = 0;
   #startedAt = 0;
-  #lastTickAt = 0;
+  /** The round waiting for (or running in) exclusive(); one at a time. */
+  #round: Promise<void> | undefined;
 
   constructor(options: CoordinatorOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: 'coordinator' });
     this.#clock = options.clock ?? systemClock;
     this.#applier = new MutationApplier(options.db);
-    this.#nodeTimeoutMs = options.nodeTimeoutMs ?? 5_000;
+    this.#nodes = new NodeRegistry({ timeoutMs: options.nodeTimeoutMs ?? 5_000, tickMs: options.tickMs ?? 250 });
   }
 
   get running(): boolean {
@@ -132,20 +64,13 @@ export class Coordinator {
     if (this.#running) return;
     const now = this.#clock.now();
     this.#startedAt = now;
+    this.#lastPersist = 0;
+    this.#pendingEvents = [];
     const db = this.#o.db;
     this.#assignments = readAssignments(db);
-    // Grace (contract 7): everyone known counts as just seen, so nobody is declared dead
-    // before a full nodeTimeout has passed under this primary.
-    for (const row of readNodes(db)) {
-      this.#nodes.set(row.id, { url: row.url, version: row.version, startedAt: row.startedAt, lastSeen: now, draining: row.draining, dead: false, dirty: false });
-    }
-    // An owner whose nodes row has not been persisted (or replicated) yet gets the same grace:
-    // otherwise the planner would see an unknown owner and fail its live shards over at once.
-    for (const row of this.#assignments.values()) {
-      if (row.nodeId && !this.#nodes.has(row.nodeId)) {
-        this.#nodes.set(row.nodeId, { url: '', version: '', startedAt: 0, lastSeen: now, draining: false, dead: false, dirty: false });
-      }
-    }
+    const owners = [...this.#assignments.values()].flatMap((row) => (row.nodeId ? [row.nodeId] : []));
+    this.#nodes.load(readNodes(db), owners, now);
+    // Written directly: the funnel has only just started, so nothing else commits yet.
     db.transaction(() => {
       const removed = deleteAssignmentsFrom(db, this.#o.shardCount);
       if (removed > 0) for (const id of [...this.#assignments.keys()]) if (id >= this.#o.shardCount) this.#assignments.delete(id);
@@ -153,7 +78,7 @@ export class Coordinator {
     });
     this.#running = true;
     this.#log.info({ nodes: this.#nodes.size, shards: this.#o.shardCount }, 'coordinator started on the primary');
-    this.#timer = setInterval(() => this.tick(), this.#o.tickMs ?? 250);
+    this.#timer = setInterval(() => void this.tick(), this.#o.tickMs ?? 250);
   }
 
   /** Stops at once: no further writes, no new moves (moves in flight abandon their commit). */
@@ -170,103 +95,112 @@ export class Coordinator {
     return this.#assignments.get(shardId)?.epoch === epoch;
   }
 
+  /** Memory only: the next round persists it. */
   heartbeat(request: HeartbeatRequest): HeartbeatResponse {
     if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot record the heartbeat of ${request.nodeId}: this node's coordinator is not running`);
-    const now = this.#clock.now();
-    const known = this.#nodes.get(request.nodeId);
-    if (!known || known.dead) {
-      this.#event(known ? 'rejoin' : 'join', request.nodeId, null, { url: request.url, version: request.version });
-      // Other nodes find a node's URL in the replicated nodes table: write a newcomer at the next tick.
+    const seen = this.#nodes.heartbeat(request, this.#clock.now());
+    if (seen) {
+      this.#event(seen, request.nodeId, null, { url: request.url, version: request.version });
+      // Other nodes find a node's URL in the replicated nodes table: write a newcomer in the next round.
       this.#lastPersist = 0;
-      this.#log.info({ node: request.nodeId, url: request.url }, known ? 'node is back' : 'node joined');
+      this.#log.info({ node: request.nodeId, url: request.url }, seen === 'rejoin' ? 'node is back' : 'node joined');
     }
-    this.#nodes.set(request.nodeId, {
-      url: request.url,
-      version: request.version,
-      startedAt: request.startedAt,
-      lastSeen: now,
-      draining: known?.draining ?? false,
-      dead: false,
-      dirty: true,
-    });
     return { primary: this.#o.nodeId, shardCount: this.#o.shardCount };
   }
 
   nodeUrl(nodeId: string): string | null {
-    return this.#nodes.get(nodeId)?.url || null;
+    return this.#nodes.url(nodeId);
   }
 
-  setDraining(nodeId: string, draining: boolean): void {
-    const node = this.#nodes.get(nodeId);
-    if (!node) throw new ShardlineError('NOT_FOUND', `Cannot ${draining ? 'drain' : 'undrain'} node ${nodeId}: no such node`);
-    node.draining = draining;
-    setDraining(this.#o.db, nodeId, draining);
+  /** Resolves once the flag is committed and a round has planned with it. */
+  async setDraining(nodeId: string, draining: boolean): Promise<void> {
+    this.#nodes.setDraining(nodeId, draining);
     this.#event(draining ? 'drain' : 'undrain', nodeId, null, {});
-    this.tick();
+    await this.#exclusive(() => {
+      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot ${draining ? 'drain' : 'undrain'} node ${nodeId}: this node stopped being the primary`);
+      setDraining(this.#o.db, nodeId, draining);
+    });
+    await this.tick();
   }
 
   assignments(): ReadonlyMap<number, AssignmentRow> {
     return this.#assignments;
   }
 
-  /** One round: persist heartbeats, detect deaths, place shards. The interval calls it. */
-  tick(): void {
+  /**
+   * One round: detect deaths, start rebalancing handoffs, and (through exclusive()) persist
+   * heartbeats and events and place shards. The interval calls it; the promise settles when
+   * this round's writes are committed (or failed and were logged).
+   */
+  tick(): Promise<void> {
     // A held primary (handing its lease over) writes nothing, so it plans nothing either.
-    if (!this.#running || this.#o.writesHeld?.()) return;
+    if (!this.#running || this.#o.writesHeld?.()) return Promise.resolve();
     try {
-      this.#tick();
+      const now = this.#clock.now();
+      for (const { nodeId, silentMs } of this.#nodes.sweep(now)) {
+        this.#event('dead', nodeId, null, { silentMs });
+        this.#log.warn({ node: nodeId, silentMs }, 'node declared dead: its shards fail over');
+      }
+      const moves = this.#plan(now);
+      const room = (this.#o.maxConcurrentHandoffs ?? 1) - this.#moving.size;
+      for (const move of moves.filter((m) => m.kind === 'handoff').slice(0, Math.max(0, room))) {
+        void this.#handoff(move.shardId, move.to, 'rebalance').catch(() => {});
+      }
+      if (this.#round) return this.#round;
+      if (!this.#roundDue(now, moves)) return Promise.resolve();
     } catch (error) {
       this.#log.error({ err: error }, 'coordinator round failed; retrying next tick');
+      return Promise.resolve();
     }
+    const round = this.#exclusive(() => this.#writeRound())
+      .catch((error: unknown) => this.#log.error({ err: error }, 'coordinator round failed to commit; retrying next tick'))
+      .finally(() => {
+        if (this.#round === round) this.#round = undefined;
+      });
+    this.#round = round;
+    return round;
   }
 
-  #tick(): void {
-    const now = this.#clock.now();
-    const db = this.#o.db;
-    // A stall of this process (GC, a busy machine) is not silence of the others: their
-    // heartbeats are queued behind this very tick. The stalled time does not count against them.
-    const tickMs = this.#o.tickMs ?? 250;
-    const stalled = this.#lastTickAt === 0 ? 0 : now - this.#lastTickAt - tickMs;
-    this.#lastTickAt = now;
-    if (stalled > tickMs * 3) for (const node of this.#nodes.values()) if (!node.dead) node.lastSeen = Math.min(now, node.lastSeen + stalled);
-    for (const [id, node] of this.#nodes) {
-      if (!node.dead && now - node.lastSeen > this.#nodeTimeoutMs) {
-        node.dead = true;
-        this.#event('dead', id, null, { silentMs: now - node.lastSeen });
-        this.#log.warn({ node: id, silentMs: now - node.lastSeen }, 'node declared dead: its shards fail over');
-      }
-    }
-    const sincePersist = now - this.#lastPersist;
-    if (sincePersist >= 1_000 && !(sincePersist < PERSIST_DEFER_MAX_MS && this.#o.storeBusy?.())) {
-      this.#lastPersist = now;
-      const dirty = [...this.#nodes].filter(([, n]) => n.dirty);
-      if (dirty.length > 0) {
-        db.transaction(() => {
-          for (const [id, n] of dirty) upsertNode(db, { id, url: n.url, version: n.version, startedAt: n.startedAt, lastHeartbeatAt: n.lastSeen });
-        });
-        for (const [, n] of dirty) n.dirty = false;
-      }
-    }
-
+  /** The planner's moves that are not already running or waiting for a manual resume. */
+  #plan(now: number): Move[] {
     const owners = new Map<number, string | null>();
     for (let shardId = 0; shardId < this.#o.shardCount; shardId++) owners.set(shardId, this.#assignments.get(shardId)?.nodeId ?? null);
-    const nodes: PlacementNode[] = [...this.#nodes].map(([id, n]) => ({ id, alive: !n.dead, draining: n.draining }));
-    const moves = planPlacement({ shardCount: this.#o.shardCount, owners, nodes }).filter((m) => !this.#moving.has(m.shardId) && !this.#awaitingResume(m.shardId, now));
-    const settled = now - this.#startedAt >= (this.#o.settleMs ?? 1_500);
-    const immediate = moves.filter((m) => m.kind === 'failover' || (m.kind === 'place' && settled));
-    if (immediate.length > 0) this.#assignNow(immediate, now);
-    const room = (this.#o.maxConcurrentHandoffs ?? 1) - this.#moving.size;
-    for (const move of moves.filter((m) => m.kind === 'handoff').slice(0, Math.max(0, room))) {
-      void this.#handoff(move.shardId, move.to, 'rebalance').catch(() => {});
-    }
+    return planPlacement({ shardCount: this.#o.shardCount, owners, nodes: this.#nodes.placementNodes() }).filter(
+      (m) => !this.#moving.has(m.shardId) && !this.#awaitingResume(m.shardId, now),
+    );
   }
 
-  /** Places unowned shards and fails over dead nodes' shards in one transaction. */
-  #assignNow(moves: readonly Move[], now: number): void {
+  /** Failovers at once; placements once the primary has settled. */
+  #immediate(moves: readonly Move[], now: number): Move[] {
+    const settled = now - this.#startedAt >= (this.#o.settleMs ?? 1_500);
+    return moves.filter((m) => m.kind === 'failover' || (m.kind === 'place' && settled));
+  }
+
+  #roundDue(now: number, moves: readonly Move[]): boolean {
+    if (this.#pendingEvents.length > 0 || this.#immediate(moves, now).length > 0) return true;
+    return now - this.#lastPersist >= PERSIST_EVERY_MS && this.#nodes.hasDirty();
+  }
+
+  /**
+   * Runs inside exclusive(): plans again from the state of this moment (a move or a claim may
+   * have committed while the round waited), then writes heartbeats, events and the new
+   * assignments in one transaction.
+   */
+  #writeRound(): void {
+    if (!this.#running || this.#o.writesHeld?.()) return;
     const db = this.#o.db;
-    const sessions = new Map(listShardSessions(db).map((s) => [s.shardId, s]));
+    const now = this.#clock.now();
+    const moves = this.#immediate(this.#plan(now), now);
+    const persistDue = now - this.#lastPersist >= PERSIST_EVERY_MS;
+    const persist = persistDue ? this.#nodes.dirtyRows() : [];
+    // A failed commit keeps the rows dirty; they go with the round a second later.
+    if (persistDue) this.#lastPersist = now;
+    const events = this.#pendingEvents;
+    if (moves.length === 0 && persist.length === 0 && events.length === 0) return;
     const rows: AssignmentRow[] = [];
     db.transaction(() => {
+      for (const node of persist) upsertNode(db, node);
+      for (const event of events) appendEvent(db, event);
       for (const move of moves) {
         const epoch = (this.#assignments.get(move.shardId)?.epoch ?? 0) + 1;
         const row: AssignmentRow = { shardId: move.shardId, nodeId: move.to, epoch, state: 'assigned', updatedAt: now };
@@ -275,8 +209,16 @@ export class Coordinator {
         rows.push(row);
       }
     });
+    this.#nodes.markPersisted(persist.map((n) => n.id));
+    this.#pendingEvents = [];
+    if (rows.length > 0) this.#started(rows);
+  }
+
+  /** Tells the new owners to start; the sessions committed last let them resume. */
+  #started(rows: readonly AssignmentRow[]): void {
     for (const row of rows) this.#assignments.set(row.shardId, row);
     this.#o.onAssignmentsChanged?.();
+    const sessions = new Map(listShardSessions(this.#o.db).map((s) => [s.shardId, s]));
     for (const row of rows) {
       const session = sessions.get(row.shardId);
       const resume = session && session.shardCount === this.#o.shardCount ? toResume(session) : null;
@@ -292,9 +234,8 @@ export class Coordinator {
     if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.#o.shardCount) {
       return Promise.reject(new ShardlineError('INVALID_INPUT', `Cannot move shard ${shardId}: shard ids run from 0 to ${this.#o.shardCount - 1}`));
     }
-    const target = this.#nodes.get(to);
-    if (!target || target.dead) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId} to ${to}: that node is ${target ? 'dead' : 'unknown'}`));
-    if (target.draining) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId} to ${to}: that node is draining`));
+    const target = this.#nodes.status(to);
+    if (target !== 'alive') return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId} to ${to}: that node is ${target}`));
     if (this.#moving.has(shardId)) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: a move of it is already running`));
     const from = this.#assignments.get(shardId)?.nodeId;
     if (from === to) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId} to ${to}: it already runs there`));
@@ -383,8 +324,8 @@ export class Coordinator {
     // the same shard cannot both pass the checks while one waits.
     const row = await this.#exclusive((): AssignmentRow => {
       this.#checkShard(shardId, 'resume');
-      const node = this.#nodes.get(nodeId);
-      if (!node || node.dead) throw new ShardlineError('CONFLICT', `${what}: that node is ${node ? 'dead' : 'unknown to the primary'}`);
+      const node = this.#nodes.status(nodeId);
+      if (node === 'unknown' || node === 'dead') throw new ShardlineError('CONFLICT', `${what}: that node is ${node === 'dead' ? 'dead' : 'unknown to the primary'}`);
       const current = this.#assignments.get(shardId);
       if (current?.state !== 'detached' || this.#moving.has(shardId)) {
         throw new ShardlineError('CONFLICT', `${what}: it is not detached (${describe(current)})`);
@@ -440,12 +381,13 @@ export class Coordinator {
     return row?.state === 'detached' && now - row.updatedAt < (this.#o.detachedTimeoutMs ?? 60_000);
   }
 
+  /** Buffered for the next round, which writes it in exclusive(). */
   #event(kind: string, nodeId: string | null, shardId: number | null, detail: Record<string, unknown>): void {
-    try {
-      appendEvent(this.#o.db, { at: this.#clock.now(), kind, nodeId, shardId, detail });
-    } catch (error) {
-      this.#log.warn({ err: (error as Error).message, kind }, 'could not record a cluster event');
+    if (this.#pendingEvents.length >= MAX_PENDING_EVENTS) {
+      const dropped = this.#pendingEvents.shift();
+      this.#log.warn({ kind: dropped?.kind, pending: MAX_PENDING_EVENTS }, 'cluster events are not being committed; dropped the oldest');
     }
+    this.#pendingEvents.push({ at: this.#clock.now(), kind, nodeId, shardId, detail });
   }
 }
 

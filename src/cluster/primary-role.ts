@@ -78,7 +78,6 @@ export class PrimaryRole {
       nodeId: o.nodeId,
       logger: o.logger,
       writesHeld: () => hold.held,
-      storeBusy: () => this.#funnel?.busy ?? false,
       exclusive: (write) => this.#exclusive(write),
     });
     this.#coordinator = coordinator;

@@ -27,8 +27,8 @@ export interface PrimaryOperations {
   releaseShard(request: ReleaseRequest): Promise<ResumeInfo>;
   claimShard(request: ClaimRequest): Promise<ResumeResult>;
   move(shardId: number, to: string, options: { forwarded: true }): Promise<MoveReport>;
-  /** Sets the flag only; the node the admin called does the waiting. */
-  setDraining(nodeId: string, draining: boolean): void;
+  /** Sets and commits the flag only; the node the admin called does the waiting. */
+  setDraining(nodeId: string, draining: boolean): Promise<void>;
   /** This node's runner of a shard, for the move's gap measurement; null when it does not run here. */
   shardStats(shardId: number): { readonly status: string; readonly readySince: number | null; readonly seq: number | null } | null;
   /**

@@ -95,7 +95,7 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
     app.post('/nodes/:id/drain', async (c) => {
       const nodeId = nodeIdParam(c.req.param('id'));
       const body = await parseBody(c, forwardedDrainRequest);
-      ops.setDraining(nodeId, body.draining);
+      await ops.setDraining(nodeId, body.draining);
       return c.json({ ok: true });
     });
     const holdWrites = ops.holdWrites?.bind(ops);

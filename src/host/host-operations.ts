@@ -131,7 +131,7 @@ export class HostOperations {
   async drainNode(nodeId: string, draining: boolean, options: { waitMs?: number } = {}): Promise<DrainReport> {
     const started = Date.now();
     const primary = this.#h.primary();
-    if (primary) primary.coordinator.setDraining(nodeId, draining);
+    if (primary) await primary.coordinator.setDraining(nodeId, draining);
     else await this.#callPrimary(`${draining ? 'drain' : 'undrain'} ${nodeId}`, `/internal/nodes/${nodeId}/drain`, { draining });
     const waitMs = draining ? (options.waitMs ?? 30_000) : 0;
     for (;;) {

@@ -41,7 +41,11 @@ describe('holding the primary\'s writes for a lease handoff (simulated LiteFS)',
     expect((await post(primary, '/internal/primary/hold-writes', { holdMs: 60_000 }, CLUSTER_SECRET)).status).toBe(400);
 
     const held = await post(primary, '/internal/primary/hold-writes', { holdMs: 10_000 }, CLUSTER_SECRET);
-    expect(held).toEqual({ status: 200, json: { heldMs: 10_000 } });
+    expect(held.status).toBe(200);
+    // What is left of the hold once no transaction runs: waiting for a batch on the thread takes some of it.
+    const heldMs = (held.json as { heldMs: number }).heldMs;
+    expect(heldMs).toBeGreaterThan(0);
+    expect(heldMs).toBeLessThanOrEqual(10_000);
     const funnel = () => primary.host.primary!.funnel.stats();
     const committed = funnel().transactions;
     await waitFor(() => funnel().failedTransactions >= 2 && funnel().queuedEntries > 0, { message: 'the funnel tried and kept its writes queued' });

@@ -47,7 +47,7 @@ function setup(options: { fail?: Partial<Record<keyof Ops, ShardlineError>>; dra
     }),
     releaseShard: async (request) => record('releaseShard', [request], INFO),
     claimShard: async (request) => record('claimShard', [request], { shardId: request.shardId, epoch: 8, node: request.nodeId }),
-    setDraining: (nodeId, draining) => void record('setDraining', [nodeId, draining], undefined),
+    setDraining: async (nodeId, draining) => void record('setDraining', [nodeId, draining], undefined),
     shardStats: (shardId) => (shardId === 2 ? { status: 'ready', readySince: 1, seq: 5 } : null),
   };
   const log = captureLogger();

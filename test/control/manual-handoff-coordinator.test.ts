@@ -55,7 +55,7 @@ describe('coordinator: manual handoff (release, claim, timeout)', () => {
     open.push({ db, coordinator });
     coordinator.start();
     for (const id of ['node-a', 'node-b']) coordinator.heartbeat({ nodeId: id, url: URL_OF(id), version: 't', startedAt: 0, shards: [] });
-    coordinator.tick();
+    await coordinator.tick();
     return { db, coordinator, started, detached, advance: (ms: number) => void (now += ms) };
   }
 
@@ -74,7 +74,7 @@ describe('coordinator: manual handoff (release, claim, timeout)', () => {
     expect(coordinator.fence(1, owner.epoch)).toBe(false);
 
     const before = started.length;
-    coordinator.tick();
+    await coordinator.tick();
     expect(started.length).toBe(before);
 
     const info = release.resume;
@@ -95,8 +95,8 @@ describe('coordinator: manual handoff (release, claim, timeout)', () => {
 
   it('writes handoffs only when the store lets it (exclusive), and of two claims waiting together exactly one wins', async () => {
     // A gate standing in for the funnel's thread: writes wait until it opens.
-    let open!: () => void;
-    let gate = new Promise<void>((resolve) => (open = resolve));
+    let open = (): void => {};
+    let gate = Promise.resolve();
     let waiting = 0;
     const exclusive = async <T,>(write: () => T): Promise<T> => {
       waiting += 1;
@@ -106,6 +106,7 @@ describe('coordinator: manual handoff (release, claim, timeout)', () => {
     };
     const { db, coordinator } = await setup(exclusive);
     const owner = coordinator.assignments().get(1)!;
+    gate = new Promise<void>((resolve) => (open = resolve));
     const released = coordinator.releaseForManualHandoff(1, { nodeId: owner.nodeId!, epoch: owner.epoch });
     await vi.waitFor(() => expect(waiting).toBe(1));
     expect(readAssignments(db).get(1)?.state).toBe('assigned'); // nothing written yet
@@ -129,10 +130,10 @@ describe('coordinator: manual handoff (release, claim, timeout)', () => {
     const owner = coordinator.assignments().get(0)!;
     await coordinator.releaseForManualHandoff(0, { nodeId: owner.nodeId!, epoch: owner.epoch });
     advance(59_000);
-    coordinator.tick();
+    await coordinator.tick();
     expect(coordinator.assignments().get(0)?.state).toBe('detached');
     advance(2_000);
-    coordinator.tick();
+    await coordinator.tick();
     const row = coordinator.assignments().get(0)!;
     expect(row).toMatchObject({ state: 'assigned', epoch: owner.epoch + 2 });
     expect(started.at(-1)).toMatchObject({ shardId: 0, nodeId: row.nodeId, resume: { sessionId: 's0', seq: 40 } });

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { NodeRegistry } from './node-registry.ts';
+
+const beat = (nodeId: string) => ({ nodeId, url: `http://${nodeId}`, version: 't', startedAt: 7, shards: [] });
+
+describe('NodeRegistry', () => {
+  it('tells a join from a rejoin from a routine heartbeat, and keeps draining across heartbeats', () => {
+    const nodes = new NodeRegistry({ timeoutMs: 1_000, tickMs: 100 });
+    expect(nodes.heartbeat(beat('a'), 0)).toBe('join');
+    expect(nodes.heartbeat(beat('a'), 100)).toBeNull();
+    nodes.setDraining('a', true);
+    nodes.heartbeat(beat('a'), 200);
+    expect(nodes.status('a')).toBe('draining');
+    for (let t = 300; t <= 1_300; t += 100) nodes.sweep(t);
+    expect(nodes.status('a')).toBe('dead');
+    expect(nodes.heartbeat(beat('a'), 1_400)).toBe('rejoin');
+    expect(nodes.status('a')).toBe('draining');
+    expect(() => nodes.setDraining('zz', true)).toThrow(/Cannot drain node zz: no such node/);
+  });
+
+  it('gives persisted nodes and owners without a row the grace of a full timeout', () => {
+    const nodes = new NodeRegistry({ timeoutMs: 1_000, tickMs: 100 });
+    nodes.load([{ id: 'a', url: 'http://a', version: 't', startedAt: 0, lastHeartbeatAt: -50_000, draining: true }], ['a', 'b'], 10_000);
+    expect(nodes.placementNodes()).toEqual([
+      { id: 'a', alive: true, draining: true },
+      { id: 'b', alive: true, draining: false },
+    ]);
+    expect(nodes.sweep(10_900)).toEqual([]);
+    for (let t = 11_000; t < 11_100; t += 100) nodes.sweep(t);
+    expect(nodes.sweep(11_100).map((d) => d.nodeId)).toEqual(['a', 'b']);
+  });
+
+  it('does not count its own stall as silence, but does count real silence', () => {
+    const nodes = new NodeRegistry({ timeoutMs: 1_000, tickMs: 100 });
+    nodes.heartbeat(beat('a'), 0);
+    nodes.sweep(100);
+    expect(nodes.sweep(5_000)).toEqual([]); // 4.8 s without a sweep: the process stalled
+    expect(nodes.sweep(5_100)).toEqual([]);
+    const dead = [];
+    for (let t = 5_200; t <= 7_000 && dead.length === 0; t += 100) dead.push(...nodes.sweep(t));
+    expect(dead).toEqual([{ nodeId: 'a', silentMs: 1_100 }]);
+  });
+
+  it('hands out the rows heard from since the last write, once', () => {
+    const nodes = new NodeRegistry({ timeoutMs: 1_000, tickMs: 100 });
+    nodes.heartbeat(beat('a'), 5);
+    nodes.heartbeat(beat('b'), 6);
+    expect(nodes.hasDirty()).toBe(true);
+    expect(nodes.dirtyRows()).toEqual([
+      { id: 'a', url: 'http://a', version: 't', startedAt: 7, lastHeartbeatAt: 5 },
+      { id: 'b', url: 'http://b', version: 't', startedAt: 7, lastHeartbeatAt: 6 },
+    ]);
+    nodes.markPersisted(['a', 'b']);
+    expect(nodes.hasDirty()).toBe(false);
+    nodes.heartbeat(beat('b'), 9);
+    expect(nodes.dirtyRows().map((r) => r.id)).toEqual(['b']);
+  });
+});

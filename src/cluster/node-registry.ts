@@ -1,0 +1,131 @@
+import { ShardlineError } from '../core/errors.ts';
+import type { PlacementNode } from '../core/placement.ts';
+import type { HeartbeatRequest } from './cluster-protocol.ts';
+import type { NodeRow } from './cluster-tables.ts';
+
+interface KnownNode {
+  url: string;
+  version: string;
+  startedAt: number;
+  lastSeen: number;
+  draining: boolean;
+  dead: boolean;
+  /** Seen since its row was last written. */
+  dirty: boolean;
+}
+
+export interface DeadNode {
+  readonly nodeId: string;
+  readonly silentMs: number;
+}
+
+/**
+ * The primary's view of the nodes: who was heard from when, who is draining, who is dead.
+ * Memory only; the coordinator persists what changed, on its own schedule.
+ */
+export class NodeRegistry {
+  readonly #nodes = new Map<string, KnownNode>();
+  readonly #timeoutMs: number;
+  readonly #tickMs: number;
+  #lastSweepAt = 0;
+
+  constructor(options: { timeoutMs: number; tickMs: number }) {
+    this.#timeoutMs = options.timeoutMs;
+    this.#tickMs = options.tickMs;
+  }
+
+  /**
+   * Starts from the persisted nodes and the owners of assigned shards. Everyone counts as just
+   * seen (contract 7's grace): nobody is declared dead before a full timeout under this primary.
+   * An owner without a nodes row (not persisted or not replicated yet) gets the same grace;
+   * otherwise the planner would see an unknown owner and fail its live shards over at once.
+   */
+  load(rows: readonly NodeRow[], owners: Iterable<string>, now: number): void {
+    this.#nodes.clear();
+    this.#lastSweepAt = 0;
+    for (const row of rows) {
+      this.#nodes.set(row.id, { url: row.url, version: row.version, startedAt: row.startedAt, lastSeen: now, draining: row.draining, dead: false, dirty: false });
+    }
+    for (const id of owners) {
+      if (!this.#nodes.has(id)) this.#nodes.set(id, { url: '', version: '', startedAt: 0, lastSeen: now, draining: false, dead: false, dirty: false });
+    }
+  }
+
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  /** Records a heartbeat; says whether the node is new to this primary or back from the dead. */
+  heartbeat(request: HeartbeatRequest, now: number): 'join' | 'rejoin' | null {
+    const known = this.#nodes.get(request.nodeId);
+    this.#nodes.set(request.nodeId, {
+      url: request.url,
+      version: request.version,
+      startedAt: request.startedAt,
+      lastSeen: now,
+      draining: known?.draining ?? false,
+      dead: false,
+      dirty: true,
+    });
+    if (!known) return 'join';
+    return known.dead ? 'rejoin' : null;
+  }
+
+  /** Declares dead every node silent for longer than the timeout; returns the newly dead. */
+  sweep(now: number): DeadNode[] {
+    // A stall of this process (GC, a busy machine) is not silence of the others: their
+    // heartbeats are queued behind this very sweep. The stalled time does not count against them.
+    const stalled = this.#lastSweepAt === 0 ? 0 : now - this.#lastSweepAt - this.#tickMs;
+    this.#lastSweepAt = now;
+    if (stalled > this.#tickMs * 3) for (const node of this.#nodes.values()) if (!node.dead) node.lastSeen = Math.min(now, node.lastSeen + stalled);
+    const dead: DeadNode[] = [];
+    for (const [nodeId, node] of this.#nodes) {
+      if (!node.dead && now - node.lastSeen > this.#timeoutMs) {
+        node.dead = true;
+        dead.push({ nodeId, silentMs: now - node.lastSeen });
+      }
+    }
+    return dead;
+  }
+
+  /** Throws NOT_FOUND for a node this primary has never heard of. */
+  setDraining(nodeId: string, draining: boolean): void {
+    const node = this.#nodes.get(nodeId);
+    if (!node) throw new ShardlineError('NOT_FOUND', `Cannot ${draining ? 'drain' : 'undrain'} node ${nodeId}: no such node`);
+    node.draining = draining;
+  }
+
+  url(nodeId: string): string | null {
+    return this.#nodes.get(nodeId)?.url || null;
+  }
+
+  status(nodeId: string): 'unknown' | 'dead' | 'draining' | 'alive' {
+    const node = this.#nodes.get(nodeId);
+    if (!node) return 'unknown';
+    if (node.dead) return 'dead';
+    return node.draining ? 'draining' : 'alive';
+  }
+
+  placementNodes(): PlacementNode[] {
+    return [...this.#nodes].map(([id, n]) => ({ id, alive: !n.dead, draining: n.draining }));
+  }
+
+  /** Rows of the nodes heard from since markPersisted(); `draining` is written separately. */
+  dirtyRows(): Omit<NodeRow, 'draining'>[] {
+    const rows: Omit<NodeRow, 'draining'>[] = [];
+    for (const [id, n] of this.#nodes) if (n.dirty) rows.push({ id, url: n.url, version: n.version, startedAt: n.startedAt, lastHeartbeatAt: n.lastSeen });
+    return rows;
+  }
+
+  hasDirty(): boolean {
+    for (const node of this.#nodes.values()) if (node.dirty) return true;
+    return false;
+  }
+
+  markPersisted(ids: readonly string[]): void {
+    for (const id of ids) {
+      const node = this.#nodes.get(id);
+      if (node) node.dirty = false;
+    }
+  }
+}
