@@ -32,7 +32,16 @@ export interface DatabasePragmas {
 }
 
 const MIN_BUSY_TIMEOUT_MS = 5000;
-const DEFAULT_WAL_AUTOCHECKPOINT_PAGES = 10_000;
+export const DEFAULT_WAL_AUTOCHECKPOINT_PAGES = 10_000;
+
+/**
+ * For a connection beside the funnel's transaction thread. A checkpoint runs on whichever
+ * connection commits when the WAL passes its mark, and it copies pages and fsyncs with that
+ * connection's thread blocked; at the same mark, the event loop's small writes met it often
+ * (bench/funnel: p99 2-3 ms, once 61 ms). Twice the thread's mark leaves checkpoints to the
+ * thread while it commits, and still bounds the WAL when it sits idle.
+ */
+export const BESIDE_THREAD_WAL_AUTOCHECKPOINT_PAGES = 2 * DEFAULT_WAL_AUTOCHECKPOINT_PAGES;
 
 /**
  * Opens a connection with the settings LiteFS needs (contract 2): WAL, a busy timeout of at

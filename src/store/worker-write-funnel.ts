@@ -17,6 +17,7 @@ import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, T
 import type { SqliteDriver } from '../core/sqlite.ts';
 import { applyBatch, droppedWriteError, isEntryShape, outcomeOf, rowsOf, staleError } from './apply-batch.ts';
 import { MutationApplier } from './mutation-applier.ts';
+import { DEFAULT_WAL_AUTOCHECKPOINT_PAGES } from './open-database.ts';
 import type { FlushInfo, WriteFunnelOptions, WriteFunnelStats } from './write-funnel.ts';
 
 export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'> {
@@ -54,7 +55,7 @@ export class WorkerWriteFunnel implements Writer {
   readonly #clock: Clock;
   #worker: TransactionWorker | null = null;
   /** Set once threads proved unable to start: transactions run on fallbackDb from then on. */
-  #inline: { readonly db: SqliteDriver; readonly applier: MutationApplier } | null = null;
+  #inline: { readonly db: SqliteDriver; readonly applier: MutationApplier; checkpoints: boolean } | null = null;
   #threadCommitted = false;
   #threadStartFailures = 0;
   #queue: WriteEntry[] = [];
@@ -313,9 +314,14 @@ export class WorkerWriteFunnel implements Writer {
     } else if (kept.length === 0) {
       outcome = { ok: true, committedRows: 0, sessions: [], dropped: [], stale: [] };
     } else if (this.#inline) {
-      const { db, applier } = this.#inline;
+      const inline = this.#inline;
       const now = this.#clock.now();
-      outcome = outcomeOf(() => applyBatch(db, applier, kept, now, { fenced: this.#o.fence !== undefined }));
+      outcome = outcomeOf(() => {
+        // That connection left checkpoints to the thread; now it is the one that commits.
+        if (!inline.checkpoints) inline.db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_WAL_AUTOCHECKPOINT_PAGES}`);
+        inline.checkpoints = true;
+        return applyBatch(inline.db, inline.applier, kept, now, { fenced: this.#o.fence !== undefined });
+      });
     } else {
       // A thread that died (out of memory, a native crash) is replaced: its batch was reported
       // failed and is still queued, so the new thread commits it.
@@ -369,7 +375,7 @@ export class WorkerWriteFunnel implements Writer {
     const worker = this.#worker;
     this.#worker = null;
     await worker?.close();
-    this.#inline = { db: this.#o.fallbackDb, applier: new MutationApplier(this.#o.fallbackDb) };
+    this.#inline = { db: this.#o.fallbackDb, applier: new MutationApplier(this.#o.fallbackDb), checkpoints: false };
     this.#report(
       new ShardlineError('INTERNAL', `The write funnel's transaction thread could not start (${reason}); committing on the event loop from now on (SHARDLINE_WRITE_FUNNEL=inline does so from the start)`),
     );
