@@ -166,9 +166,12 @@ export class ForwardingWriter implements Writer {
     while (count < this.#queue.length && (count === 0 || batchRows + rows(this.#queue[count]!) <= max)) batchRows += rows(this.#queue[count++]!);
     const batch = this.#queue.slice(0, count);
     const generation = this.#generation;
+    // Someone waits in flush() (a detach, a close): the primary commits at once. Otherwise the
+    // batch rides the primary's next scheduled transaction with everyone else's.
+    const wait = this.#flushWaiters.length > 0 ? '' : '?wait=batch';
     this.#sending = true;
     try {
-      const response = await this.#fetch(`${url}/internal/writes`, {
+      const response = await this.#fetch(`${url}/internal/writes${wait}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.clusterSecret}` },
         body: JSON.stringify({ nodeId: this.#options.nodeId, entries: batch }),

@@ -148,7 +148,7 @@ export class PrimaryRole {
   }
 
   /** POST /internal/writes on the primary: fence, commit, then acknowledge (so the sender may forget). */
-  async acceptWrites(entries: readonly WriteEntry[]): Promise<ForwardResult> {
+  async acceptWrites(entries: readonly WriteEntry[], options: { batched?: boolean } = {}): Promise<ForwardResult> {
     const funnel = this.funnel;
     const coordinator = this.coordinator;
     const stale: { shardId: number; epoch: number }[] = [];
@@ -159,7 +159,10 @@ export class PrimaryRole {
       }
       await funnel.enqueue(entry);
     }
-    await funnel.flush();
+    // Every replica sends as soon as its last batch is acknowledged, so committing each send at
+    // once would cost one transaction (a FUSE round trip on LiteFS) per send per replica.
+    if (options.batched) await funnel.committed();
+    else await funnel.flush();
     return { stale };
   }
 

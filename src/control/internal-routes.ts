@@ -24,7 +24,8 @@ import { requireBearer } from './secret-auth.ts';
 export interface InternalDeps {
   readonly clusterSecret: string | null;
   heartbeat(request: HeartbeatRequest): HeartbeatResponse;
-  acceptWrites(nodeId: string, entries: WriteEntry[]): Promise<ForwardResult>;
+  /** `batched`: acknowledge with the funnel's next scheduled commit instead of committing at once. */
+  acceptWrites(nodeId: string, entries: WriteEntry[], options: { batched: boolean }): Promise<ForwardResult>;
   identify(request: IdentifyRequest): Promise<IdentifyDecision>;
   detach(shardId: number, epoch: number): Promise<ResumeInfo>;
   start(shardId: number, epoch: number, resume: ResumeInfo | null): void;
@@ -48,6 +49,10 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
   app.post('/heartbeat', async (c) => c.json(deps.heartbeat(await parseBody(c, heartbeatRequest))));
   app.post('/identify', async (c) => c.json(await deps.identify(await parseBody(c, identifyRequest))));
   app.post('/writes', async (c) => {
+    // ?wait=batch: a routine send, acknowledged with the next scheduled commit. Without it (a
+    // sender that must know now, or an older one), the primary commits at once.
+    const wait = c.req.query('wait');
+    if (wait !== undefined && wait !== 'batch') throw new ShardlineError('INVALID_INPUT', `Query parameter wait must be "batch" or absent, got ${JSON.stringify(wait.slice(0, 40))}`);
     const body = await parseBody(c, writesRequest);
     // Validate everything before writing anything: a bad batch is refused whole.
     const entries = body.entries.map((entry, i) => {
@@ -57,7 +62,7 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
         throw new ShardlineError('INVALID_INPUT', `entries[${i}]: ${(error as Error).message}`);
       }
     });
-    return c.json(await deps.acceptWrites(body.nodeId, entries));
+    return c.json(await deps.acceptWrites(body.nodeId, entries, { batched: wait === 'batch' }));
   });
   app.post('/shards/:id/detach', async (c) => {
     const body = await parseBody(c, detachRequest);

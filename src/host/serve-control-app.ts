@@ -31,7 +31,7 @@ export async function serveControlApp(inputs: ControlAppInputs): Promise<HttpSer
     query: (sql, params, limits) => inputs.query(sql, params, limits),
     internal: {
       heartbeat: (request) => inputs.primaryOrThrow('record heartbeats').coordinator.heartbeat(request),
-      acceptWrites: (_nodeId, entries) => inputs.primaryOrThrow('accept forwarded writes').acceptWrites(entries),
+      acceptWrites: (_nodeId, entries, options) => inputs.primaryOrThrow('accept forwarded writes').acceptWrites(entries, options),
       identify: (request) => inputs.primaryOrThrow('grant identify slots').identify(request),
       detach: (shardId, epoch) => inputs.agentOrThrow().detachShard(shardId, epoch),
       start: (shardId, epoch, resume) => inputs.agentOrThrow().startShard(shardId, epoch, resume),

@@ -17,6 +17,7 @@ import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, T
 import type { SqliteDriver } from '../core/sqlite.ts';
 import { applyBatch, droppedWriteError, isEntryShape, outcomeOf, rowsOf, staleError } from './apply-batch.ts';
 import { MutationApplier } from './mutation-applier.ts';
+import { CommitWaiters } from './commit-waiters.ts';
 import { DEFAULT_WAL_AUTOCHECKPOINT_PAGES } from './open-database.ts';
 import type { FlushInfo, WriteFunnelOptions, WriteFunnelStats } from './write-funnel.ts';
 
@@ -64,8 +65,10 @@ export class WorkerWriteFunnel implements Writer {
   #tail = new Map<number, number>();
   #mergedEntries = 0;
   /** Entries ever accepted, and ever taken out of the queue (committed, dropped or drained). */
+  /** Entries ever pushed to and ever taken off the queue: flush() and committed() wait on them. */
   #accepted = 0;
   #removed = 0;
+  readonly #commitWaiters = new CommitWaiters();
   #waiters: Waiter[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = 0;
@@ -185,6 +188,17 @@ export class WorkerWriteFunnel implements Writer {
     }
   }
 
+  /**
+   * Resolves once every entry accepted so far is committed (or handed on by drain()), on the
+   * funnel's own schedule: unlike flush() it starts no transaction, so callers arriving close
+   * together share one (forwarded writes, where a transaction on LiteFS costs a FUSE round
+   * trip). Rejects with the error of a failed transaction that held those entries.
+   */
+  committed(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', 'Cannot wait for a commit: the write funnel is closed'));
+    return this.#commitWaiters.wait(this.#accepted, this.#removed);
+  }
+
   /** Ends one pause; the last one lets waiting flush() calls go, and (unless draining) the timer. */
   #unpause(schedule = true): void {
     this.#paused -= 1;
@@ -200,9 +214,9 @@ export class WorkerWriteFunnel implements Writer {
     if (this.#inFlight) await this.#inFlight;
     if (this.#queue.length > 0) await this.#runBatch();
     const lost = this.#queue.length;
-    for (const waiter of this.#waiters.splice(0)) {
-      waiter.reject(new ShardlineError('CLOSED', `Write funnel closed with ${lost} entries it could not commit`));
-    }
+    const closed = new ShardlineError('CLOSED', `Write funnel closed with ${lost} entries it could not commit`);
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(closed);
+    this.#commitWaiters.failed(closed);
     const worker = this.#worker;
     this.#worker = null;
     await worker?.close();
@@ -227,6 +241,7 @@ export class WorkerWriteFunnel implements Writer {
     this.#removed += entries.length;
     this.#retryAt = 0;
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+    this.#commitWaiters.removed(this.#removed);
     return entries;
   }
 
@@ -246,9 +261,8 @@ export class WorkerWriteFunnel implements Writer {
     if (index === undefined) return false;
     const last = this.#queue[index];
     if (!last || last.shardId !== entry.shardId || last.epoch !== entry.epoch) return false;
+    // Counted as neither accepted nor removed: the entry it joined carries it through the queue.
     this.#queue[index] = { ...last, session: entry.session };
-    this.#accepted += 1;
-    this.#removed += 1;
     this.#mergedEntries += 1;
     return true;
   }
@@ -341,6 +355,7 @@ export class WorkerWriteFunnel implements Writer {
     for (const [shardId, index] of this.#tail) this.#tail.set(shardId, index - batch.length);
     this.#queuedRows -= batchRows;
     this.#removed += batch.length;
+    this.#commitWaiters.removed(this.#removed);
     const s = this.#stats;
     for (const drop of outcome.dropped) {
       s.droppedEntries += 1;
@@ -395,6 +410,7 @@ export class WorkerWriteFunnel implements Writer {
     const delay = Math.max(this.#intervalMs, backoffDelay(s.consecutiveFailures - 1, this.#o.retryBaseMs ?? 100, this.#o.retryMaxMs ?? 5000, this.#o.random));
     this.#retryAt = this.#clock.now() + delay;
     this.#report(wrapped);
+    this.#commitWaiters.failed(wrapped);
     return wrapped;
   }
 

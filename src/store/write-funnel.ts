@@ -13,6 +13,7 @@ import { systemClock } from '../core/ports.ts';
 import { sqliteErrorCode } from '../core/sqlite.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
 import { applyBatch, droppedWriteError, isEntryShape, rowsOf, staleError, type AppliedBatch } from './apply-batch.ts';
+import { CommitWaiters } from './commit-waiters.ts';
 import { MutationApplier } from './mutation-applier.ts';
 
 export interface FlushInfo {
@@ -91,6 +92,10 @@ export class WriteFunnel implements Writer {
   readonly #clock: Clock;
   #queue: WriteEntry[] = [];
   #queuedRows = 0;
+  /** Entries ever pushed to and ever taken off the queue: committed() waits on them. */
+  #accepted = 0;
+  #removed = 0;
+  readonly #commitWaiters = new CommitWaiters();
   #waiters: Waiter[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = 0;
@@ -158,6 +163,7 @@ export class WriteFunnel implements Writer {
   #push(entry: WriteEntry): void {
     this.#queue.push(entry);
     this.#queuedRows += rowsOf(entry);
+    this.#accepted += 1;
     this.#schedule();
   }
 
@@ -186,6 +192,16 @@ export class WriteFunnel implements Writer {
     }
   }
 
+  /**
+   * Resolves once every entry accepted so far is committed (or handed on by drain()), on the
+   * funnel's own schedule: unlike flush() it starts no transaction, so callers arriving close
+   * together share one. Rejects with the error of a failed transaction that held those entries.
+   */
+  committed(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', 'Cannot wait for a commit: the write funnel is closed'));
+    return this.#commitWaiters.wait(this.#accepted, this.#removed);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -196,11 +212,11 @@ export class WriteFunnel implements Writer {
       // Reported through errorListener and stats; the entries cannot be kept past close.
     }
     const lost = this.#queue.length;
+    const closed = new ShardlineError('CLOSED', `Write funnel closed with ${lost} entries it could not commit`);
     const waiters = this.#waiters;
     this.#waiters = [];
-    for (const waiter of waiters) {
-      waiter.reject(new ShardlineError('CLOSED', `Write funnel closed with ${lost} entries it could not commit`));
-    }
+    for (const waiter of waiters) waiter.reject(closed);
+    this.#commitWaiters.failed(closed);
   }
 
   /**
@@ -214,7 +230,9 @@ export class WriteFunnel implements Writer {
     this.#queue = [];
     this.#queuedRows = 0;
     this.#retryAt = 0;
+    this.#removed += entries.length;
     for (const waiter of this.#waiters.splice(0)) waiter.resolve();
+    this.#commitWaiters.removed(this.#removed);
     return entries;
   }
 
@@ -273,6 +291,8 @@ export class WriteFunnel implements Writer {
     // Entries enqueued during the transaction (none today: it is synchronous) would stay queued.
     this.#queue = this.#queue.slice(batch.length);
     this.#queuedRows -= batchRows;
+    this.#removed += batch.length;
+    this.#commitWaiters.removed(this.#removed);
     const mutations = batch.reduce((n, e) => n + e.mutations.length, 0);
     const info: FlushInfo = { entries: kept, mutations, rows: result.committedRows, shards: new Set(batch.map((e) => e.shardId)).size, durationMs };
     const s = this.#stats;
@@ -313,6 +333,7 @@ export class WriteFunnel implements Writer {
     const delay = Math.max(this.#intervalMs, backoffDelay(s.consecutiveFailures - 1, this.#options.retryBaseMs ?? 100, this.#options.retryMaxMs ?? 5000, this.#options.random));
     this.#retryAt = this.#clock.now() + delay;
     this.#report(wrapped);
+    this.#commitWaiters.failed(wrapped);
     this.#schedule();
     return wrapped;
   }

@@ -192,6 +192,24 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     expect(funnel.stats()).toMatchObject({ queuedEntries: 0, transactions: 1 });
   });
 
+  it('flush() and committed() wait for the entry that rows-less entries were folded into while a batch was out', async () => {
+    const funnel = make({ flushIntervalMs: 60_000 });
+    funnel.start();
+    const bare = (shardId: number, seq: number): WriteEntry => ({ ...entry(shardId, seq), mutations: [] });
+    await funnel.enqueue(entry(6, 1));
+    const first = funnel.flush(); // shard 6's batch goes out
+    await funnel.enqueue(entry(7, 1));
+    const flushed = funnel.flush();
+    const committed = funnel.committed();
+    for (let seq = 2; seq <= 4; seq++) await funnel.enqueue(bare(7, seq));
+    expect(funnel.stats().mergedEntries).toBe(3);
+    await first;
+    await flushed;
+    expect(listShardSessions(db).find((s) => s.shardId === 7)?.seq).toBe(4);
+    await committed;
+    expect(funnel.stats()).toMatchObject({ queuedEntries: 0, transactions: 2 });
+  });
+
   it('sends at most maxBatchRows per transaction, never splitting an entry, and commits every seq', async () => {
     const funnel = make({ flushIntervalMs: 60_000, maxBatchRows: 4 });
     funnel.start();
