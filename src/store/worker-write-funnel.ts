@@ -15,11 +15,11 @@ import type { Clock } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, TransactionWorkerOptions } from '../core/transaction-worker.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
-import { applyBatch, droppedWriteError, isEntryShape, outcomeOf, rowsOf, staleError } from './apply-batch.ts';
+import { applyBatch, droppedWriteError, outcomeOf, staleError } from './apply-batch.ts';
 import { MutationApplier } from './mutation-applier.ts';
-import { CommitWaiters } from './commit-waiters.ts';
 import { DEFAULT_WAL_AUTOCHECKPOINT_PAGES } from './open-database.ts';
 import type { FlushInfo, WriteFunnelOptions, WriteFunnelStats } from './write-funnel.ts';
+import { WriteQueue } from './write-queue.ts';
 
 export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'> {
   readonly databasePath: string;
@@ -42,11 +42,6 @@ export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'>
   readonly maxBatchRows?: number;
 }
 
-interface Waiter {
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 export class WorkerWriteFunnel implements Writer {
   readonly #o: WorkerWriteFunnelOptions;
   readonly #intervalMs: number;
@@ -59,17 +54,7 @@ export class WorkerWriteFunnel implements Writer {
   #inline: { readonly db: SqliteDriver; readonly applier: MutationApplier; checkpoints: boolean } | null = null;
   #threadCommitted = false;
   #threadStartFailures = 0;
-  #queue: WriteEntry[] = [];
-  #queuedRows = 0;
-  /** Per shard, the queue index of its last entry not yet sent to the thread. */
-  #tail = new Map<number, number>();
-  #mergedEntries = 0;
-  /** Entries ever accepted, and ever taken out of the queue (committed, dropped or drained). */
-  /** Entries ever pushed to and ever taken off the queue: flush() and committed() wait on them. */
-  #accepted = 0;
-  #removed = 0;
-  readonly #commitWaiters = new CommitWaiters();
-  #waiters: Waiter[] = [];
+  readonly #queue: WriteQueue;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = 0;
   #retryAt = 0;
@@ -101,6 +86,14 @@ export class WorkerWriteFunnel implements Writer {
     this.#maxBatchRows = options.maxBatchRows ?? 20_000;
     this.#highWaterRows = options.highWaterRows ?? 50_000;
     this.#clock = options.clock ?? systemClock;
+    // Entries without rows fold into their shard's queued entry: no clone per event to the thread.
+    this.#queue = new WriteQueue({
+      highWaterRows: this.#highWaterRows,
+      ...(options.fence ? { fence: options.fence } : {}),
+      fold: true,
+      onStale: () => void (this.#stats.staleRejected += 1),
+      onQueued: () => this.#schedule(),
+    });
   }
 
   start(): void {
@@ -110,36 +103,11 @@ export class WorkerWriteFunnel implements Writer {
   }
 
   offer(entry: WriteEntry): boolean {
-    if (this.#closed || this.#queuedRows >= this.#highWaterRows || !isEntryShape(entry) || !this.#fenceAccepts(entry)) return false;
-    this.#push(entry);
-    return true;
+    return this.#queue.offer(entry);
   }
 
   enqueue(entry: WriteEntry): Promise<void> {
-    if (this.offer(entry)) return Promise.resolve();
-    if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', `Cannot accept writes for shard ${entry.shardId}: the write funnel is closed`));
-    if (!isEntryShape(entry)) {
-      return Promise.reject(new ShardlineError('INVALID_INPUT', 'Cannot accept write: an entry needs integer shardId and epoch and a mutations array'));
-    }
-    if (!this.#fenceAccepts(entry)) {
-      this.#stats.staleRejected += 1;
-      return Promise.reject(staleError(entry));
-    }
-    // offer() declined for the one reason left: the queue is full. Accept, and hold the caller
-    // until a commit makes room (the back-pressure), unless the entry folded in without rows.
-    if (this.#push(entry)) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-  }
-
-  /** Queues an accepted entry; true when it was folded into its shard's last entry (no rows added). */
-  #push(entry: WriteEntry): boolean {
-    if (this.#mergeSession(entry)) return true;
-    this.#tail.set(entry.shardId, this.#queue.length);
-    this.#queue.push(entry);
-    this.#queuedRows += rowsOf(entry);
-    this.#accepted += 1;
-    this.#schedule();
-    return false;
+    return this.#queue.enqueue(entry);
   }
 
   /** True while a batch is on the thread (its transaction may hold SQLite's write lock). */
@@ -171,8 +139,8 @@ export class WorkerWriteFunnel implements Writer {
 
   /** Commits everything accepted so far, ignoring the interval and the retry backoff. */
   async flush(): Promise<void> {
-    const target = this.#accepted;
-    while (this.#removed < target && this.#queue.length > 0) {
+    const target = this.#queue.pushed;
+    while (this.#queue.removed < target && this.#queue.length > 0) {
       if (this.#inFlight) {
         await this.#inFlight;
         continue;
@@ -195,8 +163,7 @@ export class WorkerWriteFunnel implements Writer {
    * trip). Rejects with the error of a failed transaction that held those entries.
    */
   committed(): Promise<void> {
-    if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', 'Cannot wait for a commit: the write funnel is closed'));
-    return this.#commitWaiters.wait(this.#accepted, this.#removed);
+    return this.#queue.committed();
   }
 
   /** Ends one pause; the last one lets waiting flush() calls go, and (unless draining) the timer. */
@@ -210,13 +177,11 @@ export class WorkerWriteFunnel implements Writer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#queue.stopAccepting();
     this.#clearTimer();
     if (this.#inFlight) await this.#inFlight;
     if (this.#queue.length > 0) await this.#runBatch();
-    const lost = this.#queue.length;
-    const closed = new ShardlineError('CLOSED', `Write funnel closed with ${lost} entries it could not commit`);
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(closed);
-    this.#commitWaiters.failed(closed);
+    this.#queue.close(new ShardlineError('CLOSED', `Write funnel closed with ${this.#queue.length} entries it could not commit`));
     const worker = this.#worker;
     this.#worker = null;
     await worker?.close();
@@ -234,47 +199,18 @@ export class WorkerWriteFunnel implements Writer {
     } finally {
       this.#unpause(false);
     }
-    const entries = this.#queue;
-    this.#queue = [];
-    this.#tail.clear();
-    this.#queuedRows = 0;
-    this.#removed += entries.length;
     this.#retryAt = 0;
-    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
-    this.#commitWaiters.removed(this.#removed);
-    return entries;
+    return this.#queue.takeAll();
   }
 
   stats(): WriteFunnelStats {
-    return { ...this.#stats, thread: this.#inline === null, threadHeapBytes: this.#worker?.heapUsedBytes ?? null, mergedEntries: this.#mergedEntries, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
-  }
-
-  /**
-   * Most dispatches change no row (messages, typing): their entries only move the shard's seq.
-   * Such an entry is folded into the shard's last unsent entry (same epoch) by carrying its
-   * session there: the transaction then commits the later seq with the same rows, which is
-   * exactly what applying both would commit, without cloning an entry per event to the thread.
-   */
-  #mergeSession(entry: WriteEntry): boolean {
-    if (entry.mutations.length > 0 || !entry.session) return false;
-    const index = this.#tail.get(entry.shardId);
-    if (index === undefined) return false;
-    const last = this.#queue[index];
-    if (!last || last.shardId !== entry.shardId || last.epoch !== entry.epoch) return false;
-    // Counted as neither accepted nor removed: the entry it joined carries it through the queue.
-    this.#queue[index] = { ...last, session: entry.session };
-    this.#mergedEntries += 1;
-    return true;
-  }
-
-  #fenceAccepts(entry: WriteEntry): boolean {
-    return this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch) : true;
+    return { ...this.#stats, thread: this.#inline === null, threadHeapBytes: this.#worker?.heapUsedBytes ?? null, mergedEntries: this.#queue.folded, queuedEntries: this.#queue.length, queuedRows: this.#queue.rows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#queue.held };
   }
 
   #schedule(): void {
     if (!this.#started || this.#closed || this.#paused > 0 || this.#inFlight || this.#queue.length === 0) return;
     const now = this.#clock.now();
-    const soon = this.#queuedRows >= this.#thresholdRows ? now : now + this.#intervalMs;
+    const soon = this.#queue.rows >= this.#thresholdRows ? now : now + this.#intervalMs;
     const due = Math.max(soon, this.#retryAt);
     if (this.#timer !== undefined && this.#timerDue <= due) return;
     this.#clearTimer();
@@ -302,21 +238,13 @@ export class WorkerWriteFunnel implements Writer {
   }
 
   async #send(): Promise<ShardlineError | null> {
-    let count = 0;
-    let batchRows = 0;
-    while (count < this.#queue.length && (count === 0 || batchRows + rowsOf(this.#queue[count]!) <= this.#maxBatchRows)) {
-      batchRows += rowsOf(this.#queue[count]!);
-      count += 1;
-    }
-    if (count === 0) return null;
-    const batch = this.#queue.slice(0, count);
-    // What is sent is no longer a merge target.
-    for (const [shardId, index] of this.#tail) if (index < count) this.#tail.delete(shardId);
+    if (this.#queue.length === 0) return null;
+    const { batch, rows: batchRows } = this.#queue.head(this.#maxBatchRows);
     const started = performance.now();
     // The epoch can go stale between enqueue and commit (a move happened meanwhile).
     const kept: WriteEntry[] = [];
     for (const entry of batch) {
-      if (this.#fenceAccepts(entry)) kept.push(entry);
+      if (this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch) : true) kept.push(entry);
       else {
         this.#stats.staleRejected += 1;
         this.#report(staleError(entry));
@@ -351,11 +279,7 @@ export class WorkerWriteFunnel implements Writer {
     if (!outcome.ok) return this.#failed(outcome, batch.length, batchRows);
     const durationMs = performance.now() - started;
     // Entries enqueued while the batch was in flight stay queued for the next one.
-    this.#queue = this.#queue.slice(batch.length);
-    for (const [shardId, index] of this.#tail) this.#tail.set(shardId, index - batch.length);
-    this.#queuedRows -= batchRows;
-    this.#removed += batch.length;
-    this.#commitWaiters.removed(this.#removed);
+    this.#queue.removeHead(batch.length, batchRows);
     const s = this.#stats;
     for (const drop of outcome.dropped) {
       s.droppedEntries += 1;
@@ -377,7 +301,6 @@ export class WorkerWriteFunnel implements Writer {
     s.consecutiveFailures = 0;
     s.lastError = null;
     this.#retryAt = 0;
-    this.#releaseWaiters();
     this.#notify(() => this.#o.flushListener?.(info));
     for (const [shardId, session] of outcome.sessions) this.#notify(() => this.#o.commitListener?.(shardId, session.seq));
     return null;
@@ -410,12 +333,8 @@ export class WorkerWriteFunnel implements Writer {
     const delay = Math.max(this.#intervalMs, backoffDelay(s.consecutiveFailures - 1, this.#o.retryBaseMs ?? 100, this.#o.retryMaxMs ?? 5000, this.#o.random));
     this.#retryAt = this.#clock.now() + delay;
     this.#report(wrapped);
-    this.#commitWaiters.failed(wrapped);
+    this.#queue.failed(wrapped);
     return wrapped;
-  }
-
-  #releaseWaiters(): void {
-    while (this.#waiters.length > 0 && this.#queuedRows < this.#highWaterRows) this.#waiters.shift()!.resolve();
   }
 
   #report(error: ShardlineError): void {

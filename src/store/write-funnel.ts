@@ -12,9 +12,9 @@ import type { Clock } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import { sqliteErrorCode } from '../core/sqlite.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
-import { applyBatch, droppedWriteError, isEntryShape, rowsOf, staleError, type AppliedBatch } from './apply-batch.ts';
-import { CommitWaiters } from './commit-waiters.ts';
+import { applyBatch, droppedWriteError, staleError, type AppliedBatch } from './apply-batch.ts';
 import { MutationApplier } from './mutation-applier.ts';
+import { WriteQueue } from './write-queue.ts';
 
 export interface FlushInfo {
   readonly entries: number;
@@ -77,11 +77,6 @@ export interface WriteFunnelOptions {
   readonly errorListener?: (error: ShardlineError) => void;
 }
 
-interface Waiter {
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 export class WriteFunnel implements Writer {
   readonly #db: SqliteDriver;
   readonly #applier: MutationApplier;
@@ -90,13 +85,7 @@ export class WriteFunnel implements Writer {
   readonly #thresholdRows: number;
   readonly #highWaterRows: number;
   readonly #clock: Clock;
-  #queue: WriteEntry[] = [];
-  #queuedRows = 0;
-  /** Entries ever pushed to and ever taken off the queue: committed() waits on them. */
-  #accepted = 0;
-  #removed = 0;
-  readonly #commitWaiters = new CommitWaiters();
-  #waiters: Waiter[] = [];
+  readonly #queue: WriteQueue;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = 0;
   #retryAt = 0;
@@ -124,6 +113,14 @@ export class WriteFunnel implements Writer {
     this.#thresholdRows = options.flushThresholdRows ?? 10_000;
     this.#highWaterRows = options.highWaterRows ?? 50_000;
     this.#clock = options.clock ?? systemClock;
+    this.#queue = new WriteQueue({
+      highWaterRows: this.#highWaterRows,
+      ...(options.fence ? { fence: options.fence } : {}),
+      // Folding saves the thread funnel a clone per event; here a batch is applied in place.
+      fold: false,
+      onStale: () => void (this.#stats.staleRejected += 1),
+      onQueued: () => this.#schedule(),
+    });
     if (this.#db.readonly) {
       // Not an error yet: the node may become primary later only with a new connection, but say so early.
       this.#stats.lastError = { code: 'STORE_UNAVAILABLE', message: `Database ${this.#db.path} is open read-only; every flush will fail` };
@@ -137,34 +134,11 @@ export class WriteFunnel implements Writer {
   }
 
   offer(entry: WriteEntry): boolean {
-    if (this.#closed || this.#queuedRows >= this.#highWaterRows || !isEntryShape(entry) || !this.#fenceAccepts(entry)) return false;
-    this.#push(entry);
-    return true;
+    return this.#queue.offer(entry);
   }
 
   enqueue(entry: WriteEntry): Promise<void> {
-    if (this.offer(entry)) return Promise.resolve();
-    if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', `Cannot accept writes for shard ${entry.shardId}: the write funnel is closed`));
-    // Local entries are trusted; forwarded ones went through parseWriteEntry. This only keeps a
-    // wrong shape from throwing out of enqueue or poisoning the queue.
-    if (!isEntryShape(entry)) {
-      return Promise.reject(new ShardlineError('INVALID_INPUT', 'Cannot accept write: an entry needs integer shardId and epoch and a mutations array'));
-    }
-    if (!this.#fenceAccepts(entry)) {
-      this.#stats.staleRejected += 1;
-      return Promise.reject(staleError(entry));
-    }
-    // offer() declined for the one reason left: the queue is full. Accept, and hold the caller
-    // until a commit makes room (the back-pressure).
-    this.#push(entry);
-    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-  }
-
-  #push(entry: WriteEntry): void {
-    this.#queue.push(entry);
-    this.#queuedRows += rowsOf(entry);
-    this.#accepted += 1;
-    this.#schedule();
+    return this.#queue.enqueue(entry);
   }
 
   /** Transactions run synchronously here: never busy between two calls. */
@@ -198,25 +172,20 @@ export class WriteFunnel implements Writer {
    * together share one. Rejects with the error of a failed transaction that held those entries.
    */
   committed(): Promise<void> {
-    if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', 'Cannot wait for a commit: the write funnel is closed'));
-    return this.#commitWaiters.wait(this.#accepted, this.#removed);
+    return this.#queue.committed();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#queue.stopAccepting();
     this.#clearTimer();
     try {
       this.#flushNow();
     } catch {
       // Reported through errorListener and stats; the entries cannot be kept past close.
     }
-    const lost = this.#queue.length;
-    const closed = new ShardlineError('CLOSED', `Write funnel closed with ${lost} entries it could not commit`);
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) waiter.reject(closed);
-    this.#commitWaiters.failed(closed);
+    this.#queue.close(new ShardlineError('CLOSED', `Write funnel closed with ${this.#queue.length} entries it could not commit`));
   }
 
   /**
@@ -226,28 +195,18 @@ export class WriteFunnel implements Writer {
    */
   drain(): WriteEntry[] {
     this.#clearTimer();
-    const entries = this.#queue;
-    this.#queue = [];
-    this.#queuedRows = 0;
     this.#retryAt = 0;
-    this.#removed += entries.length;
-    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
-    this.#commitWaiters.removed(this.#removed);
-    return entries;
+    return this.#queue.takeAll();
   }
 
   stats(): WriteFunnelStats {
-    return { thread: false, ...this.#stats, queuedEntries: this.#queue.length, queuedRows: this.#queuedRows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#waiters.length };
-  }
-
-  #fenceAccepts(entry: WriteEntry): boolean {
-    return this.#options.fence ? this.#options.fence(entry.shardId, entry.epoch) : true;
+    return { thread: false, ...this.#stats, queuedEntries: this.#queue.length, queuedRows: this.#queue.rows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#queue.held };
   }
 
   #schedule(): void {
     if (!this.#started || this.#closed || this.#queue.length === 0) return;
     const now = this.#clock.now();
-    const soon = this.#queuedRows >= this.#thresholdRows ? now : now + this.#intervalMs;
+    const soon = this.#queue.rows >= this.#thresholdRows ? now : now + this.#intervalMs;
     const due = Math.max(soon, this.#retryAt);
     if (this.#timer !== undefined && this.#timerDue <= due) return;
     this.#clearTimer();
@@ -270,8 +229,7 @@ export class WriteFunnel implements Writer {
   #flushNow(): void {
     this.#clearTimer();
     if (this.#queue.length === 0) return;
-    const batch = this.#queue;
-    const batchRows = this.#queuedRows;
+    const { batch, rows: batchRows } = this.#queue.head(Infinity);
     const started = performance.now();
     const now = this.#clock.now();
     // The epoch can go stale between enqueue and commit (a move happened meanwhile).
@@ -289,10 +247,7 @@ export class WriteFunnel implements Writer {
     const kept = accepted.length - result.dropped.length;
     const durationMs = performance.now() - started;
     // Entries enqueued during the transaction (none today: it is synchronous) would stay queued.
-    this.#queue = this.#queue.slice(batch.length);
-    this.#queuedRows -= batchRows;
-    this.#removed += batch.length;
-    this.#commitWaiters.removed(this.#removed);
+    this.#queue.removeHead(batch.length, batchRows);
     const mutations = batch.reduce((n, e) => n + e.mutations.length, 0);
     const info: FlushInfo = { entries: kept, mutations, rows: result.committedRows, shards: new Set(batch.map((e) => e.shardId)).size, durationMs };
     const s = this.#stats;
@@ -305,14 +260,13 @@ export class WriteFunnel implements Writer {
     s.consecutiveFailures = 0;
     s.lastError = null;
     this.#retryAt = 0;
-    this.#releaseWaiters();
     this.#schedule();
     this.#notify(() => this.#options.flushListener?.(info));
     for (const [shardId, session] of result.sessions) this.#notify(() => this.#options.commitListener?.(shardId, session.seq));
   }
 
   #checkFenceAtFlush(entry: WriteEntry): boolean {
-    if (this.#fenceAccepts(entry)) return true;
+    if (this.#options.fence ? this.#options.fence(entry.shardId, entry.epoch) : true) return true;
     this.#stats.staleRejected += 1;
     this.#report(staleError(entry));
     return false;
@@ -333,13 +287,9 @@ export class WriteFunnel implements Writer {
     const delay = Math.max(this.#intervalMs, backoffDelay(s.consecutiveFailures - 1, this.#options.retryBaseMs ?? 100, this.#options.retryMaxMs ?? 5000, this.#options.random));
     this.#retryAt = this.#clock.now() + delay;
     this.#report(wrapped);
-    this.#commitWaiters.failed(wrapped);
+    this.#queue.failed(wrapped);
     this.#schedule();
     return wrapped;
-  }
-
-  #releaseWaiters(): void {
-    while (this.#waiters.length > 0 && this.#queuedRows < this.#highWaterRows) this.#waiters.shift()!.resolve();
   }
 
   #report(error: ShardlineError): void {

@@ -1,0 +1,194 @@
+import { ShardlineError } from '../core/errors.ts';
+import type { WriteEntry } from '../core/mutation.ts';
+import { isEntryShape, rowsOf, staleError } from './apply-batch.ts';
+import { CommitWaiters } from './commit-waiters.ts';
+
+export interface WriteQueueOptions {
+  /** enqueue() holds its caller while this many rows or more are queued. */
+  readonly highWaterRows: number;
+  /** Returns false when (shardId, epoch) is no longer the shard's assignment. */
+  readonly fence?: (shardId: number, epoch: number) => boolean;
+  /**
+   * Fold an entry without rows into its shard's last entry not yet taken for a batch. Most
+   * dispatches change no row (messages, typing) and only move the shard's seq: carrying the
+   * later session on the queued entry commits exactly what applying both would.
+   */
+  readonly fold: boolean;
+  /** An entry was refused because its epoch is stale. */
+  readonly onStale: () => void;
+  /** An entry was queued (not folded): the funnel schedules its flush. */
+  readonly onQueued: () => void;
+}
+
+interface Held {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The queue both write funnels keep: what waits, how many rows it holds, who is held back by
+ * the high-water mark (back-pressure), and who waits for a commit. Entries leave it only from
+ * the head, in the order they came, so two counters (pushed, removed) say how far it has gone.
+ */
+export class WriteQueue {
+  readonly #o: WriteQueueOptions;
+  #entries: WriteEntry[] = [];
+  #rows = 0;
+  /** Per shard, the index of its last entry still open to folding. */
+  readonly #tail = new Map<number, number>();
+  #pushed = 0;
+  #removed = 0;
+  #folded = 0;
+  #held: Held[] = [];
+  readonly #commits = new CommitWaiters();
+  #closed = false;
+
+  constructor(options: WriteQueueOptions) {
+    this.#o = options;
+  }
+
+  get length(): number {
+    return this.#entries.length;
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** enqueue() calls currently held back by the high-water mark. */
+  get held(): number {
+    return this.#held.length;
+  }
+
+  get folded(): number {
+    return this.#folded;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Accepts the entry at once, or declines and changes nothing (full, stale, closed, malformed). */
+  offer(entry: WriteEntry): boolean {
+    if (this.#closed || this.#rows >= this.#o.highWaterRows || !isEntryShape(entry) || !this.#fenceAccepts(entry)) return false;
+    this.#push(entry);
+    return true;
+  }
+
+  /**
+   * Accepts at once while the queue is below the mark before this entry (offer() declines on
+   * the same test); otherwise queues it and holds the caller until a commit makes room.
+   */
+  enqueue(entry: WriteEntry): Promise<void> {
+    if (this.offer(entry)) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', `Cannot accept writes for shard ${entry.shardId}: the write funnel is closed`));
+    // Local entries are trusted; forwarded ones went through parseWriteEntry. This only keeps a
+    // wrong shape from throwing out of enqueue or poisoning the queue.
+    if (!isEntryShape(entry)) {
+      return Promise.reject(new ShardlineError('INVALID_INPUT', 'Cannot accept write: an entry needs integer shardId and epoch and a mutations array'));
+    }
+    if (!this.#fenceAccepts(entry)) {
+      this.#o.onStale();
+      return Promise.reject(staleError(entry));
+    }
+    // Declined for the one reason left: the queue is full. A folded entry adds no row.
+    if (this.#push(entry)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.#held.push({ resolve, reject }));
+  }
+
+  /**
+   * The oldest entries, at most `maxRows` rows of them (always at least one entry; an entry is
+   * never split). They stay queued until removeHead() and are no longer folded into.
+   */
+  head(maxRows: number): { readonly batch: WriteEntry[]; readonly rows: number } {
+    let count = 0;
+    let rows = 0;
+    while (count < this.#entries.length && (count === 0 || rows + rowsOf(this.#entries[count]!) <= maxRows)) {
+      rows += rowsOf(this.#entries[count]!);
+      count += 1;
+    }
+    for (const [shardId, index] of this.#tail) if (index < count) this.#tail.delete(shardId);
+    return { batch: this.#entries.slice(0, count), rows };
+  }
+
+  /** The first `count` entries were committed (or refused for good): they leave the queue. */
+  removeHead(count: number, rows: number): void {
+    this.#entries = this.#entries.slice(count);
+    for (const [shardId, index] of this.#tail) this.#tail.set(shardId, index - count);
+    this.#rows -= rows;
+    this.#removed += count;
+    while (this.#held.length > 0 && this.#rows < this.#o.highWaterRows) this.#held.shift()!.resolve();
+    this.#commits.removed(this.#removed);
+  }
+
+  /** A transaction holding the oldest entries failed: those waiting for a commit hear why. */
+  failed(error: unknown): void {
+    this.#commits.failed(error);
+  }
+
+  /** Takes every entry out, oldest first (they are handed on, not lost): everyone waiting goes. */
+  takeAll(): WriteEntry[] {
+    const entries = this.#entries;
+    this.#entries = [];
+    this.#tail.clear();
+    this.#rows = 0;
+    this.#removed += entries.length;
+    for (const held of this.#held.splice(0)) held.resolve();
+    this.#commits.removed(this.#removed);
+    return entries;
+  }
+
+  /** Refuses every new entry from now on (a closing funnel still commits what it has). */
+  stopAccepting(): void {
+    this.#closed = true;
+  }
+
+  /** Refuses everything from now on; those held or waiting for a commit get `error`. */
+  close(error: ShardlineError): void {
+    this.#closed = true;
+    for (const held of this.#held.splice(0)) held.reject(error);
+    this.#commits.failed(error);
+  }
+
+  /** How many entries were ever queued: flush() waits until removed() reaches it. */
+  get pushed(): number {
+    return this.#pushed;
+  }
+
+  get removed(): number {
+    return this.#removed;
+  }
+
+  /** Resolves once every entry queued so far has left the queue; see the funnels' committed(). */
+  committed(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', 'Cannot wait for a commit: the write funnel is closed'));
+    return this.#commits.wait(this.#pushed, this.#removed);
+  }
+
+  /** True when the entry was folded into its shard's last open entry (no row added). */
+  #push(entry: WriteEntry): boolean {
+    if (this.#fold(entry)) return true;
+    if (this.#o.fold) this.#tail.set(entry.shardId, this.#entries.length);
+    this.#entries.push(entry);
+    this.#rows += rowsOf(entry);
+    this.#pushed += 1;
+    this.#o.onQueued();
+    return false;
+  }
+
+  /** Counted as neither pushed nor removed: the entry it joined carries it through the queue. */
+  #fold(entry: WriteEntry): boolean {
+    if (!this.#o.fold || entry.mutations.length > 0 || !entry.session) return false;
+    const index = this.#tail.get(entry.shardId);
+    if (index === undefined) return false;
+    const last = this.#entries[index];
+    if (!last || last.shardId !== entry.shardId || last.epoch !== entry.epoch) return false;
+    this.#entries[index] = { ...last, session: entry.session };
+    this.#folded += 1;
+    return true;
+  }
+
+  #fenceAccepts(entry: WriteEntry): boolean {
+    return this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch) : true;
+  }
+}
