@@ -49,6 +49,8 @@ export class ForwardingWriter implements Writer {
   #enqueued = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #sending = false;
+  /** The batch in flight waits for the primary's scheduled commit (?wait=batch). */
+  #inFlightBatched = false;
   #failures = 0;
   #closed = false;
   #generation = 0;
@@ -92,6 +94,7 @@ export class ForwardingWriter implements Writer {
     if (this.#queue.length === 0 && !this.#sending) return Promise.resolve();
     const upTo = this.#enqueued;
     const done = new Promise<void>((resolve, reject) => this.#flushWaiters.push({ upTo, waiter: { resolve, reject } }));
+    if (this.#sending && this.#inFlightBatched) this.#nudge();
     this.#schedule(0);
     return done;
   }
@@ -169,6 +172,7 @@ export class ForwardingWriter implements Writer {
     // Someone waits in flush() (a detach, a close): the primary commits at once. Otherwise the
     // batch rides the primary's next scheduled transaction with everyone else's.
     const wait = this.#flushWaiters.length > 0 ? '' : '?wait=batch';
+    this.#inFlightBatched = wait !== '';
     this.#sending = true;
     try {
       const response = await this.#fetch(`${url}/internal/writes${wait}`, {
@@ -221,6 +225,26 @@ export class ForwardingWriter implements Writer {
       }
       return true;
     });
+  }
+
+  /**
+   * Someone flush()es while a routine batch waits for the primary's scheduled commit: an empty
+   * send without ?wait=batch makes the primary commit now, that batch included. Order is kept
+   * (it carries no entry); if it fails, the batch still commits on schedule.
+   */
+  #nudge(): void {
+    const url = this.#options.primaryUrl();
+    if (url === null) return;
+    this.#inFlightBatched = false;
+    this.#fetch(`${url}/internal/writes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.clusterSecret}` },
+      body: JSON.stringify({ nodeId: this.#options.nodeId, entries: [] }),
+      signal: AbortSignal.timeout(this.#options.requestTimeoutMs ?? 10_000),
+    }).then(
+      (response) => void response.body?.cancel(),
+      (error: unknown) => this.#log.debug({ err: (error as Error).message }, 'could not ask the primary to commit now; the batch commits on schedule'),
+    );
   }
 
   #retryLater(reason: string): void {

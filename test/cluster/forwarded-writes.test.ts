@@ -38,9 +38,14 @@ describe('forwarded writes: a replica\'s ForwardingWriter against the primary\'s
     dir = mkdtempSync(join(tmpdir(), 'shardline-forwarded-'));
     db = openDatabase({ path: join(dir, 'shardline.db'), driverFactory: betterSqlite3Driver });
     await runMigrations(db);
-    funnel = new WriteFunnel({ db, flushIntervalMs: 100 });
-    funnel.start();
+    funnel = primaryFunnel(100);
   });
+
+  function primaryFunnel(flushIntervalMs: number): WriteFunnel {
+    const made = new WriteFunnel({ db, flushIntervalMs });
+    made.start();
+    return made;
+  }
   afterEach(async () => {
     for (const writer of writers.splice(0)) await writer.close();
     await funnel.close();
@@ -109,6 +114,20 @@ describe('forwarded writes: a replica\'s ForwardingWriter against the primary\'s
     expect(urls.at(-1)).toMatch(/\/writes$/);
     expect(funnel.stats().transactions).toBe(before + 1);
     expect(listShardSessions(db).find((s) => s.shardId === 0)?.seq).toBe(2);
+  });
+
+  it('makes the primary commit a routine batch at once when the replica flush()es meanwhile (a detach does not wait for the timer)', async () => {
+    await funnel.close();
+    funnel = primaryFunnel(3_600_000);
+    const writer = replica('r1');
+    void writer.enqueue(entry(0, 1));
+    await waitFor(() => funnel.stats().queuedEntries === 1, { message: 'the routine batch reached the primary' });
+    await writer.enqueue(entry(0, 2));
+    const flushed = writer.flush();
+    await waitFor(() => listShardSessions(db).find((s) => s.shardId === 0)?.seq === 2, { message: 'committed without waiting for the primary\'s timer' });
+    await flushed;
+    expect(urls.map((u) => u.replace('http://primary.invalid/internal', ''))).toEqual(['/writes?wait=batch', '/writes', '/writes']);
+    expect(funnel.stats().transactions).toBe(2);
   });
 
   it('refuses an unknown wait mode with a clear error and writes nothing', async () => {
