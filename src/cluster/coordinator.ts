@@ -211,11 +211,11 @@ export class Coordinator {
     });
     this.#nodes.markPersisted(persist.map((n) => n.id));
     this.#pendingEvents = [];
-    if (rows.length > 0) this.#started(rows);
+    if (rows.length > 0) this.#startNewOwners(rows);
   }
 
   /** Tells the new owners to start; the sessions committed last let them resume. */
-  #started(rows: readonly AssignmentRow[]): void {
+  #startNewOwners(rows: readonly AssignmentRow[]): void {
     for (const row of rows) this.#assignments.set(row.shardId, row);
     this.#o.onAssignmentsChanged?.();
     const sessions = new Map(listShardSessions(this.#o.db).map((s) => [s.shardId, s]));
