@@ -7,6 +7,7 @@ import type { ShardRunner } from '../host/shard-runner.ts';
 import { listShardSessions } from '../store/queries.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
 import { readAssignments } from './cluster-tables.ts';
+import { heartbeatFailureLevel } from './heartbeat-failure-level.ts';
 
 /** How long a handed-off shard may stay assigned here at its old epoch before it is resumed here again. */
 export const RELEASE_GRACE_MS = 10_000;
@@ -50,6 +51,7 @@ export class NodeAgent {
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #reconcileTimer: ReturnType<typeof setInterval> | undefined;
   #heartbeatFailures = 0;
+  #reachedPrimary = false;
   #closed = false;
 
   constructor(options: NodeAgentOptions) {
@@ -84,13 +86,18 @@ export class NodeAgent {
     };
     try {
       await this.#o.heartbeat(request);
-      if (this.#heartbeatFailures > 0) this.#log.info({ after: this.#heartbeatFailures }, 'heartbeats reach the primary again');
+      if (this.#heartbeatFailures > 0) this.#log.info({ after: this.#heartbeatFailures }, this.#reachedPrimary ? 'heartbeats reach the primary again' : 'heartbeats reach the primary');
       this.#heartbeatFailures = 0;
+      this.#reachedPrimary = true;
     } catch (error) {
       this.#heartbeatFailures += 1;
-      if (this.#heartbeatFailures === 1 || this.#heartbeatFailures % 30 === 0) {
-        this.#log.warn({ err: (error as Error).message, failures: this.#heartbeatFailures }, 'heartbeat to the primary failed; shards keep running');
-      }
+      const code = error instanceof ShardlineError ? error.code : undefined;
+      const level = heartbeatFailureLevel(this.#heartbeatFailures, code, this.#reachedPrimary);
+      const waiting = !this.#reachedPrimary && code === 'NO_PRIMARY';
+      this.#log[level](
+        { err: (error as Error).message, failures: this.#heartbeatFailures },
+        waiting ? 'no primary is known yet; heartbeats wait for one, shards keep running' : 'heartbeat to the primary failed; shards keep running',
+      );
     }
   }
 
