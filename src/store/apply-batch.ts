@@ -32,7 +32,7 @@ export interface ApplyBatchOptions {
 export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: readonly WriteEntry[], now: number, options: ApplyBatchOptions = {}): AppliedBatch {
   try {
     return db.transaction(() => {
-      const stale = options.fenced ? staleIndexes(db, entries) : NONE;
+      const stale = options.fenced ? staleIndexes(applier, entries) : NONE;
       let rows = 0;
       const sessions = new Map<number, SessionCommit>();
       for (let i = 0; i < entries.length; i++) {
@@ -49,22 +49,18 @@ export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: 
     });
   } catch (error) {
     if (isUnavailableError(error)) throw error;
-    return db.transaction(() => applyOneByOne(db, applier, entries, now, options.fenced ? staleIndexes(db, entries) : NONE));
+    return db.transaction(() => applyOneByOne(db, applier, entries, now, options.fenced ? staleIndexes(applier, entries) : NONE));
   }
 }
 
 const NONE: ReadonlySet<number> = new Set();
 
 /** Entries whose shard's committed epoch differs from theirs; a shard with no assignment row is not fenced. */
-function staleIndexes(db: SqliteDriver, entries: readonly WriteEntry[]): Set<number> {
+function staleIndexes(applier: MutationApplier, entries: readonly WriteEntry[]): Set<number> {
   const epochs = new Map<number, number | null>();
-  const select = db.prepare('SELECT epoch FROM shard_assignments WHERE shard_id = ?');
   const stale = new Set<number>();
   entries.forEach((entry, index) => {
-    if (!epochs.has(entry.shardId)) {
-      const row = select.get([entry.shardId]);
-      epochs.set(entry.shardId, row ? Number(row['epoch']) : null);
-    }
+    if (!epochs.has(entry.shardId)) epochs.set(entry.shardId, applier.assignedEpoch(entry.shardId));
     const committed = epochs.get(entry.shardId);
     if (committed !== null && committed !== undefined && committed !== entry.epoch) stale.add(index);
   });

@@ -153,6 +153,12 @@ export class MutationApplier {
     }
   }
 
+  /** The shard's epoch in shard_assignments as this transaction sees it; null without a row. */
+  assignedEpoch(shardId: number): number | null {
+    const row = this.#stmt('SELECT epoch FROM shard_assignments WHERE shard_id = ?').get([shardId]);
+    return row ? Number(row['epoch']) : null;
+  }
+
   commitSession(shardId: number, session: SessionCommit, now: number): void {
     this.#stmt(SESSION_SQL).run([shardId, session.sessionId, session.seq, session.resumeGatewayUrl, session.shardCount, now]);
   }
