@@ -110,11 +110,6 @@ export class WorkerWriteFunnel implements Writer {
     return this.#queue.enqueue(entry);
   }
 
-  /** True while a batch is on the thread (its transaction may hold SQLite's write lock). */
-  get busy(): boolean {
-    return this.#inFlight !== null;
-  }
-
   /** Resolves when no batch is on the thread (at once when none is). */
   async settled(): Promise<void> {
     while (this.#inFlight) await this.#inFlight;

@@ -141,11 +141,6 @@ export class WriteFunnel implements Writer {
     return this.#queue.enqueue(entry);
   }
 
-  /** Transactions run synchronously here: never busy between two calls. */
-  get busy(): boolean {
-    return false;
-  }
-
   /** Transactions run synchronously here, so none is ever in flight between two calls. */
   settled(): Promise<void> {
     return Promise.resolve();

@@ -1,7 +1,6 @@
 import { ShardlineError } from '../core/errors.ts';
 import type { WriteEntry } from '../core/mutation.ts';
 import { isEntryShape, rowsOf, staleError } from './apply-batch.ts';
-import { CommitWaiters } from './commit-waiters.ts';
 
 export interface WriteQueueOptions {
   /** enqueue() holds its caller while this many rows or more are queued. */
@@ -25,6 +24,11 @@ interface Held {
   reject(error: unknown): void;
 }
 
+/** A caller of committed(): released once `removed` reaches `upTo`. */
+interface Committing extends Held {
+  readonly upTo: number;
+}
+
 /**
  * The queue both write funnels keep: what waits, how many rows it holds, who is held back by
  * the high-water mark (back-pressure), and who waits for a commit. Entries leave it only from
@@ -40,7 +44,7 @@ export class WriteQueue {
   #removed = 0;
   #folded = 0;
   #held: Held[] = [];
-  readonly #commits = new CommitWaiters();
+  readonly #committing: Committing[] = [];
   #closed = false;
 
   constructor(options: WriteQueueOptions) {
@@ -118,12 +122,12 @@ export class WriteQueue {
     this.#rows -= rows;
     this.#removed += count;
     while (this.#held.length > 0 && this.#rows < this.#o.highWaterRows) this.#held.shift()!.resolve();
-    this.#commits.removed(this.#removed);
+    this.#releaseCommitted();
   }
 
   /** A transaction holding the oldest entries failed: those waiting for a commit hear why. */
   failed(error: unknown): void {
-    this.#commits.failed(error);
+    for (const waiting of this.#committing.splice(0)) waiting.reject(error);
   }
 
   /** Takes every entry out, oldest first (they are handed on, not lost): everyone waiting goes. */
@@ -134,7 +138,7 @@ export class WriteQueue {
     this.#rows = 0;
     this.#removed += entries.length;
     for (const held of this.#held.splice(0)) held.resolve();
-    this.#commits.removed(this.#removed);
+    this.#releaseCommitted();
     return entries;
   }
 
@@ -147,7 +151,7 @@ export class WriteQueue {
   close(error: ShardlineError): void {
     this.#closed = true;
     for (const held of this.#held.splice(0)) held.reject(error);
-    this.#commits.failed(error);
+    this.failed(error);
   }
 
   /** How many entries were ever queued: flush() waits until removed() reaches it. */
@@ -162,7 +166,14 @@ export class WriteQueue {
   /** Resolves once every entry queued so far has left the queue; see the funnels' committed(). */
   committed(): Promise<void> {
     if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', 'Cannot wait for a commit: the write funnel is closed'));
-    return this.#commits.wait(this.#pushed, this.#removed);
+    const upTo = this.#pushed;
+    if (this.#removed >= upTo) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.#committing.push({ upTo, resolve, reject }));
+  }
+
+  /** Callers come in the order `pushed` grew, so the released ones are at the front. */
+  #releaseCommitted(): void {
+    while (this.#committing.length > 0 && this.#committing[0]!.upTo <= this.#removed) this.#committing.shift()!.resolve();
   }
 
   /** True when the entry was folded into its shard's last open entry (no row added). */
