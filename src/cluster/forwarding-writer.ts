@@ -48,6 +48,7 @@ export class ForwardingWriter implements Writer {
   #sentUpTo = 0;
   #enqueued = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #highWaterRows: number;
   #sending = false;
   /** The batch in flight waits for the primary's scheduled commit (?wait=batch). */
   #inFlightBatched = false;
@@ -61,10 +62,11 @@ export class ForwardingWriter implements Writer {
     this.#options = options;
     this.#fetch = options.fetch ?? fetch;
     this.#log = options.logger.child({ component: 'forwarding-writer' });
+    this.#highWaterRows = options.highWaterRows ?? 50_000;
   }
 
   offer(entry: WriteEntry): boolean {
-    if (this.#closed || this.#queuedRows >= (this.#options.highWaterRows ?? 50_000) || this.#stale.has(`${entry.shardId}:${entry.epoch}`)) return false;
+    if (this.#closed || this.#queuedRows >= this.#highWaterRows || this.#stale.has(`${entry.shardId}:${entry.epoch}`)) return false;
     this.#push(entry);
     return true;
   }
@@ -76,7 +78,7 @@ export class ForwardingWriter implements Writer {
     }
     // The funnels' rule: accepted at once while the queue is below the mark before this entry
     // (offer() declines on the same test), otherwise queued and held until a send makes room.
-    const full = this.#queuedRows >= (this.#options.highWaterRows ?? 50_000);
+    const full = this.#queuedRows >= this.#highWaterRows;
     this.#push(entry);
     if (!full) return Promise.resolve();
     return new Promise((resolve, reject) => this.#blocked.push({ resolve, reject }));
@@ -175,12 +177,7 @@ export class ForwardingWriter implements Writer {
     this.#inFlightBatched = wait !== '';
     this.#sending = true;
     try {
-      const response = await this.#fetch(`${url}/internal/writes${wait}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.clusterSecret}` },
-        body: JSON.stringify({ nodeId: this.#options.nodeId, entries: batch }),
-        signal: AbortSignal.timeout(this.#options.requestTimeoutMs ?? 10_000),
-      });
+      const response = await this.#post(`${url}/internal/writes${wait}`, batch);
       if (!response.ok) {
         const text = await response.text().catch(() => '');
         throw new Error(`primary ${url} answered ${response.status}: ${text.slice(0, 300)}`);
@@ -217,7 +214,7 @@ export class ForwardingWriter implements Writer {
       this.#queuedRows = this.#queue.reduce((n, e) => n + rows(e), 0);
       this.#options.onStale(shardId, epoch);
     }
-    while (this.#blocked.length > 0 && this.#queuedRows < (this.#options.highWaterRows ?? 50_000)) this.#blocked.shift()!.resolve();
+    while (this.#blocked.length > 0 && this.#queuedRows < this.#highWaterRows) this.#blocked.shift()!.resolve();
     this.#flushWaiters = this.#flushWaiters.filter(({ upTo, waiter }) => {
       if (this.#sentUpTo >= upTo) {
         waiter.resolve();
@@ -236,15 +233,19 @@ export class ForwardingWriter implements Writer {
     const url = this.#options.primaryUrl();
     if (url === null) return;
     this.#inFlightBatched = false;
-    this.#fetch(`${url}/internal/writes`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.clusterSecret}` },
-      body: JSON.stringify({ nodeId: this.#options.nodeId, entries: [] }),
-      signal: AbortSignal.timeout(this.#options.requestTimeoutMs ?? 10_000),
-    }).then(
+    this.#post(`${url}/internal/writes`, []).then(
       (response) => void response.body?.cancel(),
       (error: unknown) => this.#log.debug({ err: (error as Error).message }, 'could not ask the primary to commit now; the batch commits on schedule'),
     );
+  }
+
+  #post(url: string, entries: readonly WriteEntry[]): Promise<Response> {
+    return this.#fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.clusterSecret}` },
+      body: JSON.stringify({ nodeId: this.#options.nodeId, entries }),
+      signal: AbortSignal.timeout(this.#options.requestTimeoutMs ?? 10_000),
+    });
   }
 
   #retryLater(reason: string): void {
