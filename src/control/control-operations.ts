@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ClaimResult, MoveResult } from '../cluster/coordinator-options.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
 import type { MetricsSnapshot } from './metrics.ts';
 
@@ -45,20 +46,11 @@ export interface TakeoverResult {
   readonly primary: string;
 }
 
-export interface ResumeResult {
-  readonly shardId: number;
-  readonly epoch: number;
-  readonly node: string;
-}
+/** POST /shards/:id/resume answers with the coordinator's claim as it is. */
+export type ResumeResult = ClaimResult;
 
-export interface MoveReport {
-  readonly shardId: number;
-  readonly from: string;
-  readonly to: string;
-  readonly epoch: number;
-  /** The seq the new owner resumed after. */
-  readonly seq: number;
-  readonly tookMs: number;
+/** The coordinator's result of a move, and how long the shard's events went undelivered. */
+export interface MoveReport extends MoveResult {
   /**
    * From the moment the move asked the old owner to stop to the new owner's RESUMED (wall
    * clocks of two nodes): an upper bound of the time no node delivered the shard's events.
