@@ -3,9 +3,8 @@ import { planPlacement, type Move } from '../core/placement.ts';
 import type { Clock, Logger } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import { parseResumeInfo, type ResumeInfo } from '../core/resume-info.ts';
-import type { SqliteDriver } from '../core/sqlite.ts';
 import { MutationApplier } from '../store/mutation-applier.ts';
-import { listShardSessions } from '../store/queries.ts';
+import { listShardSessions, resumableSessions } from '../store/queries.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
 import type { ClaimResult, CoordinatorOptions, MoveResult, ReleaseResult } from './coordinator-options.ts';
 import { appendEvent, readAssignments, readNodes, setDraining, upsertNode, writeAssignment, deleteAssignmentsFrom, type AssignmentRow } from './cluster-tables.ts';
@@ -218,10 +217,9 @@ export class Coordinator {
   #startNewOwners(rows: readonly AssignmentRow[]): void {
     for (const row of rows) this.#assignments.set(row.shardId, row);
     this.#o.onAssignmentsChanged?.();
-    const sessions = new Map(listShardSessions(this.#o.db).map((s) => [s.shardId, s]));
+    const sessions = resumableSessions(this.#o.db, this.#o.shardCount);
     for (const row of rows) {
-      const session = sessions.get(row.shardId);
-      const resume = session && session.shardCount === this.#o.shardCount ? toResume(session) : null;
+      const resume = sessions.get(row.shardId) ?? null;
       void this.#o.commands.start(row.nodeId!, row.shardId, row.epoch, resume).catch((error: unknown) => {
         this.#log.debug({ err: (error as Error).message, shardId: row.shardId, node: row.nodeId }, 'start request failed; the node reconciles from its replica');
       });
@@ -395,8 +393,4 @@ function describe(row: AssignmentRow | undefined): string {
   if (!row) return 'it has no assignment';
   if (row.state === 'detached') return `it is detached at epoch ${row.epoch}, waiting for a resume`;
   return `it is ${row.state} to ${row.nodeId ?? 'nobody'} at epoch ${row.epoch}`;
-}
-
-function toResume(s: { shardId: number; shardCount: number; sessionId: string; seq: number; resumeGatewayUrl: string }): ResumeInfo {
-  return { shardId: s.shardId, shardCount: s.shardCount, sessionId: s.sessionId, seq: s.seq, resumeGatewayUrl: s.resumeGatewayUrl };
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../core/ports.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
 import type { ShardRunner } from '../host/shard-runner.ts';
-import { listShardSessions } from '../store/queries.ts';
+import { resumableSessions } from '../store/queries.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
 import { readAssignments } from './cluster-tables.ts';
 import { heartbeatFailureLevel } from './heartbeat-failure-level.ts';
@@ -209,11 +209,6 @@ export class NodeAgent {
   }
 
   #sessions(): Map<number, ResumeInfo> {
-    const result = new Map<number, ResumeInfo>();
-    for (const s of listShardSessions(this.#o.readDb)) {
-      if (s.shardCount !== this.#o.shardCount) continue;
-      result.set(s.shardId, { shardId: s.shardId, shardCount: s.shardCount, sessionId: s.sessionId, seq: s.seq, resumeGatewayUrl: s.resumeGatewayUrl });
-    }
-    return result;
+    return resumableSessions(this.#o.readDb, this.#o.shardCount);
   }
 }

@@ -1,6 +1,7 @@
 import { ShardlineError } from '../core/errors.ts';
 import { CACHE_TABLES } from '../core/mutation.ts';
 import type { CacheTable } from '../core/mutation.ts';
+import type { ResumeInfo } from '../core/resume-info.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
 import { isReadOnlyStatement } from './read-only-sql.ts';
 
@@ -93,6 +94,15 @@ export function listShardSessions(db: SqliteDriver): ShardSessionView[] {
       shardCount: Number(r['shard_count']),
       updatedAt: Number(r['updated_at']),
     }));
+}
+
+/** The committed sessions a shard can resume from, by shard id: those of the current shard count. */
+export function resumableSessions(db: SqliteDriver, shardCount: number): Map<number, ResumeInfo> {
+  const result = new Map<number, ResumeInfo>();
+  for (const s of listShardSessions(db)) {
+    if (s.shardCount === shardCount) result.set(s.shardId, { shardId: s.shardId, shardCount: s.shardCount, sessionId: s.sessionId, seq: s.seq, resumeGatewayUrl: s.resumeGatewayUrl });
+  }
+  return result;
 }
 
 export interface ReadOnlyQueryOptions {
