@@ -26,7 +26,14 @@ Commands:
   version               print the version
 
 Environment of \`start\` (flags override where one is listed):
-${CONFIG_SETTINGS.map((s) => `  ${s.env.padEnd(26)}${(s.flag ?? '').padEnd(14)}${s.help}`).join('\n')}`;
+${settingsTable()}`;
+
+/** Columns as wide as their longest cell, so a long flag never runs into its help text. */
+function settingsTable(): string {
+  const envWidth = Math.max(...CONFIG_SETTINGS.map((s) => s.env.length)) + 2;
+  const flagWidth = Math.max(...CONFIG_SETTINGS.map((s) => (s.flag ?? '').length)) + 2;
+  return CONFIG_SETTINGS.map((s) => `  ${s.env.padEnd(envWidth)}${(s.flag ?? '').padEnd(flagWidth)}${s.help}`).join('\n');
+}
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad usage or configuration. */
 export async function runCli(runtime: Runtime): Promise<number> {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.ts';
 import { formatTable } from '../../src/cli/format-table.ts';
+import { CONFIG_SETTINGS } from '../../src/config/load-config.ts';
 import type { Runtime } from '../../src/core/runtime.ts';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.ts';
 import { runMigrations } from '../../src/store/migrate.ts';
@@ -39,6 +40,17 @@ describe('shardline CLI', () => {
     const cli = fakeRuntime(['help']);
     expect(await runCli(cli.runtime)).toBe(0);
     for (const name of ['start', 'demo', 'query', 'fake-discord', 'DISCORD_TOKEN', 'SHARDLINE_ADMIN_TOKEN']) expect(cli.out()).toContain(name);
+  });
+
+  it('keeps every flag apart from its help text in the settings table', async () => {
+    const cli = fakeRuntime(['help']);
+    expect(await runCli(cli.runtime)).toBe(0);
+    const flagged = CONFIG_SETTINGS.filter((s) => typeof s.flag === 'string');
+    expect(flagged.length).toBeGreaterThan(0);
+    for (const s of flagged) {
+      const line = cli.out().split('\n').find((l) => l.trimStart().startsWith(`${s.env} `));
+      expect(line, s.env).toMatch(new RegExp(`${s.flag}  +\\S`));
+    }
   });
 
   it('refuses an unknown command with exit code 2', async () => {
