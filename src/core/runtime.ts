@@ -1,5 +1,6 @@
 import type { GatewayTransport } from './ports.ts';
 import type { SqliteDriverFactory } from './sqlite.ts';
+import type { QueryWorkerFactory } from './query-worker.ts';
 import type { TransactionWorkerFactory } from './transaction-worker.ts';
 
 export interface HttpServerHandle {
@@ -32,6 +33,8 @@ export interface Runtime {
   readonly sqlite: SqliteDriverFactory;
   /** Threads for the worker write funnel; a runtime without them always uses the inline funnel. */
   readonly transactionWorkers?: TransactionWorkerFactory;
+  /** Threads for the SQL query API; without them queries run on the event loop (bounded only between rows). */
+  readonly queryWorkers?: QueryWorkerFactory;
   serve(fetch: FetchHandler, options: { hostname: string; port: number }): Promise<HttpServerHandle>;
   /** A module specifier for `import()`: paths resolve against the working directory. */
   resolveModule(specifier: string): string;

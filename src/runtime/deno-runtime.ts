@@ -4,6 +4,7 @@ import { ShardlineError } from '../core/errors.ts';
 import type { FetchHandler, HttpServerHandle, Runtime } from '../core/runtime.ts';
 import { denoApi, type DenoApi } from './deno-api.ts';
 import { denoTransactionWorkers } from './deno-transaction-workers.ts';
+import { denoQueryWorkers } from './deno-query-workers.ts';
 import { nodeSqliteDriver } from './node-sqlite-driver.ts';
 import { createWsTransport } from './ws-transport.ts';
 
@@ -44,6 +45,7 @@ export function createDenoRuntime(): Runtime {
     transport: createWsTransport(),
     sqlite: nodeSqliteDriver,
     transactionWorkers: denoTransactionWorkers,
+    queryWorkers: denoQueryWorkers,
     serve: (fetch, options) => serveDeno(fetch, options, deno),
     resolveModule(specifier) {
       if (specifier.startsWith('.') || isAbsolute(specifier)) return pathToFileURL(resolve(cwd, specifier)).href;

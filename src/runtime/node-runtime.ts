@@ -7,6 +7,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { FetchHandler, HttpServerHandle, Runtime } from '../core/runtime.ts';
 import { betterSqlite3Driver } from './better-sqlite3-driver.ts';
 import { nodeTransactionWorkers } from './node-transaction-workers.ts';
+import { nodeQueryWorkers } from './node-query-workers.ts';
 import { createWsTransport } from './ws-transport.ts';
 
 /** The Node runtime: `ws`, better-sqlite3, node:http. */
@@ -32,6 +33,7 @@ export function createNodeRuntime(): Runtime {
     transport: createWsTransport(),
     sqlite: betterSqlite3Driver,
     transactionWorkers: nodeTransactionWorkers,
+    queryWorkers: nodeQueryWorkers,
     serve: serveNode,
     resolveModule(specifier) {
       if (specifier.startsWith('.') || isAbsolute(specifier)) return pathToFileURL(resolve(process.cwd(), specifier)).href;

@@ -1,0 +1,56 @@
+/**
+ * The port between the SQL query API (src/store/query-threads.ts) and a thread that owns a
+ * read-only connection and runs user SQL there. Neither SQLite driver can interrupt a running
+ * statement, so a slow step (an aggregate over a huge join, a runaway recursive CTE) must not
+ * run on the event loop: it would stop heartbeats, shards and the HTTP API with it. Only
+ * `src/runtime/` implements this.
+ */
+
+export interface QueryRequest {
+  readonly sql: string;
+  readonly params: readonly unknown[] | Readonly<Record<string, unknown>>;
+  readonly maxRows: number;
+  /** The deadline the thread checks between rows. */
+  readonly timeoutMs: number;
+}
+
+export type QueryReply =
+  | {
+      readonly ok: true;
+      readonly columns: string[];
+      readonly rows: unknown[][];
+      readonly truncated: boolean;
+      readonly timedOut: boolean;
+    }
+  | {
+      readonly ok: false;
+      /** A ShardlineError code from the thread (INVALID_INPUT, STORE_UNAVAILABLE...); INTERNAL when the thread died. */
+      readonly code: string;
+      readonly message: string;
+    };
+
+export interface QueryWorker {
+  /** False once the thread has exited. */
+  readonly running: boolean;
+  /**
+   * Resolves with the reply; never rejects (a dead thread is an `ok: false` reply). One query
+   * at a time. `onStarted` fires when the thread begins the statement: a new thread first has
+   * to start and open its connection, which is not the query's time.
+   */
+  run(request: QueryRequest, onStarted?: () => void): Promise<QueryReply>;
+  /** Closes the thread's connection and waits until the thread has exited. */
+  close(): Promise<void>;
+  /**
+   * Stops the thread without waiting for it: a thread inside a SQLite step only stops when the
+   * step returns. It no longer keeps the process alive; `exited` resolves when it is gone.
+   */
+  terminate(): void;
+  readonly exited: Promise<void>;
+}
+
+export interface QueryWorkerOptions {
+  readonly databasePath: string;
+}
+
+/** How a runtime starts a query thread (Node and Deno: node:worker_threads). */
+export type QueryWorkerFactory = (options: QueryWorkerOptions) => QueryWorker;

@@ -1,0 +1,55 @@
+/**
+ * The body of a query thread, shared by the Node and Deno entry points: it opens its own
+ * read-only connection on the first query and runs each query it is sent with the same
+ * checks and limits as on the event loop (runReadOnlyQuery). Errors travel back as their
+ * code and message, because a ShardlineError does not survive the structured clone as one.
+ */
+import { isShardlineError } from '../core/errors.ts';
+import type { QueryReply, QueryRequest, QueryWorkerOptions } from '../core/query-worker.ts';
+import type { SqliteDriver, SqliteDriverFactory } from '../core/sqlite.ts';
+import { openDatabase } from '../store/open-database.ts';
+import { runReadOnlyQuery } from '../store/queries.ts';
+
+export type QueryRunnerRequest = { readonly type: 'run'; readonly id: number; readonly request: QueryRequest } | { readonly type: 'close' };
+export type QueryRunnerReply = { readonly id: number; readonly reply: QueryReply } | { readonly type: 'started'; readonly id: number };
+
+/** The thread's side of its channel: node:worker_threads' parentPort, on Node and on Deno. */
+export interface QueryRunnerPort {
+  on(event: 'message', listener: (request: QueryRunnerRequest) => void): unknown;
+  postMessage(reply: QueryRunnerReply): void;
+}
+
+export interface QueryRunnerOptions {
+  readonly driverFactory: SqliteDriverFactory;
+  /** Ends the thread once its connection is closed (Node: close the port; Deno: close the worker). */
+  readonly end: () => void;
+}
+
+export function serveQueries(port: QueryRunnerPort, options: QueryWorkerOptions, runner: QueryRunnerOptions): void {
+  let db: SqliteDriver | null = null;
+
+  const run = (id: number, request: QueryRequest): QueryReply => {
+    try {
+      db ??= openDatabase({ path: options.databasePath, readonly: true, driverFactory: runner.driverFactory });
+      port.postMessage({ type: 'started', id });
+      const result = runReadOnlyQuery(db, request.sql, request.params as unknown[], { maxRows: request.maxRows, timeoutMs: request.timeoutMs });
+      return { ok: true, ...result };
+    } catch (error) {
+      if (isShardlineError(error)) return { ok: false, code: error.code, message: error.message };
+      return { ok: false, code: 'INTERNAL', message: `The query thread failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  };
+
+  port.on('message', (message) => {
+    if (message.type === 'close') {
+      try {
+        db?.close();
+      } finally {
+        db = null;
+        runner.end();
+      }
+      return;
+    }
+    port.postMessage({ id: message.id, reply: run(message.id, message.request) });
+  });
+}

@@ -1,0 +1,90 @@
+/**
+ * A QueryWorker over a node:worker_threads Worker that runs query-runner.ts. Node and Deno
+ * differ only in how the thread starts (node-query-workers.ts, deno-query-workers.ts).
+ */
+import type { Worker } from 'node:worker_threads';
+import type { QueryReply, QueryWorker, QueryWorkerFactory, QueryWorkerOptions } from '../core/query-worker.ts';
+import type { QueryRunnerReply, QueryRunnerRequest } from './query-runner.ts';
+
+/** Gives the thread this long to close its connection before it is terminated. */
+const CLOSE_GRACE_MS = 5_000;
+
+export function threadQueryWorkers(start: (options: QueryWorkerOptions) => Worker): QueryWorkerFactory {
+  return (options) => attach(start(options));
+}
+
+function attach(worker: Worker): QueryWorker {
+  const pending = new Map<number, (reply: QueryReply) => void>();
+  const starting = new Map<number, () => void>();
+  let nextId = 1;
+  let exited = false;
+  let deathReason = 'the query thread exited';
+  const exit = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+
+  worker.on('message', (message: QueryRunnerReply) => {
+    if ('type' in message) {
+      starting.get(message.id)?.();
+      starting.delete(message.id);
+      return;
+    }
+    const resolve = pending.get(message.id);
+    pending.delete(message.id);
+    resolve?.(message.reply);
+  });
+  worker.on('error', (error) => {
+    deathReason = `the query thread failed: ${error.message}`;
+  });
+  worker.once('exit', (code) => {
+    exited = true;
+    for (const resolve of pending.values()) resolve({ ok: false, code: 'INTERNAL', message: `${deathReason} (exit code ${code})` });
+    pending.clear();
+    starting.clear();
+  });
+
+  return {
+    get running() {
+      return !exited;
+    },
+    exited: exit,
+    run(request, onStarted) {
+      if (exited) return Promise.resolve({ ok: false, code: 'INTERNAL', message: deathReason });
+      const id = nextId++;
+      return new Promise<QueryReply>((resolve) => {
+        try {
+          worker.postMessage({ type: 'run', id, request } satisfies QueryRunnerRequest);
+        } catch (error) {
+          // Parameters the structured clone refuses (functions, symbols) never reach the thread.
+          resolve({ ok: false, code: 'INVALID_INPUT', message: `Cannot run query: its parameters cannot be sent to the query thread: ${error instanceof Error ? error.message : String(error)}` });
+          return;
+        }
+        pending.set(id, (reply) => {
+          starting.delete(id);
+          resolve(reply);
+        });
+        if (onStarted) starting.set(id, onStarted);
+      });
+    },
+    terminate() {
+      if (exited) return;
+      deathReason = 'the query thread was stopped';
+      // A thread inside a SQLite step stops only when the step returns: it must not hold the process open meanwhile.
+      worker.unref();
+      void worker.terminate();
+    },
+    async close() {
+      if (exited) return;
+      worker.postMessage({ type: 'close' } satisfies QueryRunnerRequest);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS)));
+      const result = await Promise.race([exit, grace]);
+      clearTimeout(timer);
+      if (result === 'late') {
+        // Stuck in a step: stopping is all that can be done, and waiting could last forever.
+        worker.unref();
+        void worker.terminate();
+        return;
+      }
+      await exit;
+    },
+  };
+}
