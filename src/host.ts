@@ -34,7 +34,8 @@ import type { ShardRunner } from './host/shard-runner.ts';
 import { startupProgress, untilAllReady, type StartupProgress } from './host/startup-progress.ts';
 import { stopRunners } from './host/stop-runners.ts';
 import { silentLogger } from './log/create-logger.ts';
-import { runReadOnlyQuery } from './store/queries.ts';
+import { runReadOnlyQuery, type ReadOnlyQueryResult } from './store/queries.ts';
+import { QueryThreads } from './store/query-threads.ts';
 
 export type { HostOptions } from './host/host-options.ts';
 export type { StartupProgress } from './host/startup-progress.ts';
@@ -66,6 +67,7 @@ export class Host extends TypedEmitter<HostEvents> {
   #shardCount = 0;
   #http: HttpServerHandle | null = null;
   #readDb: SqliteDriver | null = null;
+  #queries: QueryThreads | null = null;
   #forwarder: ForwardingWriter | null = null;
   #writer: RoutingWriter | null = null;
   #agent: NodeAgent | null = null;
@@ -119,6 +121,7 @@ export class Host extends TypedEmitter<HostEvents> {
       runners: () => this.runners(),
       readDb: () => this.#readDb,
       forwarderStats: () => this.#forwarder?.stats() ?? null,
+      queryStats: () => this.#queries?.stats() ?? null,
       primaryUrl: () => this.#link.primaryUrl(),
       urlOf: (nodeId) => this.#link.urlOf(nodeId),
       client: () => this.#link.clientOrThrow(),
@@ -204,6 +207,7 @@ export class Host extends TypedEmitter<HostEvents> {
         readiness: () => this.readiness(),
         status: () => this.status(),
         query: (sql, params, limits) => this.query(sql, params, limits),
+        runQuery: (sql, params, limits, signal) => this.runQuery(sql, params, limits, signal),
         primaryOrThrow: (what) => this.#link.primaryOrThrow(what),
         agentOrThrow: () => this.#agentOrThrow(),
       });
@@ -217,6 +221,8 @@ export class Host extends TypedEmitter<HostEvents> {
     await this.#role.apply(this.#leadership.current());
 
     this.#readDb = await openReadDatabase(this.databasePath, this.#driverFactory(), signal);
+    // Reads only, so even beside a custom `sqlite` (the simulated LiteFS watches writes) the runtime's own driver may open the file.
+    if (this.#o.runtime.queryWorkers) this.#queries = new QueryThreads({ databasePath: this.databasePath, workers: this.#o.runtime.queryWorkers, ...this.#o.queryThreads, logger: this.#log.child({ component: 'query-threads' }) });
     this.#forwarder = new ForwardingWriter({
       nodeId: config.nodeId,
       primaryUrl: () => this.#link.primaryUrl(),
@@ -287,13 +293,29 @@ export class Host extends TypedEmitter<HostEvents> {
       readDb: this.#readDb,
       primary: this.#role.current,
       forwarder: this.#forwarder?.stats() ?? null,
+      queries: this.#queries?.stats() ?? null,
     });
   }
 
-  /** Read-only SQL on this node's database (the same path as POST /query). */
+  /**
+   * Read-only SQL on this node's database, on the event loop: for SQL you trust to be quick
+   * (the time limit is checked between rows, and a slow step runs to its end). SQL from outside
+   * goes through runQuery().
+   */
   query(sql: string, params: readonly unknown[] = [], limits: { maxRows?: number; timeoutMs?: number } = {}): ReturnType<typeof runReadOnlyQuery> {
     if (!this.#readDb) throw new ShardlineError('STORE_UNAVAILABLE', `Cannot query: the host is ${this.#state}`);
     return runReadOnlyQuery(this.#readDb, sql, params, limits);
+  }
+
+  /**
+   * Read-only SQL on a query thread (POST /query): a slow statement cannot stall this node's
+   * shards or heartbeats, and one that passes its time limit inside a SQLite step is abandoned
+   * with TIMEOUT. On the event loop, as query(), where the runtime has no threads.
+   */
+  async runQuery(sql: string, params: readonly unknown[] | Record<string, unknown> = [], limits: { maxRows?: number; timeoutMs?: number } = {}, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
+    if (!this.#readDb) throw new ShardlineError('STORE_UNAVAILABLE', `Cannot query: the host is ${this.#state}`);
+    if (!this.#queries) return runReadOnlyQuery(this.#readDb, sql, params, limits);
+    return this.#queries.run(sql, params, { maxRows: limits.maxRows ?? 1000, timeoutMs: limits.timeoutMs ?? 5000 }, signal);
   }
 
   // ---- control plane operations (src/host/host-operations.ts) ----
@@ -347,6 +369,8 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#rest?.clearHandlerSweeper();
     await this.#http?.close();
     this.#http = null;
+    await this.#queries?.close();
+    this.#queries = null;
     this.#readDb?.close();
     this.#readDb = null;
   }

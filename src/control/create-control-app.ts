@@ -34,7 +34,10 @@ export interface ControlDeps {
   readonly logger: Logger;
   readiness(): Readiness;
   status(): unknown;
+  /** Trusted SQL of the dashboard's own pages, on the event loop. */
   query(sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number }): QueryResult;
+  /** POST /query's SQL, off the event loop (the host's query threads); absent: query() serves it. */
+  runQuery?(sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number }, signal?: AbortSignal): Promise<QueryResult>;
   /** The node-to-node routes; absent on a node that is not part of a cluster API. */
   readonly internal?: Omit<InternalDeps, 'clusterSecret' | 'operations'>;
   /** Takeover, handoff, resume, move, drain, metrics (admin) and their primary-side halves (internal). */
@@ -89,7 +92,8 @@ export function createControlApp(deps: ControlDeps): Hono {
   app.get('/status', admin, (c) => c.json(withShardRates(deps.status(), rates, now()) as object));
   app.post('/query', admin, async (c) => {
     const body = await parseBody(c, queryBody);
-    const result = deps.query(body.sql, body.params, { maxRows: body.maxRows, timeoutMs: body.timeoutMs });
+    const limits = { maxRows: body.maxRows, timeoutMs: body.timeoutMs };
+    const result = deps.runQuery ? await deps.runQuery(body.sql, body.params, limits, c.req.raw.signal) : deps.query(body.sql, body.params, limits);
     if (result.timedOut) {
       throw new ShardlineError('TIMEOUT', `Query stopped at its time limit of ${body.timeoutMs} ms after ${result.rows.length} rows: narrow it, or raise timeoutMs (at most ${QUERY_LIMITS.maxTimeoutMs})`);
     }

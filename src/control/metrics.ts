@@ -26,6 +26,8 @@ export interface MetricsSnapshot {
     readonly threadRestarts?: number;
   } | null;
   readonly forwarder: { readonly queuedEntries: number; readonly failures: number } | null;
+  /** POST /query's threads; absent or null where queries run on the event loop. */
+  readonly queries?: { readonly running: number; readonly abandoned: number; readonly abandonedTotal: number } | null;
   readonly identify: { readonly total: number; readonly remaining: number; readonly granted: number; readonly reserve: number } | null;
 }
 
@@ -63,6 +65,9 @@ export function createControlMetrics(): ControlMetrics {
   const threadRestarts = new Counter({ name: 'shardline_funnel_thread_restarts_total', help: 'Transaction threads started again after one died', registers });
   const forwardQueue = new Gauge({ name: 'shardline_forwarder_queue_entries', help: 'Entries waiting to be forwarded to the primary', registers });
   const forwardFailures = new Counter({ name: 'shardline_forwarder_failures_total', help: 'Forwarded batches the primary did not accept', registers });
+  const queriesRunning = new Gauge({ name: 'shardline_query_running', help: 'POST /query statements running on query threads', registers });
+  const queriesAbandoned = new Gauge({ name: 'shardline_query_abandoned', help: 'Query threads stopped past their time limit and still inside a SQLite step (each can hold a core)', registers });
+  const queriesAbandonedTotal = new Counter({ name: 'shardline_query_abandoned_total', help: 'Queries abandoned past their time limit inside a SQLite step', registers });
   const identifyRemaining = new Gauge({ name: 'shardline_identify_remaining', help: 'Session starts left in the daily budget (primary only)', registers });
   const identifyTotal = new Gauge({ name: 'shardline_identify_total', help: 'Daily session start limit (primary only)', registers });
   const identifyReserve = new Gauge({ name: 'shardline_identify_reserve', help: 'Session starts kept in reserve (primary only)', registers });
@@ -106,6 +111,11 @@ export function createControlMetrics(): ControlMetrics {
     if (s.forwarder) {
       forwardQueue.set(s.forwarder.queuedEntries);
       forwardFailures.inc(s.forwarder.failures);
+    }
+    if (s.queries) {
+      queriesRunning.set(s.queries.running);
+      queriesAbandoned.set(s.queries.abandoned);
+      queriesAbandonedTotal.inc(s.queries.abandonedTotal);
     }
     if (s.identify) {
       identifyRemaining.set(s.identify.remaining);

@@ -25,6 +25,7 @@ export interface HostView {
   runners(): ShardRunner[];
   readDb(): SqliteDriver | null;
   forwarderStats(): MetricsSnapshot['forwarder'];
+  queryStats(): MetricsSnapshot['queries'];
   primaryUrl(): string | null;
   urlOf(nodeId: string): string;
   client(): ClusterClient;
@@ -151,6 +152,7 @@ export class HostOperations {
       shards: this.#h.runners().map((r) => r.stats()),
       funnel: primary ? primary.funnel.stats() : null,
       forwarder: this.#h.forwarderStats(),
+      queries: this.#h.queryStats(),
       identify: primary?.budget?.snapshot() ?? null,
     };
   }

@@ -5,6 +5,7 @@ import type { Readiness } from '../control/create-control-app.ts';
 import type { IdentifyBudgetSnapshot } from '../core/identify-budget.ts';
 import type { Leadership } from '../core/leadership.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
+import type { QueryThreadsStats } from '../store/query-threads.ts';
 import type { WriteFunnelStats } from '../store/write-funnel.ts';
 import type { ShardRunner, ShardRunnerStats } from './shard-runner.ts';
 
@@ -34,6 +35,8 @@ export interface HostStatus {
   readonly funnel: WriteFunnelStats | null;
   /** Writes waiting to be forwarded to the primary. */
   readonly forwarder: { readonly queuedEntries: number; readonly queuedRows: number; readonly batches: number; readonly failures: number } | null;
+  /** POST /query's threads; null where queries run on the event loop (a runtime without threads). */
+  readonly queries: QueryThreadsStats | null;
   /** Recent joins, moves, failovers and takeovers, newest first. */
   readonly events: readonly ClusterEventRow[];
 }
@@ -51,6 +54,7 @@ export interface HostStatusInputs {
   readonly readDb: SqliteDriver | null;
   readonly primary: PrimaryRole | null;
   readonly forwarder: HostStatus['forwarder'];
+  readonly queries: QueryThreadsStats | null;
 }
 
 export function hostStatus(inputs: HostStatusInputs): HostStatus {
@@ -74,6 +78,7 @@ export function hostStatus(inputs: HostStatusInputs): HostStatus {
     identify: inputs.primary?.budget?.snapshot() ?? null,
     funnel: inputs.primary ? inputs.primary.funnel.stats() : null,
     forwarder: inputs.forwarder,
+    queries: inputs.queries,
     events: db ? recentEvents(db, 50) : [],
   };
 }

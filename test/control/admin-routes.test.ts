@@ -43,6 +43,7 @@ function setup(options: { fail?: Partial<Record<keyof Ops, ShardlineError>>; dra
       shards: [{ shardId: 2, status: 'ready', events: 5, eventsByType: { GUILD_CREATE: 3, MESSAGE_CREATE: 2 }, identifies: 1, resumes: 2, reconnects: 1, heartbeatMs: 42 }],
       funnel: { queuedEntries: 4, queuedRows: 9, transactions: 11, committedRows: 100, totalFlushMs: 250, maxBatchMutations: 60, failedTransactions: 0, lastBatch: { mutations: 7, durationMs: 3 }, threadHeapBytes: 5242880, threadRestarts: 1 },
       forwarder: { queuedEntries: 0, failures: 0 },
+      queries: { running: 1, abandoned: 1, abandonedTotal: 3 },
       identify: { total: 1000, remaining: 990, granted: 10, reserve: 50 },
     }),
     releaseShard: async (request) => record('releaseShard', [request], INFO),
@@ -321,6 +322,9 @@ describe('GET /metrics and GET /status', () => {
       expect(text).toContain('shardline_funnel_thread_heap_bytes 5242880');
       expect(text).toContain('shardline_funnel_thread_restarts_total 1');
       expect(text).toContain('shardline_identify_remaining 990');
+      expect(text).toContain('shardline_query_running 1');
+      expect(text).toContain('shardline_query_abandoned 1');
+      expect(text).toContain('shardline_query_abandoned_total 3');
       expect(text).toContain('shardline_role{role="primary"} 1');
       expect(text).toContain('shardline_role{role="replica"} 0');
     }

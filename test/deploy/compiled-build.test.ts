@@ -28,7 +28,7 @@ describe('the compiled build', () => {
     rmSync(elsewhere, { recursive: true, force: true });
   });
 
-  it('runs a host whose funnel commits on the transaction thread, from another working directory', async () => {
+  it('runs a host whose funnel commits on the transaction thread and whose SQL runs on a query thread, from another working directory', async () => {
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     await run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir, '--declaration', 'false', '--sourceMap', 'false'], { cwd: root });
     cpSync(join(root, 'migrations'), join(app, 'migrations'), { recursive: true });
@@ -49,7 +49,8 @@ const deadline = Date.now() + 30000;
 const guilds = () => Number(host.query('select count(*) from guilds').rows[0][0]);
 while (guilds() < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 const funnel = host.status().funnel;
-const out = { shards: host.status().shards.map((s) => s.status), guilds: guilds(), thread: funnel.thread, transactions: funnel.transactions, failed: funnel.failedTransactions, lastError: funnel.lastError };
+const threaded = await host.runQuery('select count(*) from guilds');
+const out = { shards: host.status().shards.map((s) => s.status), guilds: guilds(), queryThread: Number(threaded.rows[0][0]), thread: funnel.thread, transactions: funnel.transactions, failed: funnel.failedTransactions, lastError: funnel.lastError };
 await host.close();
 await discord.close();
 console.log(JSON.stringify(out));
@@ -57,7 +58,7 @@ console.log(JSON.stringify(out));
     );
     const { stdout } = await run(process.execPath, [script], { cwd: elsewhere, timeout: 60_000 });
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-    expect(result).toMatchObject({ shards: ['ready', 'ready'], guilds: 6, thread: true, failed: 0, lastError: null });
+    expect(result).toMatchObject({ shards: ['ready', 'ready'], guilds: 6, queryThread: 6, thread: true, failed: 0, lastError: null });
     expect(result['transactions']).toBeGreaterThan(0);
   });
 });

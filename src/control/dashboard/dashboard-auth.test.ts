@@ -23,6 +23,7 @@ function hostStatus(now: number): HostStatus {
     identify: null,
     funnel: null,
     forwarder: null,
+    queries: null,
     events: [{ id: 1, at: now - 2_000, kind: 'move', nodeId: 'node-b', shardId: 1, detail: { from: 'node-a', to: 'node-b', epoch: 3, seq: 41, reason: 'manual' } }],
   };
 }

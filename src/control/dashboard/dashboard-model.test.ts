@@ -24,6 +24,7 @@ function status(overrides: Partial<HostStatus> = {}): HostStatus {
     identify: null,
     funnel: null,
     forwarder: null,
+    queries: null,
     events: [],
     ...overrides,
   };

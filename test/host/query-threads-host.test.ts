@@ -1,0 +1,90 @@
+import { rmSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeDiscord } from '../../src/discord-sim/fake-discord.ts';
+import type { Host } from '../../src/host.ts';
+import { createNodeRuntime } from '../../src/runtime/node-runtime.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import { recordingBot, tempDir, testHost } from '../helpers/test-host.ts';
+
+const ADMIN = 'admin-token-for-query-tests-0123456789';
+// Twenty million rows, all counted inside one SQLite step: seconds on any machine, no row to check a clock against.
+const RUNAWAY = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 20000000) SELECT count(*) AS n FROM c';
+
+describe('POST /query on query threads', () => {
+  let discord: FakeDiscord;
+  let dataDir: string;
+  let host: Host | null = null;
+
+  beforeEach(async () => {
+    discord = new FakeDiscord({ shards: 1, identifySpacingMs: 10, world: { seed: 9, guilds: 4, membersPerGuild: 6 } });
+    await discord.start();
+    dataDir = tempDir();
+  });
+
+  afterEach(async () => {
+    await host?.close();
+    host = null;
+    await discord.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function started(): Promise<Host> {
+    host = testHost(discord, { dataDir, bot: recordingBot(), serveHttp: true, env: { SHARDLINE_ADMIN_TOKEN: ADMIN }, queryThreads: { graceMs: 50 } });
+    await host.start();
+    await waitFor(() => Number(host!.query('select count(*) from guilds').rows[0]![0]) === 4, { timeoutMs: 30_000, message: 'guilds cached' });
+    return host;
+  }
+
+  function post(h: Host, body: unknown): Promise<Response> {
+    return fetch(`${h.url}/query`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  }
+
+  it('answers what the event loop connection answers', async () => {
+    const h = await started();
+    const sql = 'select id, name, member_count from guilds order by id';
+    const res = await post(h, { sql });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { columns: string[]; rows: unknown[][] };
+    const local = h.query(sql);
+    expect(body.columns).toEqual(local.columns);
+    expect(body.rows).toEqual(local.rows);
+    const bad = await post(h, { sql: 'select nope from guilds' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: 'INVALID_INPUT', message: expect.stringMatching(/no such column: nope/) } });
+  });
+
+  it('abandons a statement stuck past its time limit while the event loop keeps running, and refuses queries until its thread ends', async () => {
+    const h = await started();
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 5);
+    let res: Response;
+    try {
+      res = await post(h, { sql: RUNAWAY, timeoutMs: 100 });
+    } finally {
+      clearInterval(ticker);
+    }
+    // On the event loop this statement would have answered 200 after seconds, with no tick meanwhile.
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ error: { code: 'TIMEOUT', message: expect.stringMatching(/inside one SQLite step/) } });
+    expect(ticks).toBeGreaterThan(0);
+
+    const refused = await post(h, { sql: 'select 1 as one' });
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: { code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/abandoned .* past its time limit of 100 ms/) } });
+    // The shards did not notice.
+    expect(h.readiness().ready).toBe(true);
+    expect(h.status().queries).toMatchObject({ abandoned: 1, abandonedTotal: 1 });
+
+    await waitFor(async () => (await post(h, { sql: 'select 1 as one' })).status === 200, { timeoutMs: 60_000, message: 'queries served again once the abandoned step ended' });
+  });
+
+  it('runs queries on the event loop where the runtime has no threads', async () => {
+    const { queryWorkers: _none, ...runtime } = createNodeRuntime();
+    host = testHost(discord, { dataDir, bot: recordingBot(), serveHttp: true, env: { SHARDLINE_ADMIN_TOKEN: ADMIN }, runtime });
+    await host.start();
+    await waitFor(() => Number(host!.query('select count(*) from guilds').rows[0]![0]) === 4, { timeoutMs: 30_000, message: 'guilds cached' });
+    const res = await post(host, { sql: 'select count(*) as n from guilds' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ rows: [[4]] });
+  });
+});
