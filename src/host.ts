@@ -81,7 +81,9 @@ export class Host extends TypedEmitter<HostEvents> {
     super((error, event) => logger.error({ err: error, event }, 'host listener threw'));
     this.#o = options;
     this.config = options.config;
-    this.#log = logger.child({ component: 'host', node: options.config.nodeId });
+    // A root logger bound to this node already names it: a second `node` key would repeat it on every line.
+    const named = logger.bindings?.()['node'] === options.config.nodeId;
+    this.#log = logger.child({ component: 'host', ...(named ? {} : { node: options.config.nodeId }) });
     this.#leadership = options.leadership ?? defaultLeadership(options.config, this.#log, options.fetch);
     this.#role = new RoleSwitch({
       create: () =>

@@ -102,7 +102,7 @@ export class Coordinator {
       this.#event(seen, request.nodeId, null, { url: request.url, version: request.version });
       // Other nodes find a node's URL in the replicated nodes table: write a newcomer in the next round.
       this.#lastPersist = 0;
-      this.#log.info({ node: request.nodeId, url: request.url }, seen === 'rejoin' ? 'node is back' : 'node joined');
+      this.#log.info({ nodeId: request.nodeId, url: request.url }, seen === 'rejoin' ? 'node is back' : 'node joined');
     }
     return { primary: this.#o.nodeId, shardCount: this.#o.shardCount };
   }
@@ -138,7 +138,7 @@ export class Coordinator {
       const now = this.#clock.now();
       for (const { nodeId, silentMs } of this.#nodes.sweep(now)) {
         this.#event('dead', nodeId, null, { silentMs });
-        this.#log.warn({ node: nodeId, silentMs }, 'node declared dead: its shards fail over');
+        this.#log.warn({ nodeId, silentMs }, 'node declared dead: its shards fail over');
       }
       const moves = this.#plan(now);
       const room = (this.#o.maxConcurrentHandoffs ?? 1) - this.#moving.size;
@@ -221,7 +221,7 @@ export class Coordinator {
     for (const row of rows) {
       const resume = sessions.get(row.shardId) ?? null;
       void this.#o.commands.start(row.nodeId!, row.shardId, row.epoch, resume).catch((error: unknown) => {
-        this.#log.debug({ err: (error as Error).message, shardId: row.shardId, node: row.nodeId }, 'start request failed; the node reconciles from its replica');
+        this.#log.debug({ err: (error as Error).message, shardId: row.shardId, nodeId: row.nodeId }, 'start request failed; the node reconciles from its replica');
       });
     }
   }

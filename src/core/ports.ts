@@ -42,6 +42,8 @@ export interface IdentifyThrottler {
 /** The logger shape shardline uses: a subset of pino's, so tests can pass a capturing fake. */
 export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
+  /** What every line of this logger already carries (pino has it; a logger without it is assumed to carry nothing). */
+  bindings?(): Record<string, unknown>;
   trace(obj: object | string, msg?: string): void;
   debug(obj: object | string, msg?: string): void;
   info(obj: object | string, msg?: string): void;

@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger as PinoLogger, type LoggerOptions } from 'pino';
 import type { Logger } from '../core/ports.ts';
 
 /**
@@ -36,10 +36,36 @@ export interface CreateLoggerOptions {
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const config: LoggerOptions = {
     level: options.level ?? 'info',
-    base: options.base ?? null,
+    base: null,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
-  return options.destination ? pino(config, options.destination) : pino(config);
+  return uniqueKeys(options.destination ? pino(config, options.destination) : pino(config), options.base ?? {});
+}
+
+/**
+ * pino writes a child's bindings after its parent's, so nested components (the host, then its
+ * coordinator) put `component` twice on a line, and log parsers disagree on which one counts.
+ * Every logger here is a child of the root with its bindings merged instead: each key once,
+ * the innermost value.
+ */
+function uniqueKeys(root: PinoLogger, bound: Record<string, unknown>): Logger {
+  const logger = Object.keys(bound).length > 0 ? root.child(bound) : root;
+  return {
+    child: (bindings) => uniqueKeys(root, { ...bound, ...bindings }),
+    bindings: () => ({ ...bound }),
+    trace: (obj, msg) => write(logger, 'trace', obj, msg),
+    debug: (obj, msg) => write(logger, 'debug', obj, msg),
+    info: (obj, msg) => write(logger, 'info', obj, msg),
+    warn: (obj, msg) => write(logger, 'warn', obj, msg),
+    error: (obj, msg) => write(logger, 'error', obj, msg),
+    fatal: (obj, msg) => write(logger, 'fatal', obj, msg),
+  };
+}
+
+function write(logger: PinoLogger, level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', obj: object | string, msg: string | undefined): void {
+  // An undefined second argument would reach pino's format arguments.
+  if (msg === undefined) logger[level](obj as object);
+  else logger[level](obj as object, msg);
 }
 
 /** A logger that drops everything; for library callers who pass none. */

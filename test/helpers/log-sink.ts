@@ -3,7 +3,7 @@ import { createLogger } from '../../src/log/create-logger.ts';
 import type { Logger } from '../../src/core/ports.ts';
 
 /** A real pino logger whose JSON lines are kept in memory, so tests can read what was logged. */
-export function captureLogger(level = 'debug'): { logger: Logger; lines: () => Record<string, unknown>[]; text: () => string } {
+export function captureLogger(level = 'debug', base?: Record<string, unknown>): { logger: Logger; lines: () => Record<string, unknown>[]; text: () => string } {
   const chunks: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -11,7 +11,7 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: () => R
       callback();
     },
   });
-  const logger = createLogger({ level, destination });
+  const logger = createLogger({ level, destination, ...(base ? { base } : {}) });
   const text = (): string => chunks.join('');
   const lines = (): Record<string, unknown>[] =>
     text()

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeDiscord } from '../../src/discord-sim/fake-discord.ts';
 import type { Host } from '../../src/host.ts';
+import { captureLogger } from '../helpers/log-sink.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { handledBy, recordingBot, tempDir, testHost, type Recorded } from '../helpers/test-host.ts';
 
@@ -39,6 +40,24 @@ describe('single-node host against the simulator', () => {
     expect(Number(rows[0]![0])).toBe(new Set([...discord.world.guilds.values()].flatMap((g) => [...g.members.keys()])).size);
   });
 
+  it('writes each key once per log line (node, component), whether or not the root logger names the node', async () => {
+    for (const base of [{ node: 'node-1' }, undefined]) {
+      const log = captureLogger('info', base);
+      const host = testHost(discord, { dataDir, bot: recordingBot(), logger: log.logger });
+      hosts.push(host);
+      await host.start();
+      await host.close();
+      const lines = log.text().split('\n').filter((line) => line.length > 0);
+      // Nested components (host > primary > coordinator) and this node's own name are the ones that used to repeat.
+      expect(lines.some((line) => line.includes('"component":"coordinator"')), JSON.stringify(base)).toBe(true);
+      for (const line of lines) {
+        const keys = topLevelKeys(line);
+        expect(keys.filter((k, i) => keys.indexOf(k) !== i), line).toEqual([]);
+        expect(keys, line).toContain('node');
+      }
+    }
+  });
+
   it('restarts by resuming every shard: no IDENTIFY, nothing lost, nothing twice', async () => {
     const recorded: Recorded[] = [];
     const first = await start(recorded);
@@ -67,3 +86,20 @@ describe('single-node host against the simulator', () => {
     }
   });
 });
+
+/** The keys of a JSON object line in order, duplicates kept (JSON.parse would keep only the last). */
+function topLevelKeys(line: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (line[j] !== '"') j += line[j] === '\\' ? 2 : 1;
+      if (depth === 1 && line[j + 1] === ':') keys.push(line.slice(i + 1, j));
+      i = j;
+    } else if (c === '{' || c === '[') depth += 1;
+    else if (c === '}' || c === ']') depth -= 1;
+  }
+  return keys;
+}
