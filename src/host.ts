@@ -27,6 +27,7 @@ import { createRest, fetchGatewayBot } from './host/gateway-info.ts';
 import { HostOperations } from './host/host-operations.ts';
 import type { HostOptions } from './host/host-options.ts';
 import { hostReadiness, hostStatus, type HostStatus } from './host/host-status.ts';
+import { LoopStallMonitor } from './host/loop-stall-monitor.ts';
 import { openReadDatabase } from './host/read-database.ts';
 import { RoleSwitch } from './host/role-switch.ts';
 import { serveControlApp } from './host/serve-control-app.ts';
@@ -75,6 +76,7 @@ export class Host extends TypedEmitter<HostEvents> {
   #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
   #startedAt = 0;
   readonly #operations: HostOperations;
+  readonly #loop: LoopStallMonitor;
 
   constructor(options: HostOptions) {
     const logger = options.logger ?? silentLogger();
@@ -85,6 +87,7 @@ export class Host extends TypedEmitter<HostEvents> {
     const named = logger.bindings?.()['node'] === options.config.nodeId;
     this.#log = logger.child({ component: 'host', ...(named ? {} : { node: options.config.nodeId }) });
     this.#leadership = options.leadership ?? defaultLeadership(options.config, this.#log, options.fetch);
+    this.#loop = new LoopStallMonitor({ logger: this.#log.child({ component: 'event-loop' }) });
     this.#role = new RoleSwitch({
       create: () =>
         createPrimaryRole({
@@ -124,6 +127,7 @@ export class Host extends TypedEmitter<HostEvents> {
       readDb: () => this.#readDb,
       forwarderStats: () => this.#forwarder?.stats() ?? null,
       queryStats: () => this.#queries?.stats() ?? null,
+      loopStats: () => this.#loop.stats(),
       primaryUrl: () => this.#link.primaryUrl(),
       urlOf: (nodeId) => this.#link.urlOf(nodeId),
       client: () => this.#link.clientOrThrow(),
@@ -196,6 +200,7 @@ export class Host extends TypedEmitter<HostEvents> {
     } catch (error) {
       throw new ShardlineError('STORE_UNAVAILABLE', `Cannot create data directory ${config.dataDir}: ${(error as Error).message}`, { cause: error });
     }
+    this.#loop.start();
     this.#rest = createRest(config.apiUrl, config.token);
     this.#gateway = await fetchGatewayBot(this.#rest, config.apiUrl);
     this.#shardCount = config.shardCount === 'auto' ? this.#gateway.shards : config.shardCount;
@@ -296,6 +301,7 @@ export class Host extends TypedEmitter<HostEvents> {
       primary: this.#role.current,
       forwarder: this.#forwarder?.stats() ?? null,
       queries: this.#queries?.stats() ?? null,
+      eventLoop: this.#loop.stats(),
     });
   }
 
@@ -375,6 +381,7 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#queries = null;
     this.#readDb?.close();
     this.#readDb = null;
+    this.#loop.close();
   }
 }
 

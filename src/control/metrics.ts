@@ -28,6 +28,8 @@ export interface MetricsSnapshot {
   readonly forwarder: { readonly queuedEntries: number; readonly failures: number } | null;
   /** POST /query's threads; absent or null where queries run on the event loop. */
   readonly queries?: { readonly running: number; readonly abandoned: number; readonly abandonedTotal: number } | null;
+  /** Times the event loop was blocked (see src/host/loop-stall-monitor.ts). */
+  readonly eventLoop?: { readonly stalls: number; readonly stalledMs: number; readonly maxStallMs: number };
   readonly identify: { readonly total: number; readonly remaining: number; readonly granted: number; readonly reserve: number } | null;
 }
 
@@ -68,6 +70,9 @@ export function createControlMetrics(): ControlMetrics {
   const queriesRunning = new Gauge({ name: 'shardline_query_running', help: 'POST /query statements running on query threads', registers });
   const queriesAbandoned = new Gauge({ name: 'shardline_query_abandoned', help: 'Query threads stopped past their time limit and still inside a SQLite step (each can hold a core)', registers });
   const queriesAbandonedTotal = new Counter({ name: 'shardline_query_abandoned_total', help: 'Queries abandoned past their time limit inside a SQLite step', registers });
+  const loopStalls = new Counter({ name: 'shardline_event_loop_stalls_total', help: 'Times the event loop was blocked for 250 ms or more (no shard read or heartbeat meanwhile)', registers });
+  const loopStalled = new Counter({ name: 'shardline_event_loop_stalled_seconds_total', help: 'Time the event loop spent in those stalls', registers });
+  const loopMaxStall = new Gauge({ name: 'shardline_event_loop_max_stall_seconds', help: 'Longest event loop stall since the node started', registers });
   const identifyRemaining = new Gauge({ name: 'shardline_identify_remaining', help: 'Session starts left in the daily budget (primary only)', registers });
   const identifyTotal = new Gauge({ name: 'shardline_identify_total', help: 'Daily session start limit (primary only)', registers });
   const identifyReserve = new Gauge({ name: 'shardline_identify_reserve', help: 'Session starts kept in reserve (primary only)', registers });
@@ -116,6 +121,11 @@ export function createControlMetrics(): ControlMetrics {
       queriesRunning.set(s.queries.running);
       queriesAbandoned.set(s.queries.abandoned);
       queriesAbandonedTotal.inc(s.queries.abandonedTotal);
+    }
+    if (s.eventLoop) {
+      loopStalls.inc(s.eventLoop.stalls);
+      loopStalled.inc(s.eventLoop.stalledMs / 1000);
+      loopMaxStall.set(s.eventLoop.maxStallMs / 1000);
     }
     if (s.identify) {
       identifyRemaining.set(s.identify.remaining);

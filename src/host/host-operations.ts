@@ -26,6 +26,7 @@ export interface HostView {
   readDb(): SqliteDriver | null;
   forwarderStats(): MetricsSnapshot['forwarder'];
   queryStats(): MetricsSnapshot['queries'];
+  loopStats(): MetricsSnapshot['eventLoop'];
   primaryUrl(): string | null;
   urlOf(nodeId: string): string;
   client(): ClusterClient;
@@ -153,6 +154,7 @@ export class HostOperations {
       funnel: primary ? primary.funnel.stats() : null,
       forwarder: this.#h.forwarderStats(),
       queries: this.#h.queryStats(),
+      eventLoop: this.#h.loopStats(),
       identify: primary?.budget?.snapshot() ?? null,
     };
   }

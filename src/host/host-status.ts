@@ -6,6 +6,7 @@ import type { IdentifyBudgetSnapshot } from '../core/identify-budget.ts';
 import type { Leadership } from '../core/leadership.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
 import type { QueryThreadsStats } from '../store/query-threads.ts';
+import type { LoopStallStats } from './loop-stall-monitor.ts';
 import type { WriteFunnelStats } from '../store/write-funnel.ts';
 import type { ShardRunner, ShardRunnerStats } from './shard-runner.ts';
 
@@ -37,6 +38,8 @@ export interface HostStatus {
   readonly forwarder: { readonly queuedEntries: number; readonly queuedRows: number; readonly batches: number; readonly failures: number } | null;
   /** POST /query's threads; null where queries run on the event loop (a runtime without threads). */
   readonly queries: QueryThreadsStats | null;
+  /** Times this node's event loop was blocked long enough that shards could not read or heartbeat. */
+  readonly eventLoop: LoopStallStats;
   /** Recent joins, moves, failovers and takeovers, newest first. */
   readonly events: readonly ClusterEventRow[];
 }
@@ -55,6 +58,7 @@ export interface HostStatusInputs {
   readonly primary: PrimaryRole | null;
   readonly forwarder: HostStatus['forwarder'];
   readonly queries: QueryThreadsStats | null;
+  readonly eventLoop: LoopStallStats;
 }
 
 export function hostStatus(inputs: HostStatusInputs): HostStatus {
@@ -79,6 +83,7 @@ export function hostStatus(inputs: HostStatusInputs): HostStatus {
     funnel: inputs.primary ? inputs.primary.funnel.stats() : null,
     forwarder: inputs.forwarder,
     queries: inputs.queries,
+    eventLoop: inputs.eventLoop,
     events: db ? recentEvents(db, 50) : [],
   };
 }

@@ -44,6 +44,7 @@ function setup(options: { fail?: Partial<Record<keyof Ops, ShardlineError>>; dra
       funnel: { queuedEntries: 4, queuedRows: 9, transactions: 11, committedRows: 100, totalFlushMs: 250, maxBatchMutations: 60, failedTransactions: 0, lastBatch: { mutations: 7, durationMs: 3 }, threadHeapBytes: 5242880, threadRestarts: 1 },
       forwarder: { queuedEntries: 0, failures: 0 },
       queries: { running: 1, abandoned: 1, abandonedTotal: 3 },
+      eventLoop: { stalls: 2, stalledMs: 1500, maxStallMs: 1200 },
       identify: { total: 1000, remaining: 990, granted: 10, reserve: 50 },
     }),
     releaseShard: async (request) => record('releaseShard', [request], INFO),
@@ -325,6 +326,9 @@ describe('GET /metrics and GET /status', () => {
       expect(text).toContain('shardline_query_running 1');
       expect(text).toContain('shardline_query_abandoned 1');
       expect(text).toContain('shardline_query_abandoned_total 3');
+      expect(text).toContain('shardline_event_loop_stalls_total 2');
+      expect(text).toContain('shardline_event_loop_stalled_seconds_total 1.5');
+      expect(text).toContain('shardline_event_loop_max_stall_seconds 1.2');
       expect(text).toContain('shardline_role{role="primary"} 1');
       expect(text).toContain('shardline_role{role="replica"} 0');
     }

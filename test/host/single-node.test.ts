@@ -58,6 +58,32 @@ describe('single-node host against the simulator', () => {
     }
   });
 
+  it('notices a bot handler that blocks the event loop, in its status and as a warning', async () => {
+    const log = captureLogger('info');
+    let blocked = false;
+    const bot = {
+      ...recordingBot(),
+      onDispatch(event: { t: string }) {
+        if (blocked || event.t !== 'MESSAGE_CREATE') return;
+        blocked = true;
+        const until = Date.now() + 1_200;
+        while (Date.now() < until) {
+          // A handler doing synchronous work.
+        }
+      },
+    };
+    const host = testHost(discord, { dataDir, bot, logger: log.logger });
+    hosts.push(host);
+    await host.start();
+    expect(host.status().eventLoop.stalls).toBe(0);
+    discord.traffic.emit(100);
+    await waitFor(() => host.status().eventLoop.stalls >= 1, { message: 'the stall was counted' });
+    // The handler held the loop for 1200 ms; the monitor's timer is due every 100 ms.
+    expect(host.status().eventLoop.maxStallMs).toBeGreaterThanOrEqual(1_100);
+    const warning = log.lines().find((l) => l['component'] === 'event-loop' && l['level'] === 40);
+    expect(warning?.['msg']).toMatch(/^event loop was blocked for \d+ ms: no shard read its socket or sent a heartbeat meanwhile/);
+  });
+
   it('restarts by resuming every shard: no IDENTIFY, nothing lost, nothing twice', async () => {
     const recorded: Recorded[] = [];
     const first = await start(recorded);
