@@ -99,18 +99,19 @@ export class QueryThreads {
     clearTimeout(timer);
     this.#running.delete(worker);
     if (reply === 'no start') {
-      this.#abandon(worker, limits.timeoutMs);
+      this.#abandon(worker, limits.timeoutMs, 'a query thread did not start its query in time; it was stopped');
       throw new ShardlineError('INTERNAL', `Cannot run query: the query thread did not start it within ${this.#startTimeoutMs} ms`);
     }
     if (reply === 'late') {
-      this.#abandon(worker, limits.timeoutMs);
+      this.#abandon(worker, limits.timeoutMs, 'query passed its time limit inside a SQLite step; its thread was stopped and holds a query slot until the step ends');
       throw new ShardlineError(
         'TIMEOUT',
         `Query ran past its time limit of ${limits.timeoutMs} ms inside one SQLite step (no row came back to check the clock), so it was abandoned; its thread stops when that step ends and holds a query slot until then. Narrow the query (a LIMIT inside recursive CTEs, an indexed filter)`,
       );
     }
-    if (this.#closed || !worker.running) void worker.close();
-    else this.#idle.push(worker);
+    // A thread that died is dropped; one that answered after close() was already told to stop.
+    if (this.#closed) worker.terminate();
+    else if (worker.running) this.#idle.push(worker);
     this.#release();
     if (!reply.ok && this.#closed) throw new ShardlineError('CLOSED', 'Cannot run query: the query threads closed while it ran');
     return resultOf(reply);
@@ -184,10 +185,10 @@ export class QueryThreads {
     }
   }
 
-  #abandon(worker: QueryWorker, timeoutMs: number): void {
+  #abandon(worker: QueryWorker, timeoutMs: number, why: string): void {
     this.#abandoned.set(worker, { since: Date.now(), timeoutMs });
     this.#abandonedTotal += 1;
-    this.#o.logger?.warn({ timeoutMs, graceMs: this.#graceMs, abandoned: this.#abandoned.size }, 'query passed its time limit inside a SQLite step; its thread was stopped and holds a query slot until the step ends');
+    this.#o.logger?.warn({ timeoutMs, graceMs: this.#graceMs, abandoned: this.#abandoned.size }, why);
     worker.terminate();
     const refused = this.#refusal();
     if (refused) for (const waiter of [...this.#waiters]) waiter.fail(refused);
