@@ -97,6 +97,7 @@ describe('dashboard in a real browser (headless chromium)', () => {
     }, { timeoutMs: 30_000, message: 'the page shows every shard under the node that runs it' });
     expect(await page.locator('[data-node] .badge.b-primary').count()).toBe(1);
     expect(await page.locator(`[data-node="${cluster.primary()!.id}"].primary`).count()).toBe(1);
+    expect(await page.locator('section[aria-label="summary"] .stat').filter({ hasText: 'Event loop' }).count()).toBe(1);
 
     // Press "move" on a shard of one node and choose another node.
     // From the busiest node to the idlest, so the placement stays balanced and the

@@ -48,6 +48,13 @@ describe('dashboard model', () => {
     expect(model.unassigned.map((s) => s.shardId)).toEqual([3]);
   });
 
+  it("shows this node's event-loop stalls, flagged while the last one is under a minute old", () => {
+    expect(toDashboardModel(status(), [], NOW)!.eventLoop).toEqual({ stalls: 0, maxStallMs: 0, lastStallAgoMs: null, recent: false });
+    const stalled = (ago: number) => status({ eventLoop: { stalls: 3, stalledMs: 4_000, maxStallMs: 2_300, lastStallMs: 900, lastStallAt: NOW - ago } });
+    expect(toDashboardModel(stalled(5_000), [], NOW)!.eventLoop).toEqual({ stalls: 3, maxStallMs: 2_300, lastStallAgoMs: 5_000, recent: true });
+    expect(toDashboardModel(stalled(120_000), [], NOW)!.eventLoop).toMatchObject({ recent: false });
+  });
+
   it('answers null for anything that is not a host status', () => {
     expect(toDashboardModel({ node: 'n1' }, [], NOW)).toBeNull();
     expect(toDashboardModel(null, [], NOW)).toBeNull();

@@ -46,6 +46,8 @@ export interface DashboardModel {
   readonly unassigned: readonly ShardView[];
   readonly identify: IdentifyBudgetSnapshot | null;
   readonly funnel: { readonly queuedRows: number; readonly transactions: number } | null;
+  /** This node's event-loop stalls; `recent` while the last one ended under a minute ago. */
+  readonly eventLoop: { readonly stalls: number; readonly maxStallMs: number; readonly lastStallAgoMs: number | null; readonly recent: boolean } | null;
   readonly events: readonly EventView[];
 }
 
@@ -127,8 +129,17 @@ export function toDashboardModel(status: unknown, sessions: readonly CommittedSe
     unassigned: shards.filter((s) => s.nodeId === null),
     identify: status.identify,
     funnel: status.funnel ? { queuedRows: status.funnel.queuedRows, transactions: status.funnel.transactions } : null,
+    eventLoop: eventLoopView(status.eventLoop, now),
     events: status.events.map((e) => ({ id: e.id, at: e.at, kind: e.kind, text: describeEvent(e) })),
   };
+}
+
+const RECENT_STALL_MS = 60_000;
+
+function eventLoopView(loop: HostStatus['eventLoop'] | undefined, now: number): DashboardModel['eventLoop'] {
+  if (!loop) return null;
+  const lastStallAgoMs = loop.lastStallAt === null ? null : Math.max(0, now - loop.lastStallAt);
+  return { stalls: loop.stalls, maxStallMs: loop.maxStallMs, lastStallAgoMs, recent: lastStallAgoMs !== null && lastStallAgoMs < RECENT_STALL_MS };
 }
 
 /** One line per cluster event, in words a person reads during an incident. */

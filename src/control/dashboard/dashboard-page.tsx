@@ -104,6 +104,14 @@ export const LivePanels: FC<{ model: DashboardModel | null }> = ({ model }) => {
           <Stat k="Nodes" v={`${model.nodes.length - late.length}/${model.nodes.length} up`} s={late.length > 0 ? `late: ${late.map((n) => n.id).join(', ')}` : 'all heartbeats recent'} bad={late.length > 0} />
           <Stat k="Shards" v={`${assigned}/${model.shardCount}`} s={model.unassigned.length > 0 ? `${model.unassigned.length} unassigned` : 'all assigned'} bad={model.unassigned.length > 0} />
           <IdentifyStat model={model} />
+          {model.eventLoop ? (
+            <Stat
+              k="Event loop"
+              v={model.eventLoop.stalls === 0 ? 'never blocked' : `${model.eventLoop.stalls} stall${model.eventLoop.stalls === 1 ? '' : 's'}`}
+              s={model.eventLoop.lastStallAgoMs === null ? 'on this node' : `longest ${model.eventLoop.maxStallMs} ms, last ${formatAge(model.eventLoop.lastStallAgoMs)} ago`}
+              bad={model.eventLoop.recent}
+            />
+          ) : null}
           {model.funnel ? <Stat k="Write funnel" v={`${model.funnel.queuedRows} rows queued`} s={`${model.funnel.transactions} transactions`} bad={false} /> : null}
         </section>
         <h2>Nodes and their shards</h2>
