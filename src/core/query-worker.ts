@@ -42,9 +42,13 @@ export interface QueryWorker {
   close(): Promise<void>;
   /**
    * Stops the thread without waiting for it: a thread inside a SQLite step only stops when the
-   * step returns. It no longer keeps the process alive; `exited` resolves when it is gone.
+   * step returns. It no longer keeps the process alive.
    */
   terminate(): void;
+  /**
+   * Resolves when the thread is gone. Where the runtime cannot tell when a step it stopped has
+   * returned (Deno), a thread stopped mid-query never resolves it: its core may still be busy.
+   */
   readonly exited: Promise<void>;
 }
 

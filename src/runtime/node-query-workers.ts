@@ -3,4 +3,4 @@ import type { QueryWorkerFactory } from '../core/query-worker.ts';
 import { startNodeWorker } from './start-node-worker.ts';
 import { threadQueryWorkers } from './thread-query-workers.ts';
 
-export const nodeQueryWorkers: QueryWorkerFactory = threadQueryWorkers((options) => startNodeWorker('worker-query-runner-node', options));
+export const nodeQueryWorkers: QueryWorkerFactory = threadQueryWorkers((options) => startNodeWorker('worker-query-runner-node', options), { exitWaitsForStep: true });

@@ -9,17 +9,29 @@ import type { QueryRunnerReply, QueryRunnerRequest } from './query-runner.ts';
 /** Gives the thread this long to close its connection before it is terminated. */
 const CLOSE_GRACE_MS = 5_000;
 
-export function threadQueryWorkers(start: (options: QueryWorkerOptions) => Worker): QueryWorkerFactory {
-  return (options) => attach(start(options));
+export interface ThreadExitSemantics {
+  /**
+   * Node's worker 'exit' comes once a SQLite step in progress has returned. Deno's comes at
+   * once while the step goes on burning its core, so there a thread stopped mid-query is never
+   * reported gone: its query slot stays held until the process ends.
+   */
+  readonly exitWaitsForStep: boolean;
 }
 
-function attach(worker: Worker): QueryWorker {
+export function threadQueryWorkers(start: (options: QueryWorkerOptions) => Worker, semantics: ThreadExitSemantics): QueryWorkerFactory {
+  return (options) => attach(start(options), semantics);
+}
+
+function attach(worker: Worker, semantics: ThreadExitSemantics): QueryWorker {
   const pending = new Map<number, (reply: QueryReply) => void>();
   const starting = new Map<number, () => void>();
   let nextId = 1;
-  let exited = false;
+  let gone = false;
   let deathReason = 'the query thread exited';
   const exit = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  // What callers are told: the 'exit' event, unless it cannot be trusted (see ThreadExitSemantics).
+  let stoppedMidQuery = false;
+  const exited = exit.then(() => (stoppedMidQuery ? new Promise<void>(() => {}) : undefined));
 
   worker.on('message', (message: QueryRunnerReply) => {
     if ('type' in message) {
@@ -35,7 +47,7 @@ function attach(worker: Worker): QueryWorker {
     deathReason = `the query thread failed: ${error.message}`;
   });
   worker.once('exit', (code) => {
-    exited = true;
+    gone = true;
     for (const resolve of pending.values()) resolve({ ok: false, code: 'INTERNAL', message: `${deathReason} (exit code ${code})` });
     pending.clear();
     starting.clear();
@@ -43,11 +55,11 @@ function attach(worker: Worker): QueryWorker {
 
   return {
     get running() {
-      return !exited;
+      return !gone;
     },
-    exited: exit,
+    exited,
     run(request, onStarted) {
-      if (exited) return Promise.resolve({ ok: false, code: 'INTERNAL', message: deathReason });
+      if (gone) return Promise.resolve({ ok: false, code: 'INTERNAL', message: deathReason });
       const id = nextId++;
       return new Promise<QueryReply>((resolve) => {
         try {
@@ -65,14 +77,15 @@ function attach(worker: Worker): QueryWorker {
       });
     },
     terminate() {
-      if (exited) return;
+      if (gone) return;
       deathReason = 'the query thread was stopped';
+      if (!semantics.exitWaitsForStep && pending.size > 0) stoppedMidQuery = true;
       // A thread inside a SQLite step stops only when the step returns: it must not hold the process open meanwhile.
       worker.unref();
       void worker.terminate();
     },
     async close() {
-      if (exited) return;
+      if (gone) return;
       worker.postMessage({ type: 'close' } satisfies QueryRunnerRequest);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS)));
