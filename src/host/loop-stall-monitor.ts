@@ -3,7 +3,7 @@
  * ran meanwhile, so no shard read its socket or sent its heartbeat, and the primary saw no
  * heartbeat from this node. The usual cause is synchronous work in a bot handler (a big
  * ctx.sql(), a CPU loop); the log line says how long, so that a missed heartbeat or a failover
- * can be traced to it. Portable timers only: the same on Node and Deno.
+ * can be traced to it. Portable timers only, so Node and Deno run the same code.
  */
 import type { Logger } from '../core/ports.ts';
 
