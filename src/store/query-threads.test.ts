@@ -54,7 +54,7 @@ afterEach(async () => {
   threads = null;
 });
 
-function setup(options: { maxConcurrent?: number; graceMs?: number; startTimeoutMs?: number; booting?: boolean } = {}): { threads: QueryThreads; workers: FakeWorker[] } {
+function setup(options: { maxConcurrent?: number; graceMs?: number; startTimeoutMs?: number; idleMs?: number; booting?: boolean } = {}): { threads: QueryThreads; workers: FakeWorker[] } {
   const workers: FakeWorker[] = [];
   const { booting, ...rest } = options;
   threads = new QueryThreads({
@@ -89,6 +89,20 @@ describe('QueryThreads', () => {
     await second;
     expect(workers).toHaveLength(1);
     expect(workers[0]!.requests.map((r) => r.sql)).toEqual(['select 1', 'select 2']);
+  });
+
+  it('closes a thread that has been idle for idleMs, and starts a new one for the next query', async () => {
+    const { threads, workers } = setup({ idleMs: 30 });
+    const first = threads.run('select 1', [], LIMITS);
+    await until(() => workers[0]?.asked === true);
+    workers[0]!.answer();
+    await first;
+    await until(() => workers[0]!.closed);
+    const second = threads.run('select 2', [], LIMITS);
+    await until(() => workers[1]?.asked === true);
+    workers[1]!.answer();
+    await second;
+    expect(workers).toHaveLength(2);
   });
 
   it("rethrows the thread's error with its code", async () => {

@@ -18,6 +18,8 @@ export interface QueryThreadsOptions {
   readonly maxConcurrent?: number;
   /** How long past its time limit a query may take to answer before its thread is stopped (default 1000 ms). */
   readonly graceMs?: number;
+  /** An idle thread (and its connection) is closed after this long without a query (default 60 000 ms). */
+  readonly idleMs?: number;
   /** How long a thread may take to start a query it was sent: start-up and opening its connection (default 30 000 ms). */
   readonly startTimeoutMs?: number;
   readonly logger?: Logger;
@@ -49,6 +51,8 @@ export class QueryThreads {
   readonly #graceMs: number;
   readonly #startTimeoutMs: number;
   readonly #idle: QueryWorker[] = [];
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #idleMs: number;
   readonly #running = new Set<QueryWorker>();
   readonly #abandoned = new Map<QueryWorker, Abandoned>();
   readonly #waiters: Waiter[] = [];
@@ -62,6 +66,7 @@ export class QueryThreads {
     this.#maxConcurrent = options.maxConcurrent ?? 1;
     this.#graceMs = options.graceMs ?? 1000;
     this.#startTimeoutMs = options.startTimeoutMs ?? 30_000;
+    this.#idleMs = options.idleMs ?? 60_000;
     if (!Number.isInteger(this.#maxConcurrent) || this.#maxConcurrent < 1) {
       throw new ShardlineError('INVALID_CONFIG', `Query threads: maxConcurrent must be a positive integer, got ${this.#maxConcurrent}`);
     }
@@ -78,6 +83,7 @@ export class QueryThreads {
     let worker: QueryWorker;
     try {
       worker = this.#idle.pop() ?? this.#o.workers({ databasePath: this.#o.databasePath });
+      if (this.#idle.length === 0) this.#clearIdleTimer();
     } catch (error) {
       this.#release();
       throw new ShardlineError('INTERNAL', `Cannot run query: the query thread did not start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
@@ -111,7 +117,10 @@ export class QueryThreads {
     }
     // A thread that died is dropped; one that answered after close() was already told to stop.
     if (this.#closed) worker.terminate();
-    else if (worker.running) this.#idle.push(worker);
+    else if (worker.running) {
+      this.#idle.push(worker);
+      this.#armIdleTimer();
+    }
     this.#release();
     if (!reply.ok && this.#closed) throw new ShardlineError('CLOSED', 'Cannot run query: the query threads closed while it ran');
     return resultOf(reply);
@@ -124,7 +133,22 @@ export class QueryThreads {
     for (const waiter of this.#waiters.splice(0)) waiter.fail(new ShardlineError('CLOSED', 'Cannot run query: the query threads are closing'));
     for (const worker of this.#running) worker.terminate();
     for (const worker of this.#abandoned.keys()) worker.terminate();
+    this.#clearIdleTimer();
     await Promise.all(this.#idle.splice(0).map((worker) => worker.close()));
+  }
+
+  /** A node that answers a query now and then should not keep a thread and a page cache for it. */
+  #armIdleTimer(): void {
+    this.#clearIdleTimer();
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      for (const worker of this.#idle.splice(0)) void worker.close();
+    }, this.#idleMs);
+  }
+
+  #clearIdleTimer(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
   }
 
   async #acquire(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
