@@ -35,7 +35,7 @@ import type { ShardRunner } from './host/shard-runner.ts';
 import { startupProgress, untilAllReady, type StartupProgress } from './host/startup-progress.ts';
 import { stopRunners } from './host/stop-runners.ts';
 import { silentLogger } from './log/create-logger.ts';
-import { runReadOnlyQuery, type ReadOnlyQueryResult } from './store/queries.ts';
+import { READ_ONLY_QUERY_DEFAULTS, runReadOnlyQuery, type ReadOnlyQueryResult } from './store/queries.ts';
 import { QueryThreads } from './store/query-threads.ts';
 
 export type { HostOptions } from './host/host-options.ts';
@@ -229,7 +229,10 @@ export class Host extends TypedEmitter<HostEvents> {
 
     this.#readDb = await openReadDatabase(this.databasePath, this.#driverFactory(), signal);
     // Reads only, so even beside a custom `sqlite` (the simulated LiteFS watches writes) the runtime's own driver may open the file.
-    if (this.#o.runtime.queryWorkers) this.#queries = new QueryThreads({ databasePath: this.databasePath, workers: this.#o.runtime.queryWorkers, ...this.#o.queryThreads, logger: this.#log.child({ component: 'query-threads' }) });
+    const queryWorkers = this.#o.runtime.queryWorkers;
+    if (queryWorkers) {
+      this.#queries = new QueryThreads({ databasePath: this.databasePath, workers: queryWorkers, ...this.#o.queryThreads, logger: this.#log.child({ component: 'query-threads' }) });
+    }
     this.#forwarder = new ForwardingWriter({
       nodeId: config.nodeId,
       primaryUrl: () => this.#link.primaryUrl(),
@@ -323,7 +326,8 @@ export class Host extends TypedEmitter<HostEvents> {
   async runQuery(sql: string, params: readonly unknown[] | Record<string, unknown> = [], limits: { maxRows?: number; timeoutMs?: number } = {}, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
     if (!this.#readDb) throw new ShardlineError('STORE_UNAVAILABLE', `Cannot query: the host is ${this.#state}`);
     if (!this.#queries) return runReadOnlyQuery(this.#readDb, sql, params, limits);
-    return this.#queries.run(sql, params, { maxRows: limits.maxRows ?? 1000, timeoutMs: limits.timeoutMs ?? 5000 }, signal);
+    const { maxRows = READ_ONLY_QUERY_DEFAULTS.maxRows, timeoutMs = READ_ONLY_QUERY_DEFAULTS.timeoutMs } = limits;
+    return this.#queries.run(sql, params, { maxRows, timeoutMs }, signal);
   }
 
   // ---- control plane operations (src/host/host-operations.ts) ----

@@ -127,6 +127,9 @@ export interface ReadOnlyQueryResult {
 
 const MAX_SQL_LENGTH = 100_000;
 
+/** What runReadOnlyQuery() uses where the caller gives no limit; the query threads use the same. */
+export const READ_ONLY_QUERY_DEFAULTS = { maxRows: 1000, timeoutMs: 5000 } as const;
+
 /** Runs user SQL for the query API: one read-only statement, rows as arrays, bounded in rows and time. */
 export function runReadOnlyQuery(
   db: SqliteDriver,
@@ -136,8 +139,8 @@ export function runReadOnlyQuery(
 ): ReadOnlyQueryResult {
   if (typeof sql !== 'string' || sql.trim() === '') throw new ShardlineError('INVALID_INPUT', 'Cannot run query: sql must be a non-empty string');
   if (sql.length > MAX_SQL_LENGTH) throw new ShardlineError('TOO_LARGE', `Cannot run query: sql is ${sql.length} characters, the limit is ${MAX_SQL_LENGTH}`);
-  const maxRows = options.maxRows ?? 1000;
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const maxRows = options.maxRows ?? READ_ONLY_QUERY_DEFAULTS.maxRows;
+  const timeoutMs = options.timeoutMs ?? READ_ONLY_QUERY_DEFAULTS.timeoutMs;
   if (!Number.isInteger(maxRows) || maxRows < 1) throw new ShardlineError('INVALID_INPUT', `Cannot run query: maxRows must be a positive integer, got ${maxRows}`);
   checkParams(params);
   if (!isReadOnlyStatement(sql)) {
