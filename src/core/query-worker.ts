@@ -1,6 +1,6 @@
 /**
- * The port between the SQL query API (src/store/query-threads.ts) and a thread that owns a
- * read-only connection and runs user SQL there. Neither SQLite driver can interrupt a running
+ * The port between the SQL query API (src/store/query-threads.ts) and a query thread (a child
+ * process on Node, a worker on Deno) that owns a read-only connection and runs user SQL there. Neither SQLite driver can interrupt a running
  * statement, so a slow step (an aggregate over a huge join, a runaway recursive CTE) must not
  * run on the event loop: it would stop heartbeats, shards and the HTTP API with it. Only
  * `src/runtime/` implements this.
@@ -40,14 +40,11 @@ export interface QueryWorker {
   run(request: QueryRequest, onStarted?: () => void): Promise<QueryReply>;
   /** Closes the thread's connection and waits until the thread has exited. */
   close(): Promise<void>;
-  /**
-   * Stops the thread without waiting for it: a thread inside a SQLite step only stops when the
-   * step returns. It no longer keeps the process alive.
-   */
+  /** Stops the thread without waiting for it (a process is killed; a worker inside a SQLite step runs on until the step returns). */
   terminate(): void;
   /**
    * Resolves when the thread is gone. Where the runtime cannot tell when a step it stopped has
-   * returned (Deno), a thread stopped mid-query never resolves it: its core may still be busy.
+   * returned (a Deno worker), a thread stopped mid-query never resolves it: its core may still be busy.
    */
   readonly exited: Promise<void>;
 }

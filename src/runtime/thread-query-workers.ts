@@ -1,6 +1,7 @@
 /**
- * A QueryWorker over a node:worker_threads Worker that runs query-runner.ts. Node and Deno
- * differ only in how the thread starts (node-query-workers.ts, deno-query-workers.ts).
+ * A QueryWorker over a node:worker_threads Worker that runs query-runner.ts: Deno's query
+ * threads (deno-query-workers.ts). Node uses child processes instead (node-query-workers.ts),
+ * because Node cannot exit while one of its threads is inside a SQLite step.
  */
 import type { Worker } from 'node:worker_threads';
 import type { QueryReply, QueryWorker, QueryWorkerFactory, QueryWorkerOptions } from '../core/query-worker.ts';
@@ -80,8 +81,6 @@ function attach(worker: Worker, semantics: ThreadExitSemantics): QueryWorker {
       if (gone) return;
       deathReason = 'the query thread was stopped';
       if (!semantics.exitWaitsForStep && pending.size > 0) stoppedMidQuery = true;
-      // A thread inside a SQLite step stops only when the step returns: it must not hold the process open meanwhile.
-      worker.unref();
       void worker.terminate();
     },
     async close() {
@@ -93,7 +92,6 @@ function attach(worker: Worker, semantics: ThreadExitSemantics): QueryWorker {
       clearTimeout(timer);
       if (result === 'late') {
         // Stuck in a step: stopping is all that can be done, and waiting could last forever.
-        worker.unref();
         void worker.terminate();
         return;
       }

@@ -1,10 +1,11 @@
 /**
- * Runs the query API's SQL on threads with their own read-only connections, so no query can
- * stop the event loop. SQLite cannot be interrupted inside a step (a sort, an aggregate, a
- * recursive CTE before its first row), so a query that passes its time limit by more than a
- * grace period is answered with TIMEOUT and its thread is stopped; the thread only ends once
- * that step returns, and it holds its slot until then, which bounds the cores runaway queries
- * can burn to `maxConcurrent`.
+ * Runs the query API's SQL on query threads (a child process per thread on Node, a worker on
+ * Deno) with their own read-only connections, so no query can stop the event loop. SQLite
+ * cannot be interrupted inside a step (a sort, an aggregate, a recursive CTE before its first
+ * row), so a query that passes its time limit by more than a grace period is answered with
+ * TIMEOUT and its thread is stopped. A stopped thread holds its slot until it is gone (at once
+ * for a killed process; never, for a Deno worker inside a step), which bounds the cores runaway
+ * queries can burn to `maxConcurrent`.
  */
 import { ERROR_CODES, ShardlineError, abortReason, type ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/ports.ts';
@@ -109,10 +110,10 @@ export class QueryThreads {
       throw new ShardlineError('INTERNAL', `Cannot run query: the query thread did not start it within ${this.#startTimeoutMs} ms`);
     }
     if (reply === 'late') {
-      this.#abandon(worker, limits.timeoutMs, 'query passed its time limit inside a SQLite step; its thread was stopped and holds a query slot until the step ends');
+      this.#abandon(worker, limits.timeoutMs, 'query passed its time limit inside a SQLite step; its thread was stopped, and holds its query slot until it is gone');
       throw new ShardlineError(
         'TIMEOUT',
-        `Query ran past its time limit of ${limits.timeoutMs} ms inside one SQLite step (no row came back to check the clock), so it was abandoned; its thread stops when that step ends and holds a query slot until then. Narrow the query (a LIMIT inside recursive CTEs, an indexed filter)`,
+        `Query ran past its time limit of ${limits.timeoutMs} ms inside one SQLite step (no row came back to check the clock), so it was abandoned and its query thread stopped. Narrow the query (a LIMIT inside recursive CTEs, an indexed filter)`,
       );
     }
     // A thread that died is dropped; one that answered after close() was already told to stop.

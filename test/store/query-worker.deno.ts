@@ -8,4 +8,4 @@ import { queryWorkerContract } from './query-worker.contract.ts';
 
 declare const Deno: { test(name: string, fn: () => Promise<void>): void };
 
-for (const c of queryWorkerContract(denoQueryWorkers, nodeSqliteDriver, { exitWaitsForStep: false })) Deno.test(`Deno thread: ${c.name}`, c.run);
+for (const c of queryWorkerContract(denoQueryWorkers, nodeSqliteDriver, { stopsMidStep: false })) Deno.test(`Deno thread: ${c.name}`, c.run);
