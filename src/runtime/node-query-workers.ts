@@ -25,6 +25,15 @@ function tsxUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
 }
 
+/** The query process runs user SQL and needs no credential: the bot token and the API secrets stay in the node. */
+export function queryProcessEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !/TOKEN|SECRET|PASSWORD|KEY/i.test(name)) out[name] = value;
+  }
+  return out;
+}
+
 function startProcess(options: QueryWorkerOptions): ChildProcess {
   // Under tsx or vitest this module is TypeScript, and so is the child's entry; the build emits .js.
   const typescript = import.meta.url.endsWith('.ts');
@@ -33,6 +42,7 @@ function startProcess(options: QueryWorkerOptions): ChildProcess {
   return fork(entry, [JSON.stringify(options)], {
     execArgv: typescript ? ['--import', tsxUrl()] : [],
     serialization: 'advanced',
+    env: queryProcessEnv(process.env),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }
