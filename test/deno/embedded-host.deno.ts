@@ -34,6 +34,11 @@ Deno.test('Deno embedded host: caches through its transaction thread, and a rest
     const members = [...discord.world.guilds.values()].reduce((n, g) => n + g.members.size, 0);
     await waitFor(() => Number(host.query('select count(*) from members').rows[0]![0]) === members, { timeoutMs: 30_000, message: 'every member cached' });
     assert.equal(host.status().funnel?.thread, true, 'the funnel commits on its thread under Deno');
+    // POST /query's path: a query worker with node:sqlite answers what the event loop's connection does.
+    const threaded = await host.runQuery('select count(*) from members');
+    assert.equal(Number(threaded.rows[0]![0]), members);
+    assert.deepEqual(host.status().queries, { running: 0, waiting: 0, abandoned: 0, abandonedTotal: 0 });
+    assert.equal(typeof host.status().eventLoop.stalls, 'number');
 
     discord.traffic.emit(300);
     await host.close();
