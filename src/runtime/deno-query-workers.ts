@@ -6,5 +6,4 @@ import { threadQueryWorkers } from './thread-query-workers.ts';
 // As for transaction threads: Deno runs the TypeScript entry as it is, with node:sqlite inside.
 export const denoQueryWorkers: QueryWorkerFactory = threadQueryWorkers(
   (options) => new Worker(new URL('./worker-query-runner-deno.ts', import.meta.url), { workerData: options }),
-  { exitWaitsForStep: false },
 );

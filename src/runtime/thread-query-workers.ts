@@ -10,27 +10,20 @@ import type { QueryRunnerReply, QueryRunnerRequest } from './query-runner.ts';
 /** Gives the thread this long to close its connection before it is terminated. */
 const CLOSE_GRACE_MS = 5_000;
 
-export interface ThreadExitSemantics {
-  /**
-   * Node's worker 'exit' comes once a SQLite step in progress has returned. Deno's comes at
-   * once while the step goes on burning its core, so there a thread stopped mid-query is never
-   * reported gone: its query slot stays held until the process ends.
-   */
-  readonly exitWaitsForStep: boolean;
+export function threadQueryWorkers(start: (options: QueryWorkerOptions) => Worker): QueryWorkerFactory {
+  return (options) => attach(start(options));
 }
 
-export function threadQueryWorkers(start: (options: QueryWorkerOptions) => Worker, semantics: ThreadExitSemantics): QueryWorkerFactory {
-  return (options) => attach(start(options), semantics);
-}
-
-function attach(worker: Worker, semantics: ThreadExitSemantics): QueryWorker {
+function attach(worker: Worker): QueryWorker {
   const pending = new Map<number, (reply: QueryReply) => void>();
   const starting = new Map<number, () => void>();
   let nextId = 1;
   let gone = false;
   let deathReason = 'the query thread exited';
   const exit = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  // What callers are told: the 'exit' event, unless it cannot be trusted (see ThreadExitSemantics).
+  // Deno's 'exit' comes at once while a SQLite step the thread was stopped in goes on burning
+  // its core: such a thread is never reported gone, so its query slot stays held until the
+  // process ends. A thread stopped while idle is gone when it says so.
   let stoppedMidQuery = false;
   const exited = exit.then(() => (stoppedMidQuery ? new Promise<void>(() => {}) : undefined));
 
@@ -80,7 +73,7 @@ function attach(worker: Worker, semantics: ThreadExitSemantics): QueryWorker {
     terminate() {
       if (gone) return;
       deathReason = 'the query thread was stopped';
-      if (!semantics.exitWaitsForStep && pending.size > 0) stoppedMidQuery = true;
+      if (pending.size > 0) stoppedMidQuery = true;
       void worker.terminate();
     },
     async close() {
