@@ -6,26 +6,15 @@
  */
 import { isShardlineError } from '../core/errors.ts';
 import type { QueryReply, QueryRequest, QueryWorkerOptions } from '../core/query-worker.ts';
-import type { SqliteDriver, SqliteDriverFactory } from '../core/sqlite.ts';
+import type { SqliteDriver } from '../core/sqlite.ts';
 import { openDatabase } from '../store/open-database.ts';
 import { runReadOnlyQuery } from '../store/queries.ts';
+import type { RunnerOptions, RunnerPort } from './runner-port.ts';
 
 export type QueryRunnerRequest = { readonly type: 'run'; readonly id: number; readonly request: QueryRequest } | { readonly type: 'close' };
 export type QueryRunnerReply = { readonly id: number; readonly reply: QueryReply } | { readonly type: 'started'; readonly id: number };
 
-/** The thread's side of its channel: node:worker_threads' parentPort, on Node and on Deno. */
-export interface QueryRunnerPort {
-  on(event: 'message', listener: (request: QueryRunnerRequest) => void): unknown;
-  postMessage(reply: QueryRunnerReply): void;
-}
-
-export interface QueryRunnerOptions {
-  readonly driverFactory: SqliteDriverFactory;
-  /** Ends the thread once its connection is closed (Node: close the port; Deno: close the worker). */
-  readonly end: () => void;
-}
-
-export function serveQueries(port: QueryRunnerPort, options: QueryWorkerOptions, runner: QueryRunnerOptions): void {
+export function serveQueries(port: RunnerPort<QueryRunnerRequest, QueryRunnerReply>, options: QueryWorkerOptions, runner: RunnerOptions): void {
   let db: SqliteDriver | null = null;
 
   const run = (id: number, request: QueryRequest): QueryReply => {

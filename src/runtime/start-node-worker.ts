@@ -3,16 +3,17 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-function tsxApiUrl(): string {
+/** A package's entry as a file URL, resolved from this file (not the working directory, which is not the project's on LiteFS or Fly). */
+export function packageUrl(specifier: string): string {
   const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve;
   if (typeof resolve === 'function') {
     try {
-      return resolve('tsx/esm/api');
+      return resolve(specifier);
     } catch {
       // Some loaders (vitest's) give import.meta no resolve(): fall through to require's.
     }
   }
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+  return pathToFileURL(createRequire(import.meta.url).resolve(specifier)).href;
 }
 
 /** `entry` is the module's name without extension, e.g. 'worker-query-runner-node'. */
@@ -25,6 +26,6 @@ export function startNodeWorker(entry: string, workerData: unknown): Worker {
   // here, from this file: the thread's eval code would resolve it from the working directory,
   // which is not the project's when a node runs elsewhere (LiteFS, Fly).
   return typescript
-    ? new Worker(`import(${JSON.stringify(tsxApiUrl())}).then((m) => { (m.register ?? m.default.register)(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData })
+    ? new Worker(`import(${JSON.stringify(packageUrl('tsx/esm/api'))}).then((m) => { (m.register ?? m.default.register)(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData })
     : new Worker(url, { workerData });
 }

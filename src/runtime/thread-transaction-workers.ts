@@ -5,6 +5,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, TransactionWorkerOptions } from '../core/transaction-worker.ts';
+import { closeWithin } from './close-within.ts';
 import type { RunnerReply, RunnerRequest } from './transaction-runner.ts';
 
 /** Gives the thread this long to close its connection before it is terminated. */
@@ -61,12 +62,7 @@ function attach(worker: Worker): TransactionWorker {
     async close() {
       if (exited) return;
       worker.postMessage({ type: 'close' } satisfies RunnerRequest);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS)));
-      const result = await Promise.race([exit, grace]);
-      clearTimeout(timer);
-      if (result === 'late') await worker.terminate();
-      await exit;
+      await closeWithin(exit, CLOSE_GRACE_MS, () => void worker.terminate());
     },
   };
 }

@@ -5,31 +5,21 @@
  * (better-sqlite3 on Node, node:sqlite on Deno) and how the thread ends itself.
  */
 import { getHeapStatistics } from 'node:v8';
-import type { SqliteDriver, SqliteDriverFactory } from '../core/sqlite.ts';
+import type { SqliteDriver } from '../core/sqlite.ts';
 import type { TransactionBatch, TransactionOutcome, TransactionWorkerOptions } from '../core/transaction-worker.ts';
 import { applyBatch, outcomeOf } from '../store/apply-batch.ts';
 import { MutationApplier } from '../store/mutation-applier.ts';
 import { openDatabase } from '../store/open-database.ts';
+import type { RunnerOptions, RunnerPort } from './runner-port.ts';
 
 export type RunnerRequest = { readonly type: 'run'; readonly id: number; readonly batch: TransactionBatch } | { readonly type: 'close' };
 export type RunnerReply = { readonly id: number; readonly outcome: TransactionOutcome } | { readonly type: 'heap'; readonly usedBytes: number };
 
-/** The thread's side of its channel to the funnel: node:worker_threads' parentPort, on Node and on Deno. */
-export interface RunnerPort {
-  on(event: 'message', listener: (request: RunnerRequest) => void): unknown;
-  postMessage(reply: RunnerReply): void;
-}
-
-export interface RunnerOptions {
-  readonly driverFactory: SqliteDriverFactory;
-  /** Ends the thread once its connection is closed (Node: close the port; Deno: close the worker). */
-  readonly end: () => void;
-}
 
 /** How long the thread waits after a transaction before it samples its heap. */
 const HEAP_SAMPLE_IDLE_MS = 250;
 
-export function serveTransactions(port: RunnerPort, options: TransactionWorkerOptions, runner: RunnerOptions): void {
+export function serveTransactions(port: RunnerPort<RunnerRequest, RunnerReply>, options: TransactionWorkerOptions, runner: RunnerOptions): void {
   let db: SqliteDriver | null = null;
   let applier: MutationApplier | null = null;
   let failLeft = options.failNext?.count ?? 0;
