@@ -16,7 +16,7 @@ export function packageUrl(specifier: string): string {
   return pathToFileURL(createRequire(import.meta.url).resolve(specifier)).href;
 }
 
-/** `entry` is the module's name without extension, e.g. 'worker-query-runner-node'. */
+/** `entry` is the module's name without extension, e.g. 'worker-transaction-runner-node'. */
 export function startNodeWorker(entry: string, workerData: unknown): Worker {
   // Under tsx or vitest this module is TypeScript, and so is the thread's; the build emits .js.
   const typescript = import.meta.url.endsWith('.ts');
