@@ -22,7 +22,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,8 @@ interface PhaseResult {
   /** The same split by thread (Linux only), e.g. "main 10.2, worker 6.1, v8 helpers 1.9". */
   threadCpu: string;
   simCpuShare: number;
+  /** The simulator's CPU (all its threads) per event of the burst. */
+  simCpuUsPerEvent: number;
   /** The simulator's main thread alone: near 100% means the simulator set the rate. */
   simMainShare: number;
   /** Share of the burst the client's event loop was busy (1 = saturated). */
@@ -304,6 +306,7 @@ function result(
     clientCpuUsPerEvent: b.cpuUs / b.events,
     threadCpu: b.threads,
     simCpuShare: b.simCpuUs / 1000 / b.ms,
+    simCpuUsPerEvent: b.simCpuUs / b.events,
     simMainShare: b.simMainCpuUs / 1000 / b.ms,
     eventLoopUtilization: b.elu,
     ...after,
@@ -515,6 +518,17 @@ function ratio(name: string, value: number | undefined, goal: string, met: (v: n
   return `${name}: ${value.toFixed(2)} (goal ${goal}) ${met(value) ? 'MET' : 'MISSED'}`;
 }
 
+/**
+ * The client and the simulator share this machine's cores: at 2x discord.js's rate, what is
+ * left of them per event for the client, if nothing else ran and no core ever idled.
+ */
+function budget(s: PhaseResult, djs: PhaseResult): string {
+  const target = 2 * djs.eventsPerSecond;
+  const cores = availableParallelism();
+  const left = (cores * 1e6) / target - s.simCpuUsPerEvent;
+  return `CPU budget for 2x discord.js (${Math.round(target).toLocaleString('en-US')} events/s) on ${cores} cores, the simulator taking ${s.simCpuUsPerEvent.toFixed(1)} us/ev: at most ${left.toFixed(1)} us/ev for the client over all its threads; ${s.phase} used ${s.clientCpuUsPerEvent.toFixed(1)}`;
+}
+
 async function main(): Promise<void> {
   const unknown = PHASES.filter((p) => !KNOWN_PHASES.includes(p));
   if (unknown.length > 0) throw new Error(`Unknown PHASES ${unknown.join(', ')}; known: ${KNOWN_PHASES.join(', ')}`);
@@ -552,6 +566,7 @@ async function main(): Promise<void> {
     console.log(ratio(`${name} heap / discord.js heap`, djs && s.heapMb / djs.heapMb, '<= 0.20', (v) => v <= 0.2));
     console.log(ratio(`${name} heap growth / discord.js heap growth`, djs && (s.heapMb - s.baselineHeapMb) / (djs.heapMb - djs.baselineHeapMb), '<= 0.20', (v) => v <= 0.2));
     console.log(ratio(`${name} / raw ceiling events/s`, raw && s.eventsPerSecond / raw.eventsPerSecond, '>= 0.60', (v) => v >= 0.6));
+    if (djs) console.log(`  ${budget(s, djs)}`);
   }
 }
 
