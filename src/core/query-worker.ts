@@ -1,7 +1,7 @@
 /**
  * The port between the SQL query API (src/store/query-threads.ts) and a query thread (a child
- * process on Node, a worker on Deno) that owns a read-only connection and runs user SQL there. Neither SQLite driver can interrupt a running
- * statement, so a slow step (an aggregate over a huge join, a runaway recursive CTE) must not
+ * process, on Node and on Deno) that owns a read-only connection and runs user SQL there.
+ * Neither SQLite driver can interrupt a running statement, so a slow step (an aggregate over a huge join, a runaway recursive CTE) must not
  * run on the event loop: it would stop heartbeats, shards and the HTTP API with it. Only
  * `src/runtime/` implements this.
  */
@@ -40,12 +40,9 @@ export interface QueryWorker {
   run(request: QueryRequest, onStarted?: () => void): Promise<QueryReply>;
   /** Closes the thread's connection and waits until the thread has exited. */
   close(): Promise<void>;
-  /** Stops the thread without waiting for it (a process is killed; a worker inside a SQLite step runs on until the step returns). */
+  /** Stops the thread without waiting for it, inside a SQLite step too (a process is killed). */
   terminate(): void;
-  /**
-   * Resolves when the thread is gone. Where the runtime cannot tell when a step it stopped has
-   * returned (a Deno worker), a thread stopped mid-query never resolves it: its core may still be busy.
-   */
+  /** Resolves when the thread is gone, and with it any step it was running. */
   readonly exited: Promise<void>;
 }
 
@@ -53,5 +50,5 @@ export interface QueryWorkerOptions {
   readonly databasePath: string;
 }
 
-/** How a runtime starts a query thread (Node and Deno: node:worker_threads). */
+/** How a runtime starts a query thread (Node and Deno: node:child_process fork). */
 export type QueryWorkerFactory = (options: QueryWorkerOptions) => QueryWorker;

@@ -1,32 +1,23 @@
 /**
- * A QueryWorker over whatever runs query-runner.ts: a child process on Node
- * (node-query-workers.ts), a worker thread on Deno (deno-query-workers.ts). This side keeps
- * the request/reply bookkeeping; the endpoint only carries messages and ends.
+ * A QueryWorker over whatever runs query-runner.ts (a child process, query-processes.ts). This
+ * side keeps the request/reply bookkeeping; the endpoint only carries messages and ends.
  */
 import type { QueryReply, QueryWorker } from '../core/query-worker.ts';
 import { closeWithin } from './close-within.ts';
 import type { QueryRunnerReply, QueryRunnerRequest } from './query-runner.ts';
 
-/** Gives the process or thread this long to close its connection before it is stopped. */
+/** Gives the process this long to close its connection before it is stopped. */
 const CLOSE_GRACE_MS = 5_000;
 
 export interface QueryEndpoint {
-  /** 'process' or 'thread', for messages. */
-  readonly noun: string;
   /** Throws when the message cannot be cloned (a parameter that is a function, say). */
   send(message: QueryRunnerRequest): void;
   onMessage(listener: (message: QueryRunnerReply) => void): void;
   onError(listener: (error: Error) => void): void;
   /** Once, when it has exited; `how` is e.g. "exit code 1" or "signal SIGKILL". */
   onExit(listener: (how: string) => void): void;
-  /** Ends it without waiting (SIGKILL, worker.terminate()). */
+  /** Ends it without waiting, a SQLite step included (SIGKILL). */
   stop(): void;
-  /**
-   * False where the exit comes while a SQLite step it was stopped in goes on burning its core
-   * (a Deno worker): one stopped mid-query is then never reported gone, so its query slot
-   * stays held until the process ends.
-   */
-  readonly exitMeansStepEnded: boolean;
 }
 
 export function queryChannel(endpoint: QueryEndpoint): QueryWorker {
@@ -34,10 +25,8 @@ export function queryChannel(endpoint: QueryEndpoint): QueryWorker {
   const starting = new Map<number, () => void>();
   let nextId = 1;
   let gone = false;
-  let deathReason = `the query ${endpoint.noun} exited`;
-  let stoppedMidQuery = false;
-  const exit = new Promise<void>((resolve) => endpoint.onExit(() => resolve()));
-  const exited = exit.then(() => (stoppedMidQuery ? new Promise<void>(() => {}) : undefined));
+  let deathReason = `the query process exited`;
+  const exited = new Promise<void>((resolve) => endpoint.onExit(() => resolve()));
 
   endpoint.onMessage((message) => {
     if ('type' in message) {
@@ -50,7 +39,7 @@ export function queryChannel(endpoint: QueryEndpoint): QueryWorker {
     resolve?.(message.reply);
   });
   endpoint.onError((error) => {
-    deathReason = `the query ${endpoint.noun} failed: ${error.message}`;
+    deathReason = `the query process failed: ${error.message}`;
   });
   endpoint.onExit((how) => {
     gone = true;
@@ -72,7 +61,7 @@ export function queryChannel(endpoint: QueryEndpoint): QueryWorker {
           endpoint.send({ type: 'run', id, request });
         } catch (error) {
           // Parameters the structured clone refuses (functions, symbols) never get there.
-          resolve({ ok: false, code: 'INVALID_INPUT', message: `Cannot run query: its parameters cannot be sent to the query ${endpoint.noun}: ${error instanceof Error ? error.message : String(error)}` });
+          resolve({ ok: false, code: 'INVALID_INPUT', message: `Cannot run query: its parameters cannot be sent to the query process: ${error instanceof Error ? error.message : String(error)}` });
           return;
         }
         pending.set(id, (reply) => {
@@ -84,14 +73,13 @@ export function queryChannel(endpoint: QueryEndpoint): QueryWorker {
     },
     terminate() {
       if (gone) return;
-      deathReason = `the query ${endpoint.noun} was stopped`;
-      if (!endpoint.exitMeansStepEnded && pending.size > 0) stoppedMidQuery = true;
+      deathReason = `the query process was stopped`;
       endpoint.stop();
     },
     async close() {
       if (gone) return;
       endpoint.send({ type: 'close' });
-      await closeWithin(exit, CLOSE_GRACE_MS, () => endpoint.stop());
+      await closeWithin(exited, CLOSE_GRACE_MS, () => endpoint.stop());
     },
   };
 }

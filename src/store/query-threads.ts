@@ -1,11 +1,11 @@
 /**
- * Runs the query API's SQL on query threads (a child process per thread on Node, a worker on
- * Deno) with their own read-only connections, so no query can stop the event loop. SQLite
+ * Runs the query API's SQL on query threads (a child process per thread, on Node and Deno)
+ * with their own read-only connections, so no query can stop the event loop. SQLite
  * cannot be interrupted inside a step (a sort, an aggregate, a recursive CTE before its first
  * row), so a query that passes its time limit by more than a grace period is answered with
- * TIMEOUT and its thread is stopped. A stopped thread holds its slot until it is gone (at once
- * for a killed process; never, for a Deno worker inside a step), which bounds the cores runaway
- * queries can burn to `maxConcurrent`.
+ * TIMEOUT and its thread is stopped. A stopped thread holds its slot until it is gone (a killed
+ * process goes at once; a port whose threads cannot be stopped inside a step would hold it),
+ * which bounds the cores runaway queries can burn to `maxConcurrent`.
  */
 import { ERROR_CODES, ShardlineError, abortReason, type ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/ports.ts';

@@ -10,6 +10,13 @@ import { openDatabase } from '../../src/store/open-database.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const FIXTURE = fileURLToPath(new URL('./orphaned-query-fixture.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DENO = join(ROOT, 'node_modules/.bin/deno');
+
+const RUNTIMES = [
+  { name: 'Node', available: true, command: process.execPath, args: ['--import', 'tsx', FIXTURE] },
+  { name: 'Deno', available: existsSync(DENO), command: DENO, args: ['run', '-A', '--no-check', FIXTURE] },
+];
 
 /** Gone, or a zombie nobody has reaped yet (an orphan's new parent may be an init that reaps late): either way it runs no more. */
 function stopped(pid: number): boolean {
@@ -23,7 +30,7 @@ function stopped(pid: number): boolean {
 }
 
 // /proc tells this test who the query process is and whether it still runs; elsewhere there is nothing to read it from.
-describe.skipIf(process.platform !== 'linux')('a Node query process whose node was killed', () => {
+describe.skipIf(process.platform !== 'linux')('a query process whose node was killed', () => {
   const leftovers: number[] = [];
   afterEach(() => {
     for (const pid of leftovers.splice(0)) {
@@ -35,7 +42,8 @@ describe.skipIf(process.platform !== 'linux')('a Node query process whose node w
     }
   });
 
-  it('ends by itself, even inside a SQLite step that never returns', async () => {
+  // Deno is skipped only where the deno npm package is not installed.
+  for (const runtime of RUNTIMES) it.skipIf(!runtime.available)(`${runtime.name}: ends by itself, even inside a SQLite step that never returns`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shardline-orphan-'));
     try {
       const path = join(dir, 'shardline.db');
@@ -43,7 +51,7 @@ describe.skipIf(process.platform !== 'linux')('a Node query process whose node w
       await runMigrations(db);
       db.close();
 
-      const node = spawn(process.execPath, ['--import', 'tsx', FIXTURE, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const node = spawn(runtime.command, [...runtime.args, path], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
       let out = '';
       node.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       const exited = new Promise<NodeJS.Signals | null>((resolve) => node.once('exit', (_code, signal) => resolve(signal)));

@@ -1,5 +1,5 @@
 /**
- * The QueryWorker contract on Deno: its node:worker_threads thread with node:sqlite.
+ * The QueryWorker contract on Deno: its query process with node:sqlite.
  *   npx deno test -A test/store/query-worker.deno.ts
  */
 import { denoQueryWorkers } from '../../src/runtime/deno-query-workers.ts';
@@ -8,4 +8,4 @@ import { queryWorkerContract } from './query-worker.contract.ts';
 
 declare const Deno: { test(name: string, fn: () => Promise<void>): void };
 
-for (const c of queryWorkerContract(denoQueryWorkers, nodeSqliteDriver, { stopsMidStep: false })) Deno.test(`Deno thread: ${c.name}`, c.run);
+for (const c of queryWorkerContract(denoQueryWorkers, nodeSqliteDriver)) Deno.test(`Deno query process: ${c.name}`, c.run);

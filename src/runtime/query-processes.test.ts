@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { queryProcessEnv } from './node-query-workers.ts';
+import { queryProcessEnv } from './query-processes.ts';
 
 describe('queryProcessEnv', () => {
   it('keeps what a Node process needs and drops every credential', () => {

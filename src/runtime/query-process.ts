@@ -1,0 +1,54 @@
+/**
+ * The query process's side (see query-processes.ts): a runtime's SQLite driver behind
+ * query-runner.ts, its options as the first argument, requests and replies over the IPC
+ * channel. query-process-node.ts and query-process-deno.ts are the entry points.
+ */
+import process from 'node:process';
+import { Worker } from 'node:worker_threads';
+import type { SqliteDriverFactory } from '../core/sqlite.ts';
+import type { QueryWorkerOptions } from '../core/query-worker.ts';
+import { serveQueries, type QueryRunnerReply, type QueryRunnerRequest } from './query-runner.ts';
+
+const PARENT_POLL_MS = 500;
+
+/**
+ * A statement stuck in one SQLite step holds this process's only JS thread, so 'disconnect'
+ * is never handled and a node killed with SIGKILL (the OOM killer, a crash) would leave the
+ * query burning a core for ever. A thread of its own sees the parent go, because the process
+ * is re-parented, and kills the process from there.
+ */
+function watchParent(parentPid: number): Promise<void> {
+  const source = `const { workerData } = require('node:worker_threads');
+setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, ${PARENT_POLL_MS});`;
+  const watchdog = new Worker(source, { eval: true, workerData: parentPid, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 } });
+  return new Promise((resolve) => {
+    // Until it is online a busy main thread could keep it from starting: no query runs before.
+    watchdog.once('online', () => {
+      watchdog.unref();
+      resolve();
+    });
+    watchdog.once('error', (error) => {
+      // A backstop, not a reason to refuse queries: the parent still kills this process on time-outs.
+      process.stderr.write(`shardline query process ${process.pid}: the parent watchdog failed to start (${error.message}); serving without it\n`);
+      resolve();
+    });
+  });
+}
+
+export function serveQueryProcess(driverFactory: SqliteDriverFactory): void {
+  const send = process.send?.bind(process);
+  if (!send) throw new Error('The query process must be started by its node (node:child_process fork, with an IPC channel)');
+  const options = JSON.parse(process.argv[2] ?? '{}') as QueryWorkerOptions;
+  const watching = watchParent(process.ppid);
+  // The parent gone (crashed, killed) means nobody will read an answer: end with it.
+  process.on('disconnect', () => process.exit(0));
+  serveQueries(
+    {
+      // Promises settle in order, so requests keep theirs while the watchdog starts.
+      on: (_event, listener) => process.on('message', (message) => void watching.then(() => listener(message as QueryRunnerRequest))),
+      postMessage: (reply: QueryRunnerReply) => void send(reply),
+    },
+    options,
+    { driverFactory, end: () => process.disconnect() },
+  );
+}
