@@ -15,6 +15,12 @@ export type DispatchData<T extends `${GatewayDispatchEvents}`> = GatewayDispatch
 /** Rows of a read-only SQL query against the local cache. */
 export type SqlRow = Record<string, unknown>;
 
+export interface BotQueryOptions {
+  readonly maxRows?: number;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
 /** What every handler receives besides the event. */
 export interface BotContext {
   /** The shard that received the event. Handlers always run on the shard's owning node. */
@@ -22,8 +28,18 @@ export interface BotContext {
   readonly shardCount: number;
   /** Discord REST client (@discordjs/rest), already authenticated. */
   readonly rest: REST;
-  /** Read-only SQL against this node's cache (LiteFS replica or the embedded database). */
+  /**
+   * Read-only SQL against this node's cache (LiteFS replica or the embedded database), on the
+   * event loop: for quick lookups. Nothing else on this node runs until it returns.
+   */
   sql<T extends SqlRow = SqlRow>(query: string, params?: readonly unknown[]): T[];
+  /**
+   * The same SQL off the event loop, on the query process POST /query uses (on the event loop
+   * only where the runtime has none): for reports, joins and aggregates that may take a while.
+   * Limits as POST /query's (default 1,000 rows and 2 s; at most 10,000 and 10 s): more rows
+   * than `maxRows` or a statement past `timeoutMs` reject with a ShardlineError.
+   */
+  query<T extends SqlRow = SqlRow>(query: string, params?: readonly unknown[], options?: BotQueryOptions): Promise<T[]>;
   /** Sends a gateway payload on this shard (presence, request members), rate-limited. */
   send(payload: { op: number; d: unknown }): Promise<void>;
   readonly logger: Logger;

@@ -255,6 +255,7 @@ export class Host extends TypedEmitter<HostEvents> {
       rest: this.#rest,
       readDb: this.#readDb,
       botReadDb: () => this.#readDb,
+      botRunQuery: (sql, params, limits, signal) => this.runQuery(sql, params, limits, signal),
       writer: this.#writer,
       logger: this.#log,
       url: () => this.#link.advertiseUrl(),

@@ -8,7 +8,7 @@ import type { IdentifyDecision } from '../core/identify-budget.ts';
 import type { Writer } from '../core/mutation.ts';
 import type { Logger } from '../core/ports.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
-import { createBotContext } from './bot-context.ts';
+import { createBotContext, type RunQuery } from './bot-context.ts';
 import type { HostOptions } from './host-options.ts';
 import { ShardRunner } from './shard-runner.ts';
 
@@ -24,6 +24,8 @@ export interface NodeAgentInputs {
   readonly readDb: SqliteDriver;
   /** The bot's `sql` asks on each call: a handler still running as the host closes finds the database closed. */
   readonly botReadDb: () => SqliteDriver | null;
+  /** The bot's `query`: off the event loop where the runtime has query processes. */
+  readonly botRunQuery: RunQuery;
   readonly writer: Writer;
   readonly logger: Logger;
   /** Where other nodes reach this one; asked at each heartbeat. */
@@ -70,7 +72,7 @@ export function createNodeAgent(inputs: NodeAgentInputs): NodeAgent {
         epoch,
         writer: inputs.writer,
         bot: options.bot,
-        context: (r) => createBotContext(r, { rest: inputs.rest, logger: inputs.logger, readDb: inputs.botReadDb }),
+        context: (r) => createBotContext(r, { rest: inputs.rest, logger: inputs.logger, readDb: inputs.botReadDb, runQuery: inputs.botRunQuery }),
         logger: inputs.logger,
       });
       runner.shard.on('status', () => inputs.onProgress());

@@ -95,7 +95,7 @@ export class LoopStallMonitor {
     }
     this.#log.warn(
       { blockedMs: ms, stalls: s.stalls, notLogged: this.#unwarned },
-      `event loop was blocked for ${ms} ms: no shard read its socket or sent a heartbeat meanwhile; look for synchronous work in bot handlers (a large ctx.sql(), a CPU-bound loop)`,
+      `event loop was blocked for ${ms} ms: no shard read its socket or sent a heartbeat meanwhile; look for synchronous work in bot handlers: a CPU-bound loop, or a large ctx.sql() (ctx.query() runs SQL off the event loop)`,
     );
     this.#lastWarnAt = now;
     this.#unwarned = 0;

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeDiscord } from '../../src/discord-sim/fake-discord.ts';
+import type { BotContext } from '../../src/bot.ts';
 import type { Host } from '../../src/host.ts';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -86,5 +87,30 @@ describe('POST /query on query threads', () => {
     const res = await post(host, { sql: 'select count(*) as n from guilds' });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ rows: [[4]] });
+  });
+
+  it("gives bots the same off-loop SQL as ctx.query(), with rows as objects and an incomplete answer as an error", async () => {
+    let context: BotContext | null = null;
+    host = testHost(discord, { dataDir, bot: { ...recordingBot(), shardReady: (_info, ctx) => void (context = ctx) }, queryThreads: { graceMs: 50 } });
+    await host.start();
+    await waitFor(() => Number(host!.query('select count(*) from guilds').rows[0]![0]) === 4, { timeoutMs: 30_000, message: 'guilds cached' });
+    const ctx = await waitFor(() => context);
+
+    const local = host.query('select id, name from guilds order by id');
+    const rows = await ctx.query<{ id: string; name: string }>('select id, name from guilds where id >= ? order by id', ['0']);
+    expect(rows).toEqual(local.rows.map(([id, name]) => ({ id, name })));
+    await expect(ctx.query('select id from guilds', [], { maxRows: 2 })).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    await expect(ctx.query('delete from guilds')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 5);
+    try {
+      await expect(ctx.query(RUNAWAY, [], { timeoutMs: 100 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    } finally {
+      clearInterval(ticker);
+    }
+    // ctx.sql() would have held the event loop for ever; ctx.query() left it to the shards.
+    expect(ticks).toBeGreaterThan(0);
+    expect(host.readiness().ready).toBe(true);
   });
 });
