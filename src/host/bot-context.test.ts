@@ -1,18 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { REST } from '@discordjs/rest';
+import type { SqliteDriver } from '../core/sqlite.ts';
 import type { ReadOnlyQueryResult } from '../store/queries.ts';
+import { betterSqlite3Driver } from '../runtime/better-sqlite3-driver.ts';
 import { createBotContext, type RunQuery } from './bot-context.ts';
 import type { ShardRunner } from './shard-runner.ts';
 
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {}, child: () => silent };
 const runner = { shardId: 3, shardCount: 8, send: async () => {} } as unknown as ShardRunner;
 
-function context(answer: Partial<ReadOnlyQueryResult>, seen: unknown[][] = []) {
+function context(answer: Partial<ReadOnlyQueryResult>, seen: unknown[][] = [], db: SqliteDriver | null = null) {
   const runQuery: RunQuery = async (...args) => {
     seen.push(args);
     return { columns: ['id', 'n'], rows: [['1', 2]], truncated: false, timedOut: false, ...answer };
   };
-  return createBotContext(runner, { rest: {} as REST, logger: silent as never, readDb: () => null, runQuery });
+  return createBotContext(runner, { rest: {} as REST, logger: silent as never, readDb: () => db, runQuery });
 }
 
 describe('BotContext.query()', () => {
@@ -35,5 +37,20 @@ describe('BotContext.query()', () => {
 
   it('sql() says the host is not running when there is no database', () => {
     expect(() => context({}).sql('select 1')).toThrow(expect.objectContaining({ code: 'STORE_UNAVAILABLE' }));
+  });
+});
+
+describe('BotContext.sql()', () => {
+  it('answers with row objects, and refuses an answer past its 100,000-row backstop instead of cutting it', () => {
+    const db = betterSqlite3Driver({ path: ':memory:', readonly: false, busyTimeoutMs: 1000 });
+    try {
+      const ctx = context({}, [], db);
+      const rows = (n: number) => `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT ${n}) SELECT x FROM c`;
+      expect(ctx.sql<{ x: number }>(rows(3))).toEqual([{ x: 1 }, { x: 2 }, { x: 3 }]);
+      expect(ctx.sql(rows(100_000))).toHaveLength(100_000);
+      expect(() => ctx.sql(rows(100_001))).toThrow(expect.objectContaining({ code: 'TOO_LARGE', message: expect.stringMatching(/more than maxRows \(100000\) rows; page it/) }));
+    } finally {
+      db.close();
+    }
   });
 });

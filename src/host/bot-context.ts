@@ -9,7 +9,16 @@ import type { ShardRunner } from './shard-runner.ts';
 
 export type RunQuery = (sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number }, signal?: AbortSignal) => Promise<ReadOnlyQueryResult>;
 
-function asObjects<T>(result: ReadOnlyQueryResult): T[] {
+/** ctx.sql() runs on the event loop, so its bound is a backstop against a runaway answer, not a page size. */
+const SQL_MAX_ROWS = 100_000;
+
+/** Rows as objects. A bot acting on part of an answer would be wrong without knowing it: an incomplete one is an error. */
+function complete<T>(result: ReadOnlyQueryResult, limits: { maxRows: number; timeoutMs: number }, tooManyHint: string): T[] {
+  if (result.timedOut) {
+    const n = result.rows.length;
+    throw new ShardlineError('TIMEOUT', `Query ran past its time limit of ${limits.timeoutMs} ms after ${n} row${n === 1 ? '' : 's'}; narrow it (an indexed filter, a LIMIT)`);
+  }
+  if (result.truncated) throw new ShardlineError('TOO_LARGE', `Query returned more than maxRows (${limits.maxRows}) rows; ${tooManyHint}`);
   return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i]])) as T);
 }
 
@@ -26,16 +35,12 @@ export function createBotContext(runner: ShardRunner, deps: { rest: REST; logger
     rest: deps.rest,
     logger: deps.logger.child({ shardId: runner.shardId, component: 'bot' }),
     sql: <T extends Record<string, unknown>>(query: string, params: readonly unknown[] = []) => {
-      const result = runReadOnlyQuery(readDb(), query, params, { maxRows: 100_000 });
-      return asObjects<T>(result);
+      const limits = { maxRows: SQL_MAX_ROWS, timeoutMs: READ_ONLY_QUERY_DEFAULTS.timeoutMs };
+      return complete<T>(runReadOnlyQuery(readDb(), query, params, limits), limits, 'page it with LIMIT and OFFSET');
     },
     query: async <T extends Record<string, unknown>>(query: string, params: readonly unknown[] = [], options: { maxRows?: number; timeoutMs?: number; signal?: AbortSignal } = {}) => {
       const limits = { maxRows: options.maxRows ?? READ_ONLY_QUERY_DEFAULTS.maxRows, timeoutMs: options.timeoutMs ?? READ_ONLY_QUERY_DEFAULTS.timeoutMs };
-      const result = await deps.runQuery(query, params, limits, options.signal);
-      // A bot acting on part of an answer would be wrong without knowing it: an incomplete one is an error.
-      if (result.timedOut) throw new ShardlineError('TIMEOUT', `Query ran past its time limit of ${limits.timeoutMs} ms after ${result.rows.length} row${result.rows.length === 1 ? '' : 's'}; narrow it or pass a larger timeoutMs`);
-      if (result.truncated) throw new ShardlineError('TOO_LARGE', `Query returned more than maxRows (${limits.maxRows}) rows; add a LIMIT or pass a larger maxRows`);
-      return asObjects<T>(result);
+      return complete<T>(await deps.runQuery(query, params, limits, options.signal), limits, 'add a LIMIT or pass a larger maxRows');
     },
     send: (payload) => runner.send(payload as GatewaySendPayload),
   };
