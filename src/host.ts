@@ -232,6 +232,8 @@ export class Host extends TypedEmitter<HostEvents> {
     const queryWorkers = this.#o.runtime.queryWorkers;
     if (queryWorkers) {
       this.#queries = new QueryThreads({ databasePath: this.databasePath, workers: queryWorkers, ...this.#o.queryThreads, logger: this.#log.child({ component: 'query-threads' }) });
+    } else if (this.#o.runtime.queryWorkersMissing) {
+      this.#log.warn(this.#o.runtime.queryWorkersMissing);
     }
     this.#forwarder = new ForwardingWriter({
       nodeId: config.nodeId,

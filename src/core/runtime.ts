@@ -35,6 +35,8 @@ export interface Runtime {
   readonly transactionWorkers?: TransactionWorkerFactory;
   /** Threads for the SQL query API; without them queries run on the event loop (bounded only between rows). */
   readonly queryWorkers?: QueryWorkerFactory;
+  /** Why a runtime that usually has `queryWorkers` has none this time (the host logs it at start). */
+  readonly queryWorkersMissing?: string;
   serve(fetch: FetchHandler, options: { hostname: string; port: number }): Promise<HttpServerHandle>;
   /** A module specifier for `import()`: paths resolve against the working directory. */
   resolveModule(specifier: string): string;

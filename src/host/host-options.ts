@@ -10,7 +10,7 @@ import type { WriteFunnelOptions } from '../store/write-funnel.ts';
 /** Apart from src/host.ts (which re-exports it) so the parts in src/host/ take their slice without importing the Host. */
 export interface HostOptions {
   readonly config: Config;
-  readonly runtime: Pick<Runtime, 'transport' | 'sqlite' | 'serve' | 'transactionWorkers' | 'queryWorkers'>;
+  readonly runtime: Pick<Runtime, 'transport' | 'sqlite' | 'serve' | 'transactionWorkers' | 'queryWorkers' | 'queryWorkersMissing'>;
   readonly bot?: BotDefinition;
   readonly logger?: Logger;
   /** Opens the database instead of `runtime.sqlite` (the simulated LiteFS wraps it). */

@@ -33,6 +33,7 @@ export interface DenoApi {
   removeSignalListener(signal: 'SIGINT' | 'SIGTERM', handler: () => void): void;
   serve(options: DenoServeOptions, handler: (request: Request) => Response | Promise<Response>): DenoHttpServer;
   readonly build: { readonly os: string };
+  readonly permissions: { querySync(descriptor: { name: 'run' }): { readonly state: 'granted' | 'prompt' | 'denied' } };
   exitCode: number;
   exit(code?: number): never;
   unrefTimer(id: number): void;

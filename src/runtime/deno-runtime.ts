@@ -24,6 +24,8 @@ export function createDenoRuntime(): Runtime {
   const deno = denoApi();
   const encoder = new TextEncoder();
   const cwd = deno.cwd();
+  // Deno's fork needs --allow-run; without it the query API stays on the event loop rather than fail every query.
+  const canFork = deno.permissions.querySync({ name: 'run' }).state === 'granted';
   return {
     name: 'deno',
     cliCommand: 'deno task shardline',
@@ -45,7 +47,9 @@ export function createDenoRuntime(): Runtime {
     transport: createWsTransport(),
     sqlite: nodeSqliteDriver,
     transactionWorkers: denoTransactionWorkers,
-    queryWorkers: denoQueryWorkers,
+    ...(canFork
+      ? { queryWorkers: denoQueryWorkers }
+      : { queryWorkersMissing: 'Deno runs without --allow-run, so POST /query and ctx.query() run on the event loop: a slow statement there stalls every shard of this node' }),
     serve: (fetch, options) => serveDeno(fetch, options, deno),
     resolveModule(specifier) {
       if (specifier.startsWith('.') || isAbsolute(specifier)) return pathToFileURL(resolve(cwd, specifier)).href;

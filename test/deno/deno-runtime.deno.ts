@@ -8,6 +8,14 @@ import { createDenoRuntime, serveDeno } from '../../src/runtime/deno-runtime.ts'
 
 declare const Deno: { test(name: string, fn: () => Promise<void>): void };
 
+interface DenoProcessApi {
+  execPath(): string;
+  makeTempFileSync(options: { suffix: string }): string;
+  writeTextFileSync(path: string, text: string): void;
+  removeSync(path: string): void;
+  Command: new (command: string, options: { args: string[]; stdout: 'piped'; stderr: 'piped' }) => { output(): Promise<{ code: number; stdout: Uint8Array; stderr: Uint8Array }> };
+}
+
 Deno.test('serveDeno answers on an ephemeral port and close() ends an open stream instead of waiting for it', async () => {
   let chunks = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -110,4 +118,25 @@ Deno.test('the ws transport under Deno delivers nothing while paused and everyth
     for (const client of wss.clients) client.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   }
+});
+
+Deno.test('query processes need --allow-run: without it the runtime offers none and says why, instead of failing every query', async () => {
+  assert.ok(createDenoRuntime().queryWorkers, 'this test runs with -A, so query processes are offered');
+  const probe = `import { createDenoRuntime } from ${JSON.stringify(new URL('../../src/runtime/deno-runtime.ts', import.meta.url).href)};
+const runtime = createDenoRuntime();
+console.log(JSON.stringify({ workers: typeof runtime.queryWorkers, missing: runtime.queryWorkersMissing ?? null }));`;
+  const deno = (globalThis as unknown as { Deno: DenoProcessApi }).Deno;
+  // `deno eval` would have every permission: a file run with a narrow set has not.
+  const file = deno.makeTempFileSync({ suffix: '.ts' });
+  deno.writeTextFileSync(file, probe);
+  let out;
+  try {
+    out = await new deno.Command(deno.execPath(), { args: ['run', '--no-check', '--node-modules-dir=none', '--config', new URL('../../deno.json', import.meta.url).pathname, '--allow-read', '--allow-env', '--allow-sys', file], stdout: 'piped', stderr: 'piped' }).output();
+  } finally {
+    deno.removeSync(file);
+  }
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const answer = JSON.parse(new TextDecoder().decode(out.stdout).trim()) as { workers: string; missing: string | null };
+  assert.equal(answer.workers, 'undefined');
+  assert.match(answer.missing ?? '', /--allow-run/);
 });

@@ -4,6 +4,7 @@ import { FakeDiscord } from '../../src/discord-sim/fake-discord.ts';
 import type { BotContext } from '../../src/bot.ts';
 import type { Host } from '../../src/host.ts';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.ts';
+import { captureLogger } from '../helpers/log-sink.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { recordingBot, tempDir, testHost } from '../helpers/test-host.ts';
 
@@ -79,14 +80,17 @@ describe('POST /query on query threads', () => {
     expect(await next.json()).toMatchObject({ rows: [[1]] });
   });
 
-  it('runs queries on the event loop where the runtime has no threads', async () => {
-    const { queryWorkers: _none, ...runtime } = createNodeRuntime();
-    host = testHost(discord, { dataDir, bot: recordingBot(), serveHttp: true, env: { SHARDLINE_ADMIN_TOKEN: ADMIN }, runtime });
+  it('runs queries on the event loop where the runtime has no threads, and logs why when the runtime says', async () => {
+    const { queryWorkers: _none, ...node } = createNodeRuntime();
+    const runtime = { ...node, queryWorkersMissing: 'no query processes here (a test runtime)' };
+    const log = captureLogger('info');
+    host = testHost(discord, { dataDir, bot: recordingBot(), serveHttp: true, env: { SHARDLINE_ADMIN_TOKEN: ADMIN }, runtime, logger: log.logger });
     await host.start();
     await waitFor(() => Number(host!.query('select count(*) from guilds').rows[0]![0]) === 4, { timeoutMs: 30_000, message: 'guilds cached' });
     const res = await post(host, { sql: 'select count(*) as n from guilds' });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ rows: [[4]] });
+    expect(log.lines()).toContainEqual(expect.objectContaining({ level: 40, msg: 'no query processes here (a test runtime)' }));
   });
 
   it("gives bots the same off-loop SQL as ctx.query(), with rows as objects and an incomplete answer as an error", async () => {
