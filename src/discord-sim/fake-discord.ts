@@ -23,6 +23,7 @@ import { Traffic } from './traffic.ts';
 import { generateWorld } from './world-generator.ts';
 import type { WorldOptions } from './world-generator.ts';
 import type { World, WorldView } from './world.ts';
+import { MemberRequestLimiter } from './member-request-limiter.ts';
 
 export type { ConnectionInfo } from './gateway-connection.ts';
 export type { LedgerCheck, LedgerEvent, LedgerTransmission, HandledDispatch } from './ledger.ts';
@@ -173,6 +174,7 @@ export class FakeDiscord {
       world: this.#world,
       sessions: this.#sessions,
       identifyLimiter: this.#identifyLimiter,
+      memberRequests: new MemberRequestLimiter(),
       ledger: this.ledger,
       timers: this.#timers,
       stats: this.#stats,

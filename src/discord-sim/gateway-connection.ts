@@ -14,6 +14,7 @@ import type { SimStats } from './sim-stats.ts';
 import type { TimerRegistry } from './timer-registry.ts';
 import type { World } from './world.ts';
 import { ZlibStreamEncoder } from './zlib-stream-encoder.ts';
+import { asksForAllMembers, type MemberRequestLimiter } from './member-request-limiter.ts';
 
 /** Everything a connection shares with the rest of the gateway. */
 export interface GatewayContext {
@@ -23,6 +24,7 @@ export interface GatewayContext {
   readonly world: World;
   readonly sessions: SessionRegistry;
   readonly identifyLimiter: IdentifyLimiter;
+  readonly memberRequests: MemberRequestLimiter;
   readonly ledger: Ledger;
   readonly timers: TimerRegistry;
   readonly stats: SimStats;
@@ -363,6 +365,14 @@ export class GatewayConnection {
     const wg = this.#ctx.world.guilds.get(request.guild_id);
     // Requests for guilds outside this shard get nothing, like Discord.
     if (!wg || wg.shardKey % session.shardCount !== session.shardId) return;
+    if (asksForAllMembers(request)) {
+      const retryAfter = this.#ctx.memberRequests.take(wg.id, this.#ctx.now());
+      if (retryAfter !== null) {
+        const meta = typeof request.nonce === 'string' ? { guild_id: wg.id, nonce: request.nonce } : { guild_id: wg.id };
+        session.dispatch('RATE_LIMITED', JSON.stringify({ opcode: GatewayOpcodes.RequestGuildMembers, retry_after: retryAfter, meta }));
+        return;
+      }
+    }
     for (const chunk of buildMemberChunks(this.#ctx.world, request, session.intents)) {
       session.dispatch('GUILD_MEMBERS_CHUNK', JSON.stringify(chunk));
     }

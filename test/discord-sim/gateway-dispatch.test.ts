@@ -154,6 +154,28 @@ describe('dispatch routing, intents, compression, member chunks', () => {
     expect(byId.d.presences).toBeUndefined();
   });
 
+  it('answers a second all-members op 8 for a guild within 30 s with RATE_LIMITED, and still answers queries by name or id', async () => {
+    await sim({ world: { seed: 5, guilds: 2, membersPerGuild: 20 } });
+    const { client } = await identifiedClient(discord!.gatewayUrl, { intents: GUILDS | GUILD_MEMBERS });
+    clients.push(client);
+    const [first, second] = [...discord!.world.guilds.values()];
+    client.send(8, { guild_id: first!.id, query: '', limit: 0, nonce: 'one' });
+    await client.next((p) => p.t === 'GUILD_MEMBERS_CHUNK' && p.d.nonce === 'one');
+    client.send(8, { guild_id: first!.id, query: '', limit: 0, nonce: 'two' });
+    const limited = await client.next((p) => p.t === 'RATE_LIMITED');
+    expect(limited.d).toMatchObject({ opcode: 8, meta: { guild_id: first!.id, nonce: 'two' } });
+    expect(limited.d.retry_after).toBeGreaterThan(0);
+    expect(limited.d.retry_after).toBeLessThanOrEqual(30);
+    // Another guild, a name prefix and a list of ids are outside that limit.
+    client.send(8, { guild_id: second!.id, query: '', limit: 0, nonce: 'other-guild' });
+    await client.next((p) => p.t === 'GUILD_MEMBERS_CHUNK' && p.d.nonce === 'other-guild');
+    client.send(8, { guild_id: first!.id, query: 'u', limit: 5, nonce: 'by-name' });
+    await client.next((p) => p.t === 'GUILD_MEMBERS_CHUNK' && p.d.nonce === 'by-name');
+    client.send(8, { guild_id: first!.id, user_ids: [[...first!.members.keys()][0]], nonce: 'by-id' });
+    await client.next((p) => p.t === 'GUILD_MEMBERS_CHUNK' && p.d.nonce === 'by-id');
+    expect(client.received.filter((p) => p.t === 'RATE_LIMITED')).toHaveLength(1);
+  });
+
   it('accepts op 3 presence updates after IDENTIFY', async () => {
     await sim();
     const { client } = await identifiedClient(discord!.gatewayUrl);
