@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeDiscord } from '../../src/discord-sim/fake-discord.ts';
+import type { BotContext } from '../../src/bot.ts';
 import type { Host } from '../../src/host.ts';
 import { captureLogger } from '../helpers/log-sink.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -38,6 +39,23 @@ describe('single-node host against the simulator', () => {
     await waitFor(() => Number(host.query('select count(*) from members').rows[0]![0]) === members, { message: 'all members cached' });
     const { rows } = host.query('select count(*) from users');
     expect(Number(rows[0]![0])).toBe(new Set([...discord.world.guilds.values()].flatMap((g) => [...g.members.keys()])).size);
+  });
+
+  it("delivers Discord's RATE_LIMITED for a repeated all-members request to the bot and logs it", async () => {
+    const log = captureLogger('info');
+    const seen: unknown[] = [];
+    let context: BotContext | null = null;
+    const bot = { ...recordingBot(), handlers: { RATE_LIMITED: (d: unknown) => void seen.push(d) }, shardReady: (_info: unknown, ctx: BotContext) => void (context = ctx) };
+    const host = testHost(discord, { dataDir, bot, logger: log.logger });
+    hosts.push(host);
+    await host.start();
+    const ctx = await waitFor(() => context);
+    const guildId = await waitFor(() => host.query('select id from guilds where shard_id = ? limit 1', [ctx.shardId]).rows[0]?.[0] as string | undefined);
+    await ctx.send({ op: 8, d: { guild_id: guildId, query: '', limit: 0, nonce: 'a' } });
+    await ctx.send({ op: 8, d: { guild_id: guildId, query: '', limit: 0, nonce: 'b' } });
+    await waitFor(() => seen.length === 1, { message: 'RATE_LIMITED handled' });
+    expect(seen[0]).toMatchObject({ opcode: 8, meta: { guild_id: guildId, nonce: 'b' } });
+    expect(log.lines()).toContainEqual(expect.objectContaining({ level: 40, opcode: 8, meta: { guild_id: guildId, nonce: 'b' }, msg: expect.stringMatching(/rate-limited a gateway request/) }));
   });
 
   it('writes each key once per log line (node, component), whether or not the root logger names the node', async () => {
