@@ -71,6 +71,7 @@ export class SimCluster {
         SHARDLINE_FLUSH_MS: '20',
         SHARDLINE_NODE_TIMEOUT_MS: String(this.#options.nodeTimeoutMs ?? 1_500),
         ...(this.#options.shardCount ? { SHARD_COUNT: String(this.#options.shardCount) } : {}),
+        ...this.#options.env,
       },
     });
     // A partition cuts both directions of node-to-node HTTP; LiteFS replication keeps flowing.
@@ -160,4 +161,6 @@ export interface SimClusterOptions {
   readonly botFor?: (nodeId: string) => BotDefinition;
   /** Heartbeat, reconcile and coordinator tick of every host (defaults are test-fast). */
   readonly timing?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number };
+  /** Settings of every node, over the test-fast ones (benchmarks set SHARDLINE_FLUSH_MS back to its default, say). */
+  readonly env?: Readonly<Record<string, string>>;
 }
