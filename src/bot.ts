@@ -34,10 +34,11 @@ export interface BotContext {
    */
   sql<T extends SqlRow = SqlRow>(query: string, params?: readonly unknown[]): T[];
   /**
-   * The same SQL off the event loop, on the query process POST /query uses (on the event loop
-   * only where the runtime has none): for reports, joins and aggregates that may take a while.
-   * Limits as POST /query's (default 1,000 rows and 2 s; at most 10,000 and 10 s): more rows
-   * than `maxRows` or a statement past `timeoutMs` reject with a ShardlineError.
+   * The same SQL off the event loop, in a query process of the bot's own (apart from POST
+   * /query's, so neither waits behind the other; on the event loop only where the runtime has
+   * none): for reports, joins and aggregates that may take a while. Defaults: 1,000 rows and
+   * 5 s; more rows than `maxRows` (TOO_LARGE) or a statement past `timeoutMs` (TIMEOUT) reject
+   * with a ShardlineError rather than resolve with part of the answer.
    */
   query<T extends SqlRow = SqlRow>(query: string, params?: readonly unknown[], options?: BotQueryOptions): Promise<T[]>;
   /** Sends a gateway payload on this shard (presence, request members), rate-limited. */

@@ -69,6 +69,8 @@ export class Host extends TypedEmitter<HostEvents> {
   #http: HttpServerHandle | null = null;
   #readDb: SqliteDriver | null = null;
   #queries: QueryThreads | null = null;
+  /** ctx.query()'s own threads: a slow POST /query from an operator must not make the bot's queries wait, nor the reverse. */
+  #botQueries: QueryThreads | null = null;
   #forwarder: ForwardingWriter | null = null;
   #writer: RoutingWriter | null = null;
   #agent: NodeAgent | null = null;
@@ -127,6 +129,7 @@ export class Host extends TypedEmitter<HostEvents> {
       readDb: () => this.#readDb,
       forwarderStats: () => this.#forwarder?.stats() ?? null,
       queryStats: () => this.#queries?.stats() ?? null,
+      botQueryStats: () => this.#botQueries?.stats() ?? null,
       loopStats: () => this.#loop.stats(),
       primaryUrl: () => this.#link.primaryUrl(),
       urlOf: (nodeId) => this.#link.urlOf(nodeId),
@@ -232,6 +235,7 @@ export class Host extends TypedEmitter<HostEvents> {
     const queryWorkers = this.#o.runtime.queryWorkers;
     if (queryWorkers) {
       this.#queries = new QueryThreads({ databasePath: this.databasePath, workers: queryWorkers, ...this.#o.queryThreads, logger: this.#log.child({ component: 'query-threads' }) });
+      this.#botQueries = new QueryThreads({ databasePath: this.databasePath, workers: queryWorkers, ...this.#o.queryThreads, logger: this.#log.child({ component: 'bot-query-threads' }) });
     } else if (this.#o.runtime.queryWorkersMissing) {
       this.#log.warn(this.#o.runtime.queryWorkersMissing);
     }
@@ -257,7 +261,7 @@ export class Host extends TypedEmitter<HostEvents> {
       rest: this.#rest,
       readDb: this.#readDb,
       botReadDb: () => this.#readDb,
-      botRunQuery: (sql, params, limits, signal) => this.runQuery(sql, params, limits, signal),
+      botRunQuery: (sql, params, limits, signal) => this.#runOn(this.#botQueries, sql, params, limits, signal),
       writer: this.#writer,
       logger: this.#log,
       url: () => this.#link.advertiseUrl(),
@@ -307,6 +311,7 @@ export class Host extends TypedEmitter<HostEvents> {
       primary: this.#role.current,
       forwarder: this.#forwarder?.stats() ?? null,
       queries: this.#queries?.stats() ?? null,
+      botQueries: this.#botQueries?.stats() ?? null,
       eventLoop: this.#loop.stats(),
     });
   }
@@ -327,11 +332,16 @@ export class Host extends TypedEmitter<HostEvents> {
    * with TIMEOUT. On the event loop, as query(), where the runtime has no threads.
    */
   async runQuery(sql: string, params: readonly unknown[] | Record<string, unknown> = [], limits: { maxRows?: number; timeoutMs?: number } = {}, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
-    if (!this.#readDb) throw new ShardlineError('STORE_UNAVAILABLE', `Cannot query: the host is ${this.#state}`);
-    if (!this.#queries) return runReadOnlyQuery(this.#readDb, sql, params, limits);
-    const { maxRows = READ_ONLY_QUERY_DEFAULTS.maxRows, timeoutMs = READ_ONLY_QUERY_DEFAULTS.timeoutMs } = limits;
-    return this.#queries.run(sql, params, { maxRows, timeoutMs }, signal);
+    return this.#runOn(this.#queries, sql, params, limits, signal);
   }
+
+  async #runOn(threads: QueryThreads | null, sql: string, params: readonly unknown[] | Record<string, unknown>, limits: { maxRows?: number; timeoutMs?: number }, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
+    if (!this.#readDb) throw new ShardlineError('STORE_UNAVAILABLE', `Cannot query: the host is ${this.#state}`);
+    if (!threads) return runReadOnlyQuery(this.#readDb, sql, params, limits);
+    const { maxRows = READ_ONLY_QUERY_DEFAULTS.maxRows, timeoutMs = READ_ONLY_QUERY_DEFAULTS.timeoutMs } = limits;
+    return threads.run(sql, params, { maxRows, timeoutMs }, signal);
+  }
+
 
   // ---- control plane operations (src/host/host-operations.ts) ----
   /** The operations the HTTP API serves; see src/control/control-operations.ts. */
@@ -384,8 +394,9 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#rest?.clearHandlerSweeper();
     await this.#http?.close();
     this.#http = null;
-    await this.#queries?.close();
+    await Promise.all([this.#queries?.close(), this.#botQueries?.close()]);
     this.#queries = null;
+    this.#botQueries = null;
     this.#readDb?.close();
     this.#readDb = null;
     this.#loop.close();

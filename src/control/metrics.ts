@@ -27,10 +27,18 @@ export interface MetricsSnapshot {
   } | null;
   readonly forwarder: { readonly queuedEntries: number; readonly failures: number } | null;
   /** POST /query's threads; absent or null where queries run on the event loop. */
-  readonly queries?: { readonly running: number; readonly abandoned: number; readonly abandonedTotal: number } | null;
+  readonly queries?: QueryPoolSnapshot | null;
+  /** ctx.query()'s threads, the same way. */
+  readonly botQueries?: QueryPoolSnapshot | null;
   /** Times the event loop was blocked (see src/host/loop-stall-monitor.ts). */
   readonly eventLoop?: { readonly stalls: number; readonly stalledMs: number; readonly maxStallMs: number };
   readonly identify: { readonly total: number; readonly remaining: number; readonly granted: number; readonly reserve: number } | null;
+}
+
+export interface QueryPoolSnapshot {
+  readonly running: number;
+  readonly abandoned: number;
+  readonly abandonedTotal: number;
 }
 
 export interface ControlMetrics {
@@ -67,9 +75,10 @@ export function createControlMetrics(): ControlMetrics {
   const threadRestarts = new Counter({ name: 'shardline_funnel_thread_restarts_total', help: 'Transaction threads started again after one died', registers });
   const forwardQueue = new Gauge({ name: 'shardline_forwarder_queue_entries', help: 'Entries waiting to be forwarded to the primary', registers });
   const forwardFailures = new Counter({ name: 'shardline_forwarder_failures_total', help: 'Forwarded batches the primary did not accept', registers });
-  const queriesRunning = new Gauge({ name: 'shardline_query_running', help: 'POST /query statements running on query threads', registers });
-  const queriesAbandoned = new Gauge({ name: 'shardline_query_abandoned', help: 'Query threads stopped past their time limit and still inside a SQLite step (each can hold a core)', registers });
-  const queriesAbandonedTotal = new Counter({ name: 'shardline_query_abandoned_total', help: 'Queries abandoned past their time limit inside a SQLite step', registers });
+  // pool="api" is POST /query, pool="bot" is ctx.query(): two sets of query threads.
+  const queriesRunning = new Gauge({ name: 'shardline_query_running', help: 'Statements running on query threads, by pool (api: POST /query, bot: ctx.query())', labelNames: ['pool'], registers });
+  const queriesAbandoned = new Gauge({ name: 'shardline_query_abandoned', help: 'Query threads stopped past their time limit and still inside a SQLite step (each can hold a core), by pool', labelNames: ['pool'], registers });
+  const queriesAbandonedTotal = new Counter({ name: 'shardline_query_abandoned_total', help: 'Queries abandoned past their time limit inside a SQLite step, by pool', labelNames: ['pool'], registers });
   const loopStalls = new Counter({ name: 'shardline_event_loop_stalls_total', help: 'Times the event loop was blocked for 250 ms or more (no shard read or heartbeat meanwhile)', registers });
   const loopStalled = new Counter({ name: 'shardline_event_loop_stalled_seconds_total', help: 'Time the event loop spent in those stalls', registers });
   const loopMaxStall = new Gauge({ name: 'shardline_event_loop_max_stall_seconds', help: 'Longest event loop stall since the node started', registers });
@@ -117,10 +126,11 @@ export function createControlMetrics(): ControlMetrics {
       forwardQueue.set(s.forwarder.queuedEntries);
       forwardFailures.inc(s.forwarder.failures);
     }
-    if (s.queries) {
-      queriesRunning.set(s.queries.running);
-      queriesAbandoned.set(s.queries.abandoned);
-      queriesAbandonedTotal.inc(s.queries.abandonedTotal);
+    for (const [pool, q] of [['api', s.queries], ['bot', s.botQueries]] as const) {
+      if (!q) continue;
+      queriesRunning.set({ pool }, q.running);
+      queriesAbandoned.set({ pool }, q.abandoned);
+      queriesAbandonedTotal.inc({ pool }, q.abandonedTotal);
     }
     if (s.eventLoop) {
       loopStalls.inc(s.eventLoop.stalls);

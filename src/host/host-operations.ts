@@ -26,6 +26,7 @@ export interface HostView {
   readDb(): SqliteDriver | null;
   forwarderStats(): MetricsSnapshot['forwarder'];
   queryStats(): MetricsSnapshot['queries'];
+  botQueryStats(): MetricsSnapshot['botQueries'];
   loopStats(): MetricsSnapshot['eventLoop'];
   primaryUrl(): string | null;
   urlOf(nodeId: string): string;
@@ -154,6 +155,7 @@ export class HostOperations {
       funnel: primary ? primary.funnel.stats() : null,
       forwarder: this.#h.forwarderStats(),
       queries: this.#h.queryStats(),
+      botQueries: this.#h.botQueryStats(),
       eventLoop: this.#h.loopStats(),
       identify: primary?.budget?.snapshot() ?? null,
     };

@@ -38,6 +38,8 @@ export interface HostStatus {
   readonly forwarder: { readonly queuedEntries: number; readonly queuedRows: number; readonly batches: number; readonly failures: number } | null;
   /** POST /query's threads; null where queries run on the event loop (a runtime without threads). */
   readonly queries: QueryThreadsStats | null;
+  /** ctx.query()'s threads, apart from POST /query's so that neither waits behind the other's slow SQL. */
+  readonly botQueries: QueryThreadsStats | null;
   /** Times this node's event loop was blocked long enough that shards could not read or heartbeat. */
   readonly eventLoop: LoopStallStats;
   /** Recent joins, moves, failovers and takeovers, newest first. */
@@ -58,6 +60,7 @@ export interface HostStatusInputs {
   readonly primary: PrimaryRole | null;
   readonly forwarder: HostStatus['forwarder'];
   readonly queries: QueryThreadsStats | null;
+  readonly botQueries: QueryThreadsStats | null;
   readonly eventLoop: LoopStallStats;
 }
 
@@ -83,6 +86,7 @@ export function hostStatus(inputs: HostStatusInputs): HostStatus {
     funnel: inputs.primary ? inputs.primary.funnel.stats() : null,
     forwarder: inputs.forwarder,
     queries: inputs.queries,
+    botQueries: inputs.botQueries,
     eventLoop: inputs.eventLoop,
     events: db ? recentEvents(db, 50) : [],
   };

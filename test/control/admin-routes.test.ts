@@ -44,6 +44,7 @@ function setup(options: { fail?: Partial<Record<keyof Ops, ShardlineError>>; dra
       funnel: { queuedEntries: 4, queuedRows: 9, transactions: 11, committedRows: 100, totalFlushMs: 250, maxBatchMutations: 60, failedTransactions: 0, lastBatch: { mutations: 7, durationMs: 3 }, threadHeapBytes: 5242880, threadRestarts: 1 },
       forwarder: { queuedEntries: 0, failures: 0 },
       queries: { running: 1, abandoned: 1, abandonedTotal: 3 },
+      botQueries: { running: 2, abandoned: 0, abandonedTotal: 4 },
       eventLoop: { stalls: 2, stalledMs: 1500, maxStallMs: 1200 },
       identify: { total: 1000, remaining: 990, granted: 10, reserve: 50 },
     }),
@@ -323,9 +324,12 @@ describe('GET /metrics and GET /status', () => {
       expect(text).toContain('shardline_funnel_thread_heap_bytes 5242880');
       expect(text).toContain('shardline_funnel_thread_restarts_total 1');
       expect(text).toContain('shardline_identify_remaining 990');
-      expect(text).toContain('shardline_query_running 1');
-      expect(text).toContain('shardline_query_abandoned 1');
-      expect(text).toContain('shardline_query_abandoned_total 3');
+      expect(text).toContain('shardline_query_running{pool="api"} 1');
+      expect(text).toContain('shardline_query_abandoned{pool="api"} 1');
+      expect(text).toContain('shardline_query_abandoned_total{pool="api"} 3');
+      expect(text).toContain('shardline_query_running{pool="bot"} 2');
+      expect(text).toContain('shardline_query_abandoned{pool="bot"} 0');
+      expect(text).toContain('shardline_query_abandoned_total{pool="bot"} 4');
       expect(text).toContain('shardline_event_loop_stalls_total 2');
       expect(text).toContain('shardline_event_loop_stalled_seconds_total 1.5');
       expect(text).toContain('shardline_event_loop_max_stall_seconds 1.2');

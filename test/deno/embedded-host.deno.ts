@@ -38,6 +38,7 @@ Deno.test('Deno embedded host: caches through its transaction thread, and a rest
     const threaded = await host.runQuery('select count(*) from members');
     assert.equal(Number(threaded.rows[0]![0]), members);
     assert.deepEqual(host.status().queries, { running: 0, waiting: 0, abandoned: 0, abandonedTotal: 0 });
+    assert.deepEqual(host.status().botQueries, { running: 0, waiting: 0, abandoned: 0, abandonedTotal: 0 });
     assert.equal(typeof host.status().eventLoop.stalls, 'number');
 
     discord.traffic.emit(300);

@@ -117,4 +117,20 @@ describe('POST /query on query threads', () => {
     expect(ticks).toBeGreaterThan(0);
     expect(host.readiness().ready).toBe(true);
   });
+
+  it("keeps the bot's queries apart from POST /query's: an operator's runaway statement does not make ctx.query() wait", async () => {
+    let context: BotContext | null = null;
+    host = testHost(discord, { dataDir, bot: { ...recordingBot(), shardReady: (_info, ctx) => void (context = ctx) }, serveHttp: true, env: { SHARDLINE_ADMIN_TOKEN: ADMIN }, queryThreads: { graceMs: 50 } });
+    await host.start();
+    const ctx = await waitFor(() => context);
+    const h = host;
+    await waitFor(() => Number(h.query('select count(*) from guilds').rows[0]![0]) === 4, { timeoutMs: 30_000, message: 'guilds cached' });
+    // The API's only slot is taken by a statement that runs until its limit.
+    const operator = post(h, { sql: RUNAWAY, timeoutMs: 3_000 });
+    await waitFor(() => h.status().queries!.running === 1, { message: "the operator's query started" });
+    expect(await ctx.query<{ n: number }>('select count(*) as n from guilds')).toEqual([{ n: 4 }]);
+    expect(h.status().queries!.running, 'the operator query was still running when the bot got its answer').toBe(1);
+    expect(h.status().botQueries).toMatchObject({ running: 0, abandoned: 0 });
+    expect((await operator).status).toBe(504);
+  });
 });

@@ -25,6 +25,7 @@ function status(overrides: Partial<HostStatus> = {}): HostStatus {
     funnel: null,
     forwarder: null,
     queries: null,
+    botQueries: null,
     eventLoop: { stalls: 0, stalledMs: 0, maxStallMs: 0, lastStallMs: null, lastStallAt: null },
     events: [],
     ...overrides,
