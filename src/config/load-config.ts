@@ -53,7 +53,7 @@ export const CONFIG_SETTINGS = [
   { key: 'clusterSecret', env: 'SHARDLINE_CLUSTER_SECRET', flag: null, help: 'Shared secret of the internal cluster API (environment only)' },
   { key: 'logLevel', env: 'SHARDLINE_LOG_LEVEL', flag: '--log-level', help: 'trace, debug, info, warn, error (default info)' },
   { key: 'flushIntervalMs', env: 'SHARDLINE_FLUSH_MS', flag: '--flush-ms', help: 'Write funnel flush interval in ms (default 50)' },
-  { key: 'writeFunnel', env: 'SHARDLINE_WRITE_FUNNEL', flag: '--write-funnel', help: "'thread': SQLite transactions on a worker thread (default on Node); 'inline': on the event loop" },
+  { key: 'writeFunnel', env: 'SHARDLINE_WRITE_FUNNEL', flag: '--write-funnel', help: "'thread': SQLite transactions on a worker thread (default, Node and Deno); 'inline': on the event loop" },
   { key: 'litefsUrl', env: 'SHARDLINE_LITEFS_URL', flag: '--litefs-url', help: 'LiteFS HTTP API of this node (e.g. http://127.0.0.1:20202); unset = embedded single node' },
   { key: 'advertiseUrl', env: 'SHARDLINE_ADVERTISE_URL', flag: '--advertise-url', help: 'URL other nodes reach this node at (default http://<host>:<port>)' },
   { key: 'nodeTimeoutMs', env: 'SHARDLINE_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', help: 'A node is dead after this long without heartbeats (default 5000)' },
