@@ -342,7 +342,6 @@ export class Host extends TypedEmitter<HostEvents> {
     return threads.run(sql, params, { maxRows, timeoutMs }, signal);
   }
 
-
   // ---- control plane operations (src/host/host-operations.ts) ----
   /** The operations the HTTP API serves; see src/control/control-operations.ts. */
   controlOperations(): ControlOperations & PrimaryOperations {

@@ -1,9 +1,9 @@
 /**
  * The port between the SQL query API (src/store/query-threads.ts) and a query thread (a child
  * process, on Node and on Deno) that owns a read-only connection and runs user SQL there.
- * Neither SQLite driver can interrupt a running statement, so a slow step (an aggregate over a huge join, a runaway recursive CTE) must not
- * run on the event loop: it would stop heartbeats, shards and the HTTP API with it. Only
- * `src/runtime/` implements this.
+ * Neither SQLite driver can interrupt a running statement, so a slow step (an aggregate over a
+ * huge join, a runaway recursive CTE) must not run on the event loop: it would stop
+ * heartbeats, shards and the HTTP API with it. Only `src/runtime/` implements this.
  */
 
 export interface QueryRequest {
