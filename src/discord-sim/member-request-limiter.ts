@@ -7,13 +7,16 @@ export const ALL_MEMBERS_WINDOW_MS = 30_000;
 
 export class MemberRequestLimiter {
   readonly #last = new Map<string, number>();
+  readonly #windowMs: number;
 
-  constructor(private readonly windowMs: number = ALL_MEMBERS_WINDOW_MS) {}
+  constructor(windowMs: number = ALL_MEMBERS_WINDOW_MS) {
+    this.#windowMs = windowMs;
+  }
 
   /** Records an all-members request at `now`; returns null when it may go, else the seconds to wait. */
   take(guildId: string, now: number): number | null {
     const last = this.#last.get(guildId);
-    if (last !== undefined && now - last < this.windowMs) return (this.windowMs - (now - last)) / 1000;
+    if (last !== undefined && now - last < this.#windowMs) return (this.#windowMs - (now - last)) / 1000;
     this.#last.set(guildId, now);
     return null;
   }
