@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Runtime } from '../core/runtime.ts';
+import { callAdminApi, type ApiResult } from './admin-api.ts';
 import { formatTable } from './format-table.ts';
 
 export const ADMIN_COMMANDS = ['takeover', 'move', 'drain', 'status'] as const;
@@ -49,7 +50,7 @@ export async function runAdminCommand(command: AdminCommand, argv: readonly stri
     io.stderr('shardline: SHARDLINE_ADMIN_TOKEN is not set: the admin API needs the token the node was started with\n');
     return 2;
   }
-  const api = (method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 30_000) => request(fetchImpl, base, token, method, path, body, timeoutMs);
+  const api = (method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 30_000) => callAdminApi(fetchImpl, base, token, method, path, body, timeoutMs);
 
   let result: ApiResult;
   switch (command) {
@@ -100,36 +101,6 @@ export async function runAdminCommand(command: AdminCommand, argv: readonly stri
   if (result.ok) return 0;
   io.stderr(`shardline: ${result.message}\n`);
   return 1;
-}
-
-type ApiResult = { ok: true; json: unknown } | { ok: false; message: string };
-
-async function request(fetchImpl: typeof fetch, base: string, token: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<ApiResult> {
-  let response: Response;
-  try {
-    response = await fetchImpl(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (error as Error).message);
-    return { ok: false, message: `cannot reach the node at ${base} (${why}); is it running? Set --url or $SHARDLINE_URL` };
-  }
-  const text = await response.text();
-  let json: unknown = null;
-  try {
-    json = text === '' ? null : JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  if (response.ok) return { ok: true, json };
-  const remote = (json as { error?: { code?: string; message?: string } } | null)?.error;
-  const message = remote?.message ?? (text.slice(0, 200) || response.statusText);
-  if (response.status === 401) return { ok: false, message: `the node at ${base} refused the admin token (401): ${message}. Check $SHARDLINE_ADMIN_TOKEN` };
-  return { ok: false, message: `${message} [${remote?.code ?? response.status}]` };
 }
 
 function usage(io: Io, problem: string): number {

@@ -71,7 +71,11 @@ describe('shardline takeover / move / drain / status', () => {
       logger: captureLogger().logger,
       readiness: () => ({ ready: true, reasons: [] }),
       status: () => STATUS,
-      query: () => ({ columns: [], rows: [], truncated: false }),
+      query: (sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number }) => {
+        calls.push(`query ${sql} ${JSON.stringify(params)} ${limits.maxRows}`);
+        if (/delete/i.test(sql)) throw new ShardlineError('INVALID_INPUT', 'Cannot run query: only one read-only statement is allowed');
+        return { columns: ['id', 'name'], rows: [[5, 'alpha']], truncated: false };
+      },
       operations,
     });
     server = await createNodeRuntime().serve(app.fetch, { hostname: '127.0.0.1', port: 0 });
@@ -111,6 +115,31 @@ describe('shardline takeover / move / drain / status', () => {
     const json = fakeRuntime(['status', '--json', '--url', url], { SHARDLINE_ADMIN_TOKEN: TOKEN });
     expect(await runCli(json.runtime)).toBe(0);
     expect(JSON.parse(json.out())).toMatchObject({ node: { id: 'node-a' }, shardCount: 4 });
+  });
+
+  it('runs `query --url` on a running node through POST /query, as a table or JSON', async () => {
+    const url = await serve();
+    const env = { SHARDLINE_ADMIN_TOKEN: TOKEN };
+    const table = fakeRuntime(['query', '--url', url, 'select id, name from guilds where id = ? and name = ?', '5', 'alpha'], env);
+    expect(await runCli(table.runtime)).toBe(0);
+    expect(table.out()).toMatch(/id\s*\|\s*name/);
+    expect(table.out()).toMatch(/5\s*\|\s*alpha/);
+    expect(table.out()).toContain('(1 row)');
+    const json = fakeRuntime(['query', '--url', `${url}/`, '--json', '--max-rows', '7', 'select 1'], env);
+    expect(await runCli(json.runtime)).toBe(0);
+    expect(JSON.parse(json.out())).toEqual({ columns: ['id', 'name'], rows: [[5, 'alpha']], truncated: false });
+    expect(calls).toEqual(['query select id, name from guilds where id = ? and name = ? [5,"alpha"] 100', 'query select 1 [] 7']);
+
+    const refused = fakeRuntime(['query', '--url', url, 'delete from guilds'], env);
+    expect(await runCli(refused.runtime)).toBe(1);
+    expect(refused.err()).toBe('shardline: Cannot run query: only one read-only statement is allowed [INVALID_INPUT]\n');
+    const noToken = fakeRuntime(['query', '--url', url, 'select 1']);
+    expect(await runCli(noToken.runtime)).toBe(2);
+    expect(noToken.err()).toContain('SHARDLINE_ADMIN_TOKEN is not set');
+    const both = fakeRuntime(['query', '--url', url, '--data-dir', '/tmp', 'select 1'], env);
+    expect(await runCli(both.runtime)).toBe(2);
+    expect(both.err()).toContain('give one or the other');
+    expect(calls).toHaveLength(3);
   });
 
   it('says clearly when the token is wrong or missing, the node refuses, or nobody answers', async () => {

@@ -1,0 +1,31 @@
+/** One call to a node's admin API, with the failures a terminal user can act on spelled out. */
+
+export type ApiResult = { ok: true; json: unknown } | { ok: false; message: string };
+
+export async function callAdminApi(fetchImpl: typeof fetch, base: string, token: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<ApiResult> {
+  let response: Response;
+  try {
+    response = await fetchImpl(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (error as Error).message);
+    return { ok: false, message: `cannot reach the node at ${base} (${why}); is it running? Set --url or $SHARDLINE_URL` };
+  }
+  const text = await response.text();
+  let json: unknown = null;
+  try {
+    json = text === '' ? null : JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  if (response.ok) return { ok: true, json };
+  const remote = (json as { error?: { code?: string; message?: string } } | null)?.error;
+  const message = remote?.message ?? (text.slice(0, 200) || response.statusText);
+  if (response.status === 401) return { ok: false, message: `the node at ${base} refused the admin token (401): ${message}. Check $SHARDLINE_ADMIN_TOKEN` };
+  return { ok: false, message: `${message} [${remote?.code ?? response.status}]` };
+}
