@@ -3,6 +3,10 @@
 export type ApiResult = { ok: true; json: unknown } | { ok: false; message: string };
 
 export async function callAdminApi(fetchImpl: typeof fetch, base: string, token: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<ApiResult> {
+  // fetch would refuse the header itself, and the failure would read like an unreachable node.
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    return { ok: false, message: 'SHARDLINE_ADMIN_TOKEN holds a character an HTTP header cannot carry (a space, a line break or a non-ASCII letter); set it to the token alone' };
+  }
   let response: Response;
   try {
     response = await fetchImpl(`${base}${path}`, {

@@ -149,6 +149,11 @@ describe('shardline takeover / move / drain / status', () => {
     expect(wrong.err()).toMatch(/refused the admin token \(401\).*Check \$SHARDLINE_ADMIN_TOKEN/);
     expect(wrong.err()).not.toContain('wrong-token-0123456789');
 
+    const pasted = fakeRuntime(['status', '--url', url], { SHARDLINE_ADMIN_TOKEN: `${TOKEN}\n` });
+    expect(await runCli(pasted.runtime)).toBe(1);
+    expect(pasted.err()).toContain('SHARDLINE_ADMIN_TOKEN holds a character an HTTP header cannot carry');
+    expect(pasted.err()).not.toContain(TOKEN);
+
     const missing = fakeRuntime(['status', '--url', url]);
     expect(await runCli(missing.runtime)).toBe(2);
     expect(missing.err()).toContain('SHARDLINE_ADMIN_TOKEN is not set');
