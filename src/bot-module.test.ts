@@ -9,6 +9,7 @@ describe('validateBot', () => {
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages],
       handlers: { MESSAGE_CREATE: () => {} },
       shardReady: () => {},
+      cache: { presences: false, voiceStates: true },
     });
     expect(validateBot(bot, 'bot.ts')).toBe(bot);
     expect(intentsOf(bot)).toBe(1 | 512);
@@ -21,6 +22,9 @@ describe('validateBot', () => {
     ['a handler that is not a function', { intents: 1, handlers: { READY: 'x' } }, /handlers.READY must be a function/],
     ['a bad shardReady', { intents: 1, shardReady: 3 }, /shardReady must be a function/],
     ['negative intents', { intents: -1 }, /non-negative/],
+    ['a cache that is not an object', { intents: 1, cache: false }, /cache must be an object such as \{ presences: false \}, got boolean/],
+    ['an unknown cache table', { intents: 1, cache: { members: false } }, /cache.members is not a cache option \(known: presences, voiceStates\)/],
+    ['a cache flag that is not a boolean', { intents: 1, cache: { presences: 'no' } }, /cache.presences must be true or false/],
   ])('rejects %s with a message naming the problem', (_name, value, message) => {
     expect(() => validateBot(value, 'my-bot.ts')).toThrow(message);
     expect(() => validateBot(value, 'my-bot.ts')).toThrow(/my-bot.ts/);

@@ -3,6 +3,7 @@ import { ShardlineError } from './core/errors.ts';
 import type { BotDefinition } from './bot.ts';
 
 const DISPATCH_NAMES: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents));
+const CACHE_OPTIONS: ReadonlySet<string> = new Set(['presences', 'voiceStates']);
 
 /**
  * Checks that a value is a usable bot definition and says precisely what is wrong when it is
@@ -40,6 +41,17 @@ export function validateBot(value: unknown, source: string): BotDefinition {
   }
   if (bot['shardReady'] !== undefined && typeof bot['shardReady'] !== 'function') {
     problems.push(`shardReady must be a function, got ${describe(bot['shardReady'])}`);
+  }
+  const cache = bot['cache'];
+  if (cache !== undefined) {
+    if (typeof cache !== 'object' || cache === null || Array.isArray(cache)) {
+      problems.push(`cache must be an object such as { presences: false }, got ${describe(cache)}`);
+    } else {
+      for (const [name, on] of Object.entries(cache)) {
+        if (!CACHE_OPTIONS.has(name)) problems.push(`cache.${name} is not a cache option (known: ${[...CACHE_OPTIONS].join(', ')})`);
+        else if (typeof on !== 'boolean') problems.push(`cache.${name} must be true or false, got ${describe(on)}`);
+      }
+    }
   }
   if (problems.length > 0) {
     throw new ShardlineError('INVALID_CONFIG', `Invalid bot module ${source}:\n  - ${problems.join('\n  - ')}`, { details: { problems } });

@@ -82,6 +82,19 @@ export interface BotDefinition {
    * setup bots usually do on READY, since a moved shard never sees READY again.
    */
   readonly shardReady?: (info: ShardReadyInfo, context: BotContext) => void | Promise<void>;
+  /**
+   * Which optional tables the cache fills (default: all the intents deliver). A bot that needs
+   * GUILD_PRESENCES or GUILD_VOICE_STATES for its handlers but not in SQL turns the table off:
+   * presence updates are the busiest writes a cache has. Events still reach the handlers.
+   */
+  readonly cache?: BotCacheOptions;
+}
+
+export interface BotCacheOptions {
+  /** The `presences` table (needs GUILD_PRESENCES). */
+  readonly presences?: boolean;
+  /** The `voice_states` table (needs GUILD_VOICE_STATES). */
+  readonly voiceStates?: boolean;
 }
 
 /** Identity function that gives a bot module its types. `export default defineBot({...})`. */

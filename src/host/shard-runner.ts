@@ -1,12 +1,13 @@
 import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
 import type { BotContext, BotDefinition, DispatchHandlers } from '../bot.ts';
 import { isShardlineError } from '../core/errors.ts';
-import type { WriteEntry, Writer } from '../core/mutation.ts';
+import type { CacheTable, WriteEntry, Writer } from '../core/mutation.ts';
 import type { Logger } from '../core/ports.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
 import { Shard } from '../gateway/shard.ts';
 import type { DispatchContext, ShardOptions } from '../gateway/shard-options.ts';
 import type { ShardStatus } from '../gateway/shard-status.ts';
+import { skippedTables, withoutTables } from '../store/cache-tables.ts';
 import { dispatchMutations } from '../store/dispatch-mutations.ts';
 
 export interface ShardRunnerOptions {
@@ -49,6 +50,8 @@ export class ShardRunner {
   readonly #options: ShardRunnerOptions;
   readonly #log: Logger;
   readonly #handlers: DispatchHandlers;
+  /** Tables the bot turned off (`cache`): their rows are dropped before they reach the writer. */
+  readonly #skipped: ReadonlySet<CacheTable>;
   #context: BotContext | null = null;
   #fenced = false;
   #stats = { events: 0, identifies: 0, resumes: 0, reconnects: 0, readySince: null as number | null, heartbeatMs: null as number | null };
@@ -61,6 +64,7 @@ export class ShardRunner {
     this.epoch = options.epoch;
     this.#log = options.logger.child({ shardId: this.shardId });
     this.#handlers = options.bot?.handlers ?? {};
+    this.#skipped = skippedTables(options.bot?.cache);
     this.shard = new Shard({ ...options.shard, logger: options.logger, onDispatch: (payload, context) => this.#onDispatch(payload, context) });
     this.shard.on('shardReady', (event) => this.#onShardReady(event.resumed));
     this.shard.on('heartbeat', (event) => (this.#stats.heartbeatMs = event.latencyMs));
@@ -131,7 +135,7 @@ export class ShardRunner {
       const entry: WriteEntry = {
         shardId: this.shardId,
         epoch: this.epoch,
-        mutations: dispatchMutations(payload, this.shardId, this.shardCount),
+        mutations: withoutTables(dispatchMutations(payload, this.shardId, this.shardCount), this.#skipped),
       };
       if (resumeGatewayUrl) entry.session = { sessionId: context.sessionId, seq: context.seq, resumeGatewayUrl, shardCount: this.shardCount };
       if (!(this.#options.writer.offer?.(entry) ?? false)) return this.#commitThenDeliver(entry, payload, context);

@@ -41,6 +41,24 @@ describe('single-node host against the simulator', () => {
     expect(Number(rows[0]![0])).toBe(new Set([...discord.world.guilds.values()].flatMap((g) => [...g.members.keys()])).size);
   });
 
+  it('leaves the tables a bot turned off empty, while their events still reach its handlers', async () => {
+    const recorded: Recorded[] = [];
+    const host = testHost(discord, { dataDir, bot: { ...recordingBot(undefined, recorded), cache: { presences: false, voiceStates: false } } });
+    hosts.push(host);
+    await host.start();
+    const members = [...discord.world.guilds.values()].reduce((n, g) => n + g.members.size, 0);
+    await waitFor(() => Number(host.query('select count(*) from members').rows[0]![0]) === members, { message: 'members cached' });
+    discord.traffic.setMix({ PRESENCE_UPDATE: 1, VOICE_STATE_UPDATE: 1, GUILD_MEMBER_UPDATE: 1 });
+    discord.traffic.emit(300);
+    await waitFor(() => recorded.filter((r) => r.t === 'PRESENCE_UPDATE').length > 50 && recorded.filter((r) => r.t === 'VOICE_STATE_UPDATE').length > 50, { message: 'presence and voice events handled' });
+    // Each shard's seq is committed with the rows of the events up to it: once it caught up, so did the tables.
+    await waitFor(() => host.status().shards.every((shard) => shard.seq !== null && Number(host.query('select seq from shard_sessions where shard_id = ?', [shard.shardId]).rows[0]?.[0]) === shard.seq), { message: 'every handled seq committed' });
+    // The same world with the tables on fills them (the test above); here they stay empty.
+    expect(Number(host.query('select count(*) from presences').rows[0]![0])).toBe(0);
+    expect(Number(host.query('select count(*) from voice_states').rows[0]![0])).toBe(0);
+    expect(Number(host.query('select count(*) from members').rows[0]![0])).toBe(members);
+  });
+
   it("delivers Discord's RATE_LIMITED for a repeated all-members request to the bot and logs it", async () => {
     const log = captureLogger('info');
     const seen: unknown[] = [];
