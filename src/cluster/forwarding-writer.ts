@@ -2,6 +2,7 @@ import { backoffDelay } from '../core/abort.ts';
 import { ShardlineError } from '../core/errors.ts';
 import type { WriteEntry, Writer } from '../core/mutation.ts';
 import type { Logger } from '../core/ports.ts';
+import { WRITE_DEFAULTS } from '../store/write-queue.ts';
 
 /** What the primary answers to a forwarded batch: the entries it refused as stale (nothing of them written). */
 export interface ForwardResult {
@@ -62,7 +63,7 @@ export class ForwardingWriter implements Writer {
     this.#options = options;
     this.#fetch = options.fetch ?? fetch;
     this.#log = options.logger.child({ component: 'forwarding-writer' });
-    this.#highWaterRows = options.highWaterRows ?? 50_000;
+    this.#highWaterRows = options.highWaterRows ?? WRITE_DEFAULTS.highWaterRows;
   }
 
   offer(entry: WriteEntry): boolean {
@@ -88,7 +89,7 @@ export class ForwardingWriter implements Writer {
     this.#queue.push(entry);
     this.#queuedRows += rows(entry);
     this.#enqueued += 1;
-    this.#schedule(this.#options.flushIntervalMs ?? 50);
+    this.#schedule(this.#options.flushIntervalMs ?? WRITE_DEFAULTS.flushIntervalMs);
   }
 
   /** Resolves once everything enqueued so far was acknowledged by a primary. */
@@ -165,7 +166,7 @@ export class ForwardingWriter implements Writer {
       this.#retryLater('no primary is known');
       return;
     }
-    const max = this.#options.maxBatchRows ?? 20_000;
+    const max = this.#options.maxBatchRows ?? WRITE_DEFAULTS.maxBatchRows;
     let count = 0;
     let batchRows = 0;
     while (count < this.#queue.length && (count === 0 || batchRows + rows(this.#queue[count]!) <= max)) batchRows += rows(this.#queue[count++]!);
@@ -191,7 +192,7 @@ export class ForwardingWriter implements Writer {
       return;
     }
     this.#sending = false;
-    this.#schedule(this.#queue.length > 0 ? 0 : (this.#options.flushIntervalMs ?? 50));
+    this.#schedule(this.#queue.length > 0 ? 0 : (this.#options.flushIntervalMs ?? WRITE_DEFAULTS.flushIntervalMs));
   }
 
   #acknowledge(count: number, batchRows: number, result: ForwardResult): void {

@@ -19,7 +19,7 @@ import { applyBatch, droppedWriteError, outcomeOf, staleError } from './apply-ba
 import { MutationApplier } from './mutation-applier.ts';
 import { DEFAULT_WAL_AUTOCHECKPOINT_PAGES } from './open-database.ts';
 import type { FlushInfo, WriteFunnelOptions, WriteFunnelStats } from './write-funnel.ts';
-import { WriteQueue } from './write-queue.ts';
+import { WRITE_DEFAULTS, WriteQueue } from './write-queue.ts';
 
 export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'> {
   readonly databasePath: string;
@@ -81,10 +81,10 @@ export class WorkerWriteFunnel implements Writer {
 
   constructor(options: WorkerWriteFunnelOptions) {
     this.#o = options;
-    this.#intervalMs = options.flushIntervalMs ?? 50;
-    this.#thresholdRows = options.flushThresholdRows ?? 10_000;
-    this.#maxBatchRows = options.maxBatchRows ?? 20_000;
-    this.#highWaterRows = options.highWaterRows ?? 50_000;
+    this.#intervalMs = options.flushIntervalMs ?? WRITE_DEFAULTS.flushIntervalMs;
+    this.#thresholdRows = options.flushThresholdRows ?? WRITE_DEFAULTS.flushThresholdRows;
+    this.#maxBatchRows = options.maxBatchRows ?? WRITE_DEFAULTS.maxBatchRows;
+    this.#highWaterRows = options.highWaterRows ?? WRITE_DEFAULTS.highWaterRows;
     this.#clock = options.clock ?? systemClock;
     // Entries without rows fold into their shard's queued entry: no clone per event to the thread.
     this.#queue = new WriteQueue({
@@ -239,7 +239,7 @@ export class WorkerWriteFunnel implements Writer {
     // The epoch can go stale between enqueue and commit (a move happened meanwhile).
     const kept: WriteEntry[] = [];
     for (const entry of batch) {
-      if (this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch) : true) kept.push(entry);
+      if (this.#queue.fenceAccepts(entry)) kept.push(entry);
       else {
         this.#stats.staleRejected += 1;
         this.#report(staleError(entry));

@@ -14,7 +14,7 @@ import { sqliteErrorCode } from '../core/sqlite.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
 import { applyBatch, droppedWriteError, staleError, type AppliedBatch } from './apply-batch.ts';
 import { MutationApplier } from './mutation-applier.ts';
-import { WriteQueue } from './write-queue.ts';
+import { WRITE_DEFAULTS, WriteQueue } from './write-queue.ts';
 
 export interface FlushInfo {
   readonly entries: number;
@@ -109,9 +109,9 @@ export class WriteFunnel implements Writer {
     this.#options = options;
     this.#db = options.db;
     this.#applier = new MutationApplier(options.db);
-    this.#intervalMs = options.flushIntervalMs ?? 50;
-    this.#thresholdRows = options.flushThresholdRows ?? 10_000;
-    this.#highWaterRows = options.highWaterRows ?? 50_000;
+    this.#intervalMs = options.flushIntervalMs ?? WRITE_DEFAULTS.flushIntervalMs;
+    this.#thresholdRows = options.flushThresholdRows ?? WRITE_DEFAULTS.flushThresholdRows;
+    this.#highWaterRows = options.highWaterRows ?? WRITE_DEFAULTS.highWaterRows;
     this.#clock = options.clock ?? systemClock;
     this.#queue = new WriteQueue({
       highWaterRows: this.#highWaterRows,
@@ -261,7 +261,7 @@ export class WriteFunnel implements Writer {
   }
 
   #checkFenceAtFlush(entry: WriteEntry): boolean {
-    if (this.#options.fence ? this.#options.fence(entry.shardId, entry.epoch) : true) return true;
+    if (this.#queue.fenceAccepts(entry)) return true;
     this.#stats.staleRejected += 1;
     this.#report(staleError(entry));
     return false;

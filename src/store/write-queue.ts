@@ -2,6 +2,14 @@ import { ShardlineError } from '../core/errors.ts';
 import type { WriteEntry } from '../core/mutation.ts';
 import { isEntryShape, rowsOf, staleError } from './apply-batch.ts';
 
+/**
+ * The writers' defaults, shared by both funnels and the forwarding writer so that a replica
+ * holds back on the same mark as the primary: flush this long after the first pending entry,
+ * at once at this many rows, hold enqueue() at the high-water mark, send at most this many
+ * rows per batch.
+ */
+export const WRITE_DEFAULTS = { flushIntervalMs: 50, flushThresholdRows: 10_000, highWaterRows: 50_000, maxBatchRows: 20_000 } as const;
+
 export interface WriteQueueOptions {
   /** enqueue() holds its caller while this many rows or more are queued. */
   readonly highWaterRows: number;
@@ -74,7 +82,7 @@ export class WriteQueue {
 
   /** Accepts the entry at once, or declines and changes nothing (full, stale, closed, malformed). */
   offer(entry: WriteEntry): boolean {
-    if (this.#closed || this.#rows >= this.#o.highWaterRows || !isEntryShape(entry) || !this.#fenceAccepts(entry)) return false;
+    if (this.#closed || this.#rows >= this.#o.highWaterRows || !isEntryShape(entry) || !this.fenceAccepts(entry)) return false;
     this.#push(entry);
     return true;
   }
@@ -91,7 +99,7 @@ export class WriteQueue {
     if (!isEntryShape(entry)) {
       return Promise.reject(new ShardlineError('INVALID_INPUT', 'Cannot accept write: an entry needs integer shardId and epoch and a mutations array'));
     }
-    if (!this.#fenceAccepts(entry)) {
+    if (!this.fenceAccepts(entry)) {
       this.#o.onStale();
       return Promise.reject(staleError(entry));
     }
@@ -199,7 +207,8 @@ export class WriteQueue {
     return true;
   }
 
-  #fenceAccepts(entry: WriteEntry): boolean {
+  /** False when the entry's epoch is no longer its shard's assignment; the funnels ask again at commit time. */
+  fenceAccepts(entry: WriteEntry): boolean {
     return this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch) : true;
   }
 }
