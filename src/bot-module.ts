@@ -1,9 +1,10 @@
 import { GatewayDispatchEvents } from 'discord-api-types/v10';
 import { ShardlineError } from './core/errors.ts';
 import type { BotDefinition } from './bot.ts';
+import { CACHE_OPTION_TABLES } from './store/cache-tables.ts';
 
 const DISPATCH_NAMES: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents));
-const CACHE_OPTIONS: ReadonlySet<string> = new Set(['presences', 'voiceStates']);
+const CACHE_OPTIONS: ReadonlySet<string> = new Set(Object.keys(CACHE_OPTION_TABLES));
 
 /**
  * Checks that a value is a usable bot definition and says precisely what is wrong when it is

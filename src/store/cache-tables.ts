@@ -1,10 +1,14 @@
 import type { CacheTable, Mutation } from '../core/mutation.ts';
 
+/** The options of `BotDefinition.cache` and the table each one turns off; the bot module check lists the same. */
+export const CACHE_OPTION_TABLES = { presences: 'presences', voiceStates: 'voice_states' } as const satisfies Record<string, CacheTable>;
+
 /** The cache tables a bot turned off (`BotDefinition.cache`); empty by default. */
-export function skippedTables(cache: { readonly presences?: boolean; readonly voiceStates?: boolean } | undefined): ReadonlySet<CacheTable> {
+export function skippedTables(cache: { readonly [K in keyof typeof CACHE_OPTION_TABLES]?: boolean } | undefined): ReadonlySet<CacheTable> {
   const skipped = new Set<CacheTable>();
-  if (cache?.presences === false) skipped.add('presences');
-  if (cache?.voiceStates === false) skipped.add('voice_states');
+  for (const [option, table] of Object.entries(CACHE_OPTION_TABLES)) {
+    if (cache?.[option as keyof typeof CACHE_OPTION_TABLES] === false) skipped.add(table);
+  }
   return skipped;
 }
 
