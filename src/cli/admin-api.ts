@@ -2,6 +2,18 @@
 
 export type ApiResult = { ok: true; json: unknown } | { ok: false; message: string };
 
+/** Where an admin call goes and with which token; `usage` marks a problem with the command line itself. */
+export type AdminTarget = { ok: true; base: string; token: string } | { ok: false; problem: string; usage: boolean };
+
+/** Checks the node's URL and finds the token (never taken from the command line, where `ps` would show it). */
+export function adminTarget(url: string, env: Readonly<Record<string, string | undefined>>): AdminTarget {
+  const base = url.replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(base)) return { ok: false, problem: `--url must be an http:// or https:// URL, got ${JSON.stringify(base)}`, usage: true };
+  const token = env['SHARDLINE_ADMIN_TOKEN'];
+  if (!token) return { ok: false, problem: 'SHARDLINE_ADMIN_TOKEN is not set: the admin API needs the token the node was started with', usage: false };
+  return { ok: true, base, token };
+}
+
 export async function callAdminApi(fetchImpl: typeof fetch, base: string, token: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<ApiResult> {
   // fetch would refuse the header itself, and the failure would read like an unreachable node.
   if (!/^[\x21-\x7e]+$/.test(token)) {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Runtime } from '../core/runtime.ts';
-import { callAdminApi, type ApiResult } from './admin-api.ts';
+import { adminTarget, callAdminApi, type ApiResult } from './admin-api.ts';
 import { formatTable } from './format-table.ts';
 
 export const ADMIN_COMMANDS = ['takeover', 'move', 'drain', 'status'] as const;
@@ -43,13 +43,13 @@ export async function runAdminCommand(command: AdminCommand, argv: readonly stri
     return 0;
   }
   const positionals = parsed.positionals;
-  const base = (parsed.values.url ?? io.env['SHARDLINE_URL'] ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]+/.test(base)) return usage(io, `--url must be an http:// or https:// URL, got ${JSON.stringify(base)}`);
-  const token = io.env['SHARDLINE_ADMIN_TOKEN'];
-  if (!token) {
-    io.stderr('shardline: SHARDLINE_ADMIN_TOKEN is not set: the admin API needs the token the node was started with\n');
+  const target = adminTarget(parsed.values.url ?? io.env['SHARDLINE_URL'] ?? 'http://127.0.0.1:8080', io.env);
+  if (!target.ok) {
+    if (target.usage) return usage(io, target.problem);
+    io.stderr(`shardline: ${target.problem}\n`);
     return 2;
   }
+  const { base, token } = target;
   const api = (method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 30_000) => callAdminApi(fetchImpl, base, token, method, path, body, timeoutMs);
 
   let result: ApiResult;

@@ -5,7 +5,7 @@ import { ShardlineError } from '../core/errors.ts';
 import type { Runtime } from '../core/runtime.ts';
 import { openDatabase } from '../store/open-database.ts';
 import { runReadOnlyQuery } from '../store/queries.ts';
-import { callAdminApi } from './admin-api.ts';
+import { adminTarget, callAdminApi } from './admin-api.ts';
 import { formatTable } from './format-table.ts';
 
 export const QUERY_USAGE = `Usage: shardline query [options] "<sql>" [param...]
@@ -54,11 +54,9 @@ export async function runQueryCommand(argv: readonly string[], runtime: Pick<Run
     if (parsed.values['data-dir'] !== undefined || parsed.values['db-file'] !== undefined) {
       throw new ShardlineError('INVALID_INPUT', `--url asks a running node; --data-dir and --db-file name a local database: give one or the other\n\n${QUERY_USAGE}`);
     }
-    const base = parsed.values.url.replace(/\/+$/, '');
-    if (!/^https?:\/\/[^/]+/.test(base)) throw new ShardlineError('INVALID_INPUT', `--url must be an http:// or https:// URL, got ${JSON.stringify(parsed.values.url)}`);
-    const token = runtime.env['SHARDLINE_ADMIN_TOKEN'];
-    if (!token) throw new ShardlineError('INVALID_INPUT', 'SHARDLINE_ADMIN_TOKEN is not set: the admin API needs the token the node was started with');
-    const answer = await callAdminApi(fetchImpl, base, token, 'POST', '/query', { sql, params: params.map(coerceParam), maxRows, timeoutMs: QUERY_TIMEOUT_MS }, QUERY_TIMEOUT_MS + 5_000);
+    const target = adminTarget(parsed.values.url, runtime.env);
+    if (!target.ok) throw new ShardlineError('INVALID_INPUT', target.problem);
+    const answer = await callAdminApi(fetchImpl, target.base, target.token, 'POST', '/query', { sql, params: params.map(coerceParam), maxRows, timeoutMs: QUERY_TIMEOUT_MS }, QUERY_TIMEOUT_MS + 5_000);
     if (!answer.ok) {
       runtime.stderr(`shardline: ${answer.message}\n`);
       return 1;
