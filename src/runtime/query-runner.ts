@@ -9,7 +9,7 @@ import type { QueryReply, QueryRequest, QueryWorkerOptions } from '../core/query
 import type { SqliteDriver } from '../core/sqlite.ts';
 import { openDatabase } from '../store/open-database.ts';
 import { runReadOnlyQuery } from '../store/queries.ts';
-import type { RunnerOptions, RunnerPort } from './runner-port.ts';
+import { closeAndEnd, type RunnerOptions, type RunnerPort } from './runner-port.ts';
 
 export type QueryRunnerRequest = { readonly type: 'run'; readonly id: number; readonly request: QueryRequest } | { readonly type: 'close' };
 export type QueryRunnerReply = { readonly id: number; readonly reply: QueryReply } | { readonly type: 'started'; readonly id: number };
@@ -31,12 +31,9 @@ export function serveQueries(port: RunnerPort<QueryRunnerRequest, QueryRunnerRep
 
   port.on('message', (message) => {
     if (message.type === 'close') {
-      try {
-        db?.close();
-      } finally {
-        db = null;
-        runner.end();
-      }
+      const open = db;
+      db = null;
+      closeAndEnd(open, runner);
       return;
     }
     port.postMessage({ id: message.id, reply: run(message.id, message.request) });

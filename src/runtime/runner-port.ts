@@ -1,5 +1,5 @@
 /** What the bodies of the transaction and query threads (transaction-runner.ts, query-runner.ts) get from their entry points. */
-import type { SqliteDriverFactory } from '../core/sqlite.ts';
+import type { SqliteDriver, SqliteDriverFactory } from '../core/sqlite.ts';
 
 /** The thread's side of its channel: node:worker_threads' parentPort (Node and Deno), or a child process's IPC. */
 export interface RunnerPort<Request, Reply> {
@@ -11,4 +11,13 @@ export interface RunnerOptions {
   readonly driverFactory: SqliteDriverFactory;
   /** Ends the thread once its connection is closed (Node: close the port or disconnect; Deno: close the worker). */
   readonly end: () => void;
+}
+
+/** A thread's answer to 'close': its connection first, then the thread itself, even if closing the connection threw. */
+export function closeAndEnd(db: SqliteDriver | null, runner: RunnerOptions): void {
+  try {
+    db?.close();
+  } finally {
+    runner.end();
+  }
 }

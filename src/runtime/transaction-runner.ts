@@ -10,11 +10,10 @@ import type { TransactionBatch, TransactionOutcome, TransactionWorkerOptions } f
 import { applyBatch, outcomeOf } from '../store/apply-batch.ts';
 import { MutationApplier } from '../store/mutation-applier.ts';
 import { openDatabase } from '../store/open-database.ts';
-import type { RunnerOptions, RunnerPort } from './runner-port.ts';
+import { closeAndEnd, type RunnerOptions, type RunnerPort } from './runner-port.ts';
 
 export type RunnerRequest = { readonly type: 'run'; readonly id: number; readonly batch: TransactionBatch } | { readonly type: 'close' };
 export type RunnerReply = { readonly id: number; readonly outcome: TransactionOutcome } | { readonly type: 'heap'; readonly usedBytes: number };
-
 
 /** How long the thread waits after a transaction before it samples its heap. */
 const HEAP_SAMPLE_IDLE_MS = 250;
@@ -52,12 +51,9 @@ export function serveTransactions(port: RunnerPort<RunnerRequest, RunnerReply>, 
   port.on('message', (request) => {
     if (request.type === 'close') {
       clearTimeout(heapTimer);
-      try {
-        db?.close();
-      } finally {
-        db = null;
-        runner.end();
-      }
+      const open = db;
+      db = null;
+      closeAndEnd(open, runner);
       return;
     }
     port.postMessage({ id: request.id, outcome: run(request.batch) });
