@@ -234,8 +234,10 @@ export class Host extends TypedEmitter<HostEvents> {
     // Reads only, so even beside a custom `sqlite` (the simulated LiteFS watches writes) the runtime's own driver may open the file.
     const queryWorkers = this.#o.runtime.queryWorkers;
     if (queryWorkers) {
-      this.#queries = new QueryThreads({ databasePath: this.databasePath, workers: queryWorkers, ...this.#o.queryThreads, logger: this.#log.child({ component: 'query-threads' }) });
-      this.#botQueries = new QueryThreads({ databasePath: this.databasePath, workers: queryWorkers, ...this.#o.queryThreads, logger: this.#log.child({ component: 'bot-query-threads' }) });
+      const threads = (component: string): QueryThreads =>
+        new QueryThreads({ databasePath: this.databasePath, workers: queryWorkers, ...this.#o.queryThreads, logger: this.#log.child({ component }) });
+      this.#queries = threads('query-threads');
+      this.#botQueries = threads('bot-query-threads');
     } else if (this.#o.runtime.queryWorkersMissing) {
       this.#log.warn(this.#o.runtime.queryWorkersMissing);
     }
@@ -322,8 +324,7 @@ export class Host extends TypedEmitter<HostEvents> {
    * goes through runQuery().
    */
   query(sql: string, params: readonly unknown[] = [], limits: { maxRows?: number; timeoutMs?: number } = {}): ReturnType<typeof runReadOnlyQuery> {
-    if (!this.#readDb) throw new ShardlineError('STORE_UNAVAILABLE', `Cannot query: the host is ${this.#state}`);
-    return runReadOnlyQuery(this.#readDb, sql, params, limits);
+    return runReadOnlyQuery(this.#readDbOrThrow(), sql, params, limits);
   }
 
   /**
@@ -336,8 +337,8 @@ export class Host extends TypedEmitter<HostEvents> {
   }
 
   async #runOn(threads: QueryThreads | null, sql: string, params: readonly unknown[] | Record<string, unknown>, limits: { maxRows?: number; timeoutMs?: number }, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
-    if (!this.#readDb) throw new ShardlineError('STORE_UNAVAILABLE', `Cannot query: the host is ${this.#state}`);
-    if (!threads) return runReadOnlyQuery(this.#readDb, sql, params, limits);
+    const db = this.#readDbOrThrow();
+    if (!threads) return runReadOnlyQuery(db, sql, params, limits);
     const { maxRows = READ_ONLY_QUERY_DEFAULTS.maxRows, timeoutMs = READ_ONLY_QUERY_DEFAULTS.timeoutMs } = limits;
     return threads.run(sql, params, { maxRows, timeoutMs }, signal);
   }
@@ -370,6 +371,11 @@ export class Host extends TypedEmitter<HostEvents> {
 
   metricsSnapshot(): MetricsSnapshot {
     return this.#operations.metricsSnapshot();
+  }
+
+  #readDbOrThrow(): SqliteDriver {
+    if (!this.#readDb) throw new ShardlineError('STORE_UNAVAILABLE', `Cannot query: the host is ${this.#state}`);
+    return this.#readDb;
   }
 
   #driverFactory(): SqliteDriverFactory {
