@@ -17,6 +17,7 @@
 import { GatewayIntentBits } from 'discord-api-types/v10';
 import type { BotDefinition } from '../src/bot.ts';
 import { FakeDiscord } from '../src/discord-sim/fake-discord.ts';
+import { formatTable } from '../src/cli/format-table.ts';
 import { SimCluster } from '../test/helpers/sim-cluster.ts';
 import { waitFor } from '../test/helpers/wait-for.ts';
 
@@ -105,9 +106,7 @@ async function main(): Promise<void> {
   const results = [await shardline(), await discordjs()];
   const header = ['client', 'all READY s', 'all guilds s', 'READY / floor', 'IDENTIFYs', 'op 9'];
   const rows = results.map((r) => [r.client, (r.readyMs / 1000).toFixed(2), (r.cachedMs / 1000).toFixed(2), (r.readyMs / floorMs).toFixed(2), String(r.identifies), String(r.invalidSessions)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
+  console.log(formatTable(header, rows));
   for (const r of results) console.log(`  ${r.client}: ${r.note}`);
   const [s, d] = results as [Result, Result];
   console.log(`\nshardline / discord.js, time to all READY: ${(s.readyMs / d.readyMs).toFixed(2)}; to all guilds (committed to SQLite for shardline, in memory for discord.js): ${(s.cachedMs / d.cachedMs).toFixed(2)}`);

@@ -15,6 +15,7 @@
  */
 import { GatewayIntentBits } from 'discord-api-types/v10';
 import type { Host } from '../src/host.ts';
+import { formatTable } from '../src/cli/format-table.ts';
 import { SimCluster } from '../test/helpers/sim-cluster.ts';
 import { waitFor } from '../test/helpers/wait-for.ts';
 
@@ -116,9 +117,7 @@ async function main(): Promise<void> {
     }
 
     const header = ['query (ms p50 / p99)', 'replica, loop', 'primary, loop', 'ratio', 'replica, process', 'primary, process', 'ratio'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-    console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
+    console.log(formatTable(header, rows));
     const s = summary(stale);
     console.log(`\nreplica staleness (now - newest commit it can read), ${stale.length} samples: p50 ${s.p50} ms, p99 ${s.p99} ms, max ${Math.max(...stale)} ms`);
     console.log(`primary ${primary.id}, replica ${replica.id}; "loop" is host.query() / ctx.sql(), "process" is host.runQuery() / POST /query / ctx.query(); ratio = replica p50 / primary p50`);
