@@ -30,10 +30,13 @@ describe('POST /query on query threads', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  /** Every guild of the simulated world is in the cache. */
+  const cached = (h: Host): Promise<unknown> => waitFor(() => Number(h.query('select count(*) from guilds').rows[0]![0]) === 4, { timeoutMs: 30_000, message: 'guilds cached' });
+
   async function started(): Promise<Host> {
     host = testHost(discord, { dataDir, bot: recordingBot(), serveHttp: true, env: { SHARDLINE_ADMIN_TOKEN: ADMIN }, queryThreads: { graceMs: 50 } });
     await host.start();
-    await waitFor(() => Number(host!.query('select count(*) from guilds').rows[0]![0]) === 4, { timeoutMs: 30_000, message: 'guilds cached' });
+    await cached(host);
     return host;
   }
 
@@ -86,7 +89,7 @@ describe('POST /query on query threads', () => {
     const log = captureLogger('info');
     host = testHost(discord, { dataDir, bot: recordingBot(), serveHttp: true, env: { SHARDLINE_ADMIN_TOKEN: ADMIN }, runtime, logger: log.logger });
     await host.start();
-    await waitFor(() => Number(host!.query('select count(*) from guilds').rows[0]![0]) === 4, { timeoutMs: 30_000, message: 'guilds cached' });
+    await cached(host);
     const res = await post(host, { sql: 'select count(*) as n from guilds' });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ rows: [[4]] });
@@ -97,7 +100,7 @@ describe('POST /query on query threads', () => {
     let context: BotContext | null = null;
     host = testHost(discord, { dataDir, bot: { ...recordingBot(), shardReady: (_info, ctx) => void (context = ctx) }, queryThreads: { graceMs: 50 } });
     await host.start();
-    await waitFor(() => Number(host!.query('select count(*) from guilds').rows[0]![0]) === 4, { timeoutMs: 30_000, message: 'guilds cached' });
+    await cached(host);
     const ctx = await waitFor(() => context);
 
     const local = host.query('select id, name from guilds order by id');
@@ -124,7 +127,7 @@ describe('POST /query on query threads', () => {
     await host.start();
     const ctx = await waitFor(() => context);
     const h = host;
-    await waitFor(() => Number(h.query('select count(*) from guilds').rows[0]![0]) === 4, { timeoutMs: 30_000, message: 'guilds cached' });
+    await cached(h);
     // The API's only slot is taken by a statement that runs until its limit.
     const operator = post(h, { sql: RUNAWAY, timeoutMs: 3_000 });
     await waitFor(() => h.status().queries!.running === 1, { message: "the operator's query started" });
