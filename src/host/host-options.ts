@@ -34,7 +34,7 @@ export interface HostOptions {
   /** Cluster timings (tests shorten them). */
   readonly cluster?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number };
   /** The query API's threads: how many, and how long past its time limit a query may run before it is abandoned (tests shorten it). */
-  readonly queryThreads?: { maxConcurrent?: number; graceMs?: number };
+  readonly queryThreads?: { maxConcurrent?: number; graceMs?: number; maxMemoryBytes?: number };
   /** Write funnel thresholds (tests force back-pressure with small ones). */
   readonly funnelTuning?: Partial<Pick<WriteFunnelOptions, 'flushThresholdRows' | 'highWaterRows' | 'retryBaseMs' | 'retryMaxMs'>>;
   /** Extra shard tuning (tests: short backoffs, no invalid-session wait). */
