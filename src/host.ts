@@ -90,7 +90,11 @@ export class Host extends TypedEmitter<HostEvents> {
     const named = logger.bindings?.()['node'] === options.config.nodeId;
     this.#log = logger.child({ component: 'host', ...(named ? {} : { node: options.config.nodeId }) });
     this.#leadership = options.leadership ?? defaultLeadership(options.config, this.#log, options.fetch);
-    this.#loop = new LoopStallMonitor({ logger: this.#log.child({ component: 'event-loop' }) });
+    this.#loop = new LoopStallMonitor({
+      logger: this.#log.child({ component: 'event-loop' }),
+      ...(options.runtime.threadCpuMs ? { threadCpuMs: options.runtime.threadCpuMs } : {}),
+      ...options.loopStall,
+    });
     this.#role = new RoleSwitch({
       create: () =>
         createPrimaryRole({

@@ -257,7 +257,9 @@ export class GatewayConnection {
 
   #onHeartbeat(): void {
     this.#heartbeatTimer?.refresh();
+    this.#ctx.stats.heartbeats += 1;
     if (this.#ctx.faults.withheldAcks.has(this.shardId)) return;
+    this.#ctx.stats.heartbeatAcks += 1;
     this.sendOp(GatewayOpcodes.HeartbeatAck, null);
   }
 

@@ -9,6 +9,7 @@ import type { DispatchContext, ShardOptions } from '../gateway/shard-options.ts'
 import type { ShardStatus } from '../gateway/shard-status.ts';
 import { skippedTables, withoutTables } from '../store/cache-tables.ts';
 import { dispatchMutations } from '../store/dispatch-mutations.ts';
+import { EventTypeCounts } from './event-type-counts.ts';
 
 export interface ShardRunnerOptions {
   readonly shard: Omit<ShardOptions, 'onDispatch' | 'logger'>;
@@ -55,7 +56,7 @@ export class ShardRunner {
   #context: BotContext | null = null;
   #fenced = false;
   #stats = { events: 0, identifies: 0, resumes: 0, reconnects: 0, readySince: null as number | null, heartbeatMs: null as number | null };
-  readonly #byType = new Map<string, number>();
+  readonly #byType = new EventTypeCounts();
 
   constructor(options: ShardRunnerOptions) {
     this.#options = options;
@@ -121,7 +122,7 @@ export class ShardRunner {
       resumes: this.#stats.resumes,
       reconnects: this.#stats.reconnects,
       heartbeatMs: this.#stats.heartbeatMs,
-      eventsByType: Object.fromEntries(this.#byType),
+      eventsByType: this.#byType.snapshot(),
     };
   }
 
@@ -129,7 +130,7 @@ export class ShardRunner {
   #onDispatch(payload: GatewayDispatchPayload, context: DispatchContext): void | Promise<void> {
     if (this.#fenced) return;
     this.#stats.events += 1;
-    this.#byType.set(payload.t, (this.#byType.get(payload.t) ?? 0) + 1);
+    this.#byType.count(payload.t);
     if (context.seq !== null) {
       const resumeGatewayUrl = payload.t === 'READY' ? payload.d.resume_gateway_url : this.shard.resumeGatewayUrl;
       const entry: WriteEntry = {
