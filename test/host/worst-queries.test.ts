@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot.ts';
 import { FakeDiscord } from '../../src/discord-sim/fake-discord.ts';
 import type { Host } from '../../src/host.ts';
+import { threadCpuMs } from '../../src/runtime/thread-cpu.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import { handledBy, recordingBot, tempDir, testHost, type Recorded } from '../helpers/test-host.ts';
 
@@ -155,6 +156,15 @@ describe('the worst read-only queries against a live node under traffic', () => 
     expect(after.sim.resumes).toBe(before.sim.resumes);
     expect(rssPeak - before.rss, `the node grew from ${before.rss >> 20} MB to ${rssPeak >> 20} MB`).toBeLessThan(200 * MiB);
     expect(host.readiness()).toEqual({ ready: true, reasons: [] });
+  });
+
+  it('would have seen a stall: 300 ms of work on the event loop is counted as one', async () => {
+    const before = host.status().eventLoop.busyStalls;
+    const start = threadCpuMs()!;
+    while (threadCpuMs()! - start < 300) {
+      // The kind of synchronous work the bounds keep off the loop.
+    }
+    await waitFor(() => host.status().eventLoop.busyStalls > before, { message: 'the stall counted' });
   });
 
   it('lost no event while the queries ran, and the cache still answers', async () => {
