@@ -153,7 +153,11 @@ export class ShardRunner {
 
   #deliverToBot(payload: GatewayDispatchPayload, context: DispatchContext): void {
     // The bot asked for something Discord refused for now (an all-members op 8 within 30 s): its chunks will not come.
-    if (payload.t === 'RATE_LIMITED') this.#log.warn({ opcode: payload.d.opcode, retryAfterS: payload.d.retry_after, meta: payload.d.meta }, 'Discord rate-limited a gateway request of the bot; nothing answers it');
+    if (payload.t === 'RATE_LIMITED') {
+      // `d` comes from the network: read it without assuming its shape, or the handlers below never run.
+      const d = payload.d as Partial<typeof payload.d> | null | undefined;
+      this.#log.warn({ opcode: d?.opcode, retryAfterS: d?.retry_after, meta: d?.meta }, 'Discord rate-limited a gateway request of the bot; nothing answers it');
+    }
     const onDispatch = this.#options.bot?.onDispatch;
     if (onDispatch) {
       const event = { t: payload.t, d: payload.d, shardId: this.shardId, sessionId: context.sessionId, seq: context.seq };
