@@ -35,8 +35,9 @@ import type { ShardRunner } from './host/shard-runner.ts';
 import { startupProgress, untilAllReady, type StartupProgress } from './host/startup-progress.ts';
 import { stopRunners } from './host/stop-runners.ts';
 import { silentLogger } from './log/create-logger.ts';
-import { READ_ONLY_QUERY_DEFAULTS, runReadOnlyQuery, type ReadOnlyQueryResult } from './store/queries.ts';
-import { QueryThreads } from './store/query-threads.ts';
+import { EVENT_LOOP_READ_MAX_BYTES, READ_ONLY_QUERY_DEFAULTS, queryLimits, runReadOnlyQuery, type ReadOnlyQueryResult } from './store/queries.ts';
+import { QueryThreads, type EncodedQueryResult } from './store/query-threads.ts';
+import { queryResultJson } from './store/result-json.ts';
 
 export type { HostOptions } from './host/host-options.ts';
 export type { StartupProgress } from './host/startup-progress.ts';
@@ -89,7 +90,11 @@ export class Host extends TypedEmitter<HostEvents> {
     const named = logger.bindings?.()['node'] === options.config.nodeId;
     this.#log = logger.child({ component: 'host', ...(named ? {} : { node: options.config.nodeId }) });
     this.#leadership = options.leadership ?? defaultLeadership(options.config, this.#log, options.fetch);
-    this.#loop = new LoopStallMonitor({ logger: this.#log.child({ component: 'event-loop' }) });
+    this.#loop = new LoopStallMonitor({
+      logger: this.#log.child({ component: 'event-loop' }),
+      ...(options.runtime.threadCpuMs ? { threadCpuMs: options.runtime.threadCpuMs } : {}),
+      ...options.loopStall,
+    });
     this.#role = new RoleSwitch({
       create: () =>
         createPrimaryRole({
@@ -217,7 +222,7 @@ export class Host extends TypedEmitter<HostEvents> {
         readiness: () => this.readiness(),
         status: () => this.status(),
         query: (sql, params, limits) => this.query(sql, params, limits),
-        runQuery: (sql, params, limits, signal) => this.runQuery(sql, params, limits, signal),
+        runQueryJson: (sql, params, limits, signal) => this.runQueryJson(sql, params, limits, signal),
         primaryOrThrow: (what) => this.#link.primaryOrThrow(what),
         agentOrThrow: () => this.#agentOrThrow(),
       });
@@ -320,27 +325,41 @@ export class Host extends TypedEmitter<HostEvents> {
 
   /**
    * Read-only SQL on this node's database, on the event loop: for SQL you trust to be quick
-   * (the time limit is checked between rows, and a slow step runs to its end). SQL from outside
-   * goes through runQuery().
+   * (the time and byte limits are checked between rows, and a slow step runs to its end; the
+   * result stops at 8 MiB as JSON unless `maxBytes` says otherwise). SQL from outside goes
+   * through runQuery().
    */
-  query(sql: string, params: readonly unknown[] = [], limits: { maxRows?: number; timeoutMs?: number } = {}): ReturnType<typeof runReadOnlyQuery> {
-    return runReadOnlyQuery(this.#readDbOrThrow(), sql, params, limits);
+  query(sql: string, params: readonly unknown[] = [], limits: { maxRows?: number; timeoutMs?: number; maxBytes?: number } = {}): ReturnType<typeof runReadOnlyQuery> {
+    return runReadOnlyQuery(this.#readDbOrThrow(), sql, params, queryLimits(limits, { ...READ_ONLY_QUERY_DEFAULTS, maxBytes: EVENT_LOOP_READ_MAX_BYTES }));
   }
 
   /**
-   * Read-only SQL on a query thread (POST /query): a slow statement cannot stall this node's
-   * shards or heartbeats, and one that passes its time limit inside a SQLite step is abandoned
-   * with TIMEOUT. On the event loop, as query(), where the runtime has no threads.
+   * Read-only SQL on one of the query API's threads: a slow statement cannot stall this node's
+   * shards or heartbeats, one that passes its time limit inside a SQLite step is abandoned with
+   * TIMEOUT, and one past `maxBytes` (default 4 MiB as JSON) is refused with TOO_LARGE. On the
+   * event loop, as query(), where the runtime has no threads.
    */
-  async runQuery(sql: string, params: readonly unknown[] | Record<string, unknown> = [], limits: { maxRows?: number; timeoutMs?: number } = {}, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
+  async runQuery(sql: string, params: readonly unknown[] | Record<string, unknown> = [], limits: { maxRows?: number; timeoutMs?: number; maxBytes?: number } = {}, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
     return this.#runOn(this.#queries, sql, params, limits, signal);
   }
 
-  async #runOn(threads: QueryThreads | null, sql: string, params: readonly unknown[] | Record<string, unknown>, limits: { maxRows?: number; timeoutMs?: number }, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
+  /**
+   * POST /query: as runQuery(), with the result written as the route's JSON on the query
+   * thread, so this event loop never holds the rows as values nor serializes them.
+   */
+  async runQueryJson(sql: string, params: readonly unknown[] | Record<string, unknown> = [], limits: { maxRows?: number; timeoutMs?: number; maxBytes?: number } = {}, signal?: AbortSignal): Promise<EncodedQueryResult> {
     const db = this.#readDbOrThrow();
-    if (!threads) return runReadOnlyQuery(db, sql, params, limits);
-    const { maxRows = READ_ONLY_QUERY_DEFAULTS.maxRows, timeoutMs = READ_ONLY_QUERY_DEFAULTS.timeoutMs } = limits;
-    return threads.run(sql, params, { maxRows, timeoutMs }, signal);
+    const bounded = queryLimits(limits);
+    if (this.#queries) return this.#queries.runJson(sql, params, bounded, signal);
+    const result = runReadOnlyQuery(db, sql, params, bounded);
+    return { json: result.timedOut ? null : new TextEncoder().encode(queryResultJson(result)), rowCount: result.rows.length, truncated: result.truncated, timedOut: result.timedOut };
+  }
+
+  async #runOn(threads: QueryThreads | null, sql: string, params: readonly unknown[] | Record<string, unknown>, limits: { maxRows?: number; timeoutMs?: number; maxBytes?: number }, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
+    const db = this.#readDbOrThrow();
+    const bounded = queryLimits(limits);
+    if (!threads) return runReadOnlyQuery(db, sql, params, bounded);
+    return threads.run(sql, params, bounded, signal);
   }
 
   // ---- control plane operations (src/host/host-operations.ts) ----

@@ -9,7 +9,7 @@ import type { ResumeInfo } from '../core/resume-info.ts';
 
 export const heartbeatRequest = z.strictObject({
   nodeId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
-  url: z.url(),
+  url: z.url().max(2048),
   version: z.string().max(64),
   startedAt: z.number().int().nonnegative(),
   shards: z

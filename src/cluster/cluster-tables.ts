@@ -38,10 +38,15 @@ export function readAssignments(db: SqliteDriver): Map<number, AssignmentRow> {
   );
 }
 
-export function readNodes(db: SqliteDriver): NodeRow[] {
+/** Every node, by id; with `limit`, the `limit` heard from most recently (the nodes table keeps every node that ever joined). */
+export function readNodes(db: SqliteDriver, limit?: number): NodeRow[] {
+  const columns = 'id, url, version, started_at, last_heartbeat_at, draining';
+  const sql = limit === undefined
+    ? `SELECT ${columns} FROM nodes ORDER BY id`
+    : `SELECT ${columns} FROM (SELECT ${columns} FROM nodes ORDER BY last_heartbeat_at DESC LIMIT ?) ORDER BY id`;
   return db
-    .prepare('SELECT id, url, version, started_at, last_heartbeat_at, draining FROM nodes ORDER BY id')
-    .all()
+    .prepare(sql)
+    .all(limit === undefined ? [] : [limit])
     .map((r) => ({
       id: String(r['id']),
       url: String(r['url']),
@@ -90,9 +95,14 @@ export function appendEvent(db: SqliteDriver, event: { at: number; kind: string;
   ]);
 }
 
+/** A detail longer than this is left out of what the status shows (ours are a few fields). */
+const MAX_EVENT_DETAIL = 4096;
+
 export function recentEvents(db: SqliteDriver, limit = 50): ClusterEventRow[] {
   return db
-    .prepare('SELECT id, at, kind, node_id, shard_id, detail FROM cluster_events ORDER BY id DESC LIMIT ?')
+    .prepare(
+      `SELECT id, at, kind, node_id, shard_id, CASE WHEN length(detail) <= ${MAX_EVENT_DETAIL} THEN detail ELSE '{"omitted":"detail over ${MAX_EVENT_DETAIL} bytes"}' END AS detail FROM cluster_events ORDER BY id DESC LIMIT ?`,
+    )
     .all([limit])
     .map((r) => ({
       id: Number(r['id']),

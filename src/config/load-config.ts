@@ -86,7 +86,7 @@ export function loadConfig(input: LoadConfigInput): Config {
     if (value === undefined) return fallback;
     const n = Number(value);
     if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-      problems.push(`${source} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      problems.push(`${source} must be an integer from ${min} to ${max}, got ${shown(value)}`);
       return fallback;
     }
     return n;
@@ -97,17 +97,19 @@ export function loadConfig(input: LoadConfigInput): Config {
     problems.push('DISCORD_TOKEN is not set: export the bot token from the Discord developer portal (or any token the simulator accepts)');
   } else if (/\s/.test(token)) {
     problems.push('DISCORD_TOKEN contains white space: paste the token alone, without "Bot " or quotes');
+  } else if (token !== '' && !HEADER_SAFE.test(token)) {
+    problems.push('DISCORD_TOKEN holds a character an HTTP header cannot carry (a control character or a non-ASCII letter): paste the token alone');
   }
 
   const apiUrl = text('apiUrl', DEFAULT_API_URL).replace(/\/+$/, '');
-  if (!isHttpUrl(apiUrl)) problems.push(`DISCORD_API_URL must be an http(s) URL such as ${DEFAULT_API_URL}, got ${JSON.stringify(apiUrl)}`);
+  if (!isHttpUrl(apiUrl)) problems.push(`DISCORD_API_URL must be an http(s) URL such as ${DEFAULT_API_URL}, got ${shown(apiUrl)}`);
 
   let shardCount: number | 'auto' = 'auto';
   const shardRaw = raw('shardCount');
   if (shardRaw.value !== undefined && shardRaw.value !== 'auto') {
     const n = Number(shardRaw.value);
     if (!/^\d+$/.test(shardRaw.value) || n < 1 || n > 65_535) {
-      problems.push(`${shardRaw.source} must be 'auto' or an integer from 1 to 65535, got ${JSON.stringify(shardRaw.value)}`);
+      problems.push(`${shardRaw.source} must be 'auto' or an integer from 1 to 65535, got ${shown(shardRaw.value)}`);
     } else {
       shardCount = n;
     }
@@ -117,42 +119,50 @@ export function loadConfig(input: LoadConfigInput): Config {
   const intents = intentsRaw === undefined ? null : int('intents', 0, 0, 2 ** 31 - 1);
 
   const dbFile = text('dbFile', 'shardline.db');
-  if (dbFile.includes('/') || dbFile.includes('\\') || dbFile.startsWith('.')) {
-    problems.push(`SHARDLINE_DB_FILE must be a plain file name (LiteFS replicates files in its mount directory only), got ${JSON.stringify(dbFile)}`);
+  if (dbFile.includes('/') || dbFile.includes('\\') || dbFile.startsWith('.') || dbFile.includes('\0')) {
+    problems.push(`SHARDLINE_DB_FILE must be a plain file name (LiteFS replicates files in its mount directory only), got ${shown(dbFile)}`);
   }
+  const dataDir = text('dataDir', '.data');
+  if (dataDir.includes('\0')) problems.push(`${raw('dataDir').source} must be a path, got one with a NUL character: ${shown(dataDir)}`);
+  const botModule = raw('botModule').value ?? null;
+  if (botModule?.includes('\0')) problems.push(`${raw('botModule').source} must be a path or a module specifier, got one with a NUL character: ${shown(botModule)}`);
+  const httpHost = text('httpHost', '127.0.0.1');
+  if (!isListenHost(httpHost)) problems.push(`${raw('httpHost').source} must be an IP address or a host name such as 0.0.0.0 or ::, got ${shown(httpHost)}`);
 
   const writeFunnel = text('writeFunnel', 'thread');
-  if (writeFunnel !== 'thread' && writeFunnel !== 'inline') problems.push(`${raw('writeFunnel').source} must be 'thread' or 'inline', got ${JSON.stringify(writeFunnel)}`);
+  if (writeFunnel !== 'thread' && writeFunnel !== 'inline') problems.push(`${raw('writeFunnel').source} must be 'thread' or 'inline', got ${shown(writeFunnel)}`);
 
   const logLevel = text('logLevel', 'info');
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`SHARDLINE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`SHARDLINE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${shown(logLevel)}`);
 
   const nodeId = text('nodeId', input.hostname ?? 'node-1');
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) problems.push(`SHARDLINE_NODE_ID must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(nodeId)}`);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) problems.push(`SHARDLINE_NODE_ID must be 1-64 letters, digits, '.', '_' or '-', got ${shown(nodeId)}`);
 
   const adminToken = raw('adminToken').value ?? null;
   if (adminToken !== null && adminToken.length < 16) problems.push('SHARDLINE_ADMIN_TOKEN must be at least 16 characters (use a random string)');
+  else if (adminToken !== null && !HEADER_SAFE.test(adminToken)) problems.push('SHARDLINE_ADMIN_TOKEN holds a character an HTTP header cannot carry (white space, a control character or a non-ASCII letter), so no request could present it: use a random string such as openssl rand -hex 24 prints');
   const clusterSecret = raw('clusterSecret').value ?? null;
   if (clusterSecret !== null && clusterSecret.length < 16) problems.push('SHARDLINE_CLUSTER_SECRET must be at least 16 characters (use a random string)');
+  else if (clusterSecret !== null && !HEADER_SAFE.test(clusterSecret)) problems.push('SHARDLINE_CLUSTER_SECRET holds a character an HTTP header cannot carry (white space, a control character or a non-ASCII letter), so no node could present it: use a random string such as openssl rand -hex 24 prints');
 
   const litefsUrl = raw('litefsUrl').value?.replace(/\/+$/, '') ?? null;
-  if (litefsUrl !== null && !isHttpUrl(litefsUrl)) problems.push(`SHARDLINE_LITEFS_URL must be an http URL such as http://127.0.0.1:20202, got ${JSON.stringify(litefsUrl)}`);
+  if (litefsUrl !== null && !isHttpUrl(litefsUrl)) problems.push(`SHARDLINE_LITEFS_URL must be an http URL such as http://127.0.0.1:20202, got ${shown(litefsUrl)}`);
   if (litefsUrl !== null && clusterSecret === null && input.requireToken !== false) {
     problems.push('SHARDLINE_CLUSTER_SECRET is not set: nodes of a LiteFS cluster authenticate to each other with it (use the same random string on every node)');
   }
   const advertiseUrl = raw('advertiseUrl').value?.replace(/\/+$/, '') ?? null;
-  if (advertiseUrl !== null && !isHttpUrl(advertiseUrl)) problems.push(`SHARDLINE_ADVERTISE_URL must be an http(s) URL, got ${JSON.stringify(advertiseUrl)}`);
+  if (advertiseUrl !== null && !isHttpUrl(advertiseUrl)) problems.push(`SHARDLINE_ADVERTISE_URL must be an http(s) URL, got ${shown(advertiseUrl)}`);
 
   const config: Config = {
     token,
     apiUrl,
     shardCount,
     intents,
-    dataDir: text('dataDir', '.data'),
+    dataDir,
     dbFile,
-    httpHost: text('httpHost', '127.0.0.1'),
+    httpHost,
     httpPort: int('httpPort', 8080, 0, 65_535),
-    botModule: raw('botModule').value ?? null,
+    botModule,
     nodeId,
     adminToken,
     clusterSecret,
@@ -178,18 +188,33 @@ function parseFlags(argv: readonly string[]): { values: Map<string, string>; pro
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg : arg.slice(0, eq);
     if (!known.has(name)) {
-      problems.push(`Unknown option ${JSON.stringify(name)}; known options: ${[...known].join(', ')}`);
+      problems.push(`Unknown option ${shown(name)}; known options: ${[...known].join(', ')}`);
       continue;
     }
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined || value.startsWith('--')) {
+    if (value === undefined || value.startsWith('--') || value.trim() === '') {
       problems.push(`Option ${name} needs a value`);
-      if (value !== undefined) i--;
+      if (value !== undefined && value.startsWith('--')) i--;
       continue;
     }
     values.set(name, value);
   }
   return { values, problems };
+}
+
+/** A value as a problem message shows it: quoted, and never the whole of a huge one. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) + (value.length > 80 ? ` (${value.length} characters)` : '');
+}
+
+/** Characters an HTTP header value can carry: a secret outside them could never be presented. */
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+
+/** An IP address or a DNS name: what an HTTP server can listen on. */
+function isListenHost(text: string): boolean {
+  if (/^(\d{1,3}\.){3}\d{1,3}$/.test(text)) return text.split('.').every((part) => Number(part) <= 255);
+  if (text.includes(':')) return /^[0-9A-Fa-f:.]{2,45}$/.test(text) && text.split('::').length <= 2;
+  return /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(text);
 }
 
 function isHttpUrl(text: string): boolean {

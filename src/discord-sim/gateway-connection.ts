@@ -144,6 +144,11 @@ export class GatewayConnection {
     this.#write(frame, seq, sessionId);
   }
 
+  /** Unsequenced text through this socket's own encoding (zlib-stream when negotiated). */
+  sendFrame(text: string): void {
+    this.#write(text);
+  }
+
   sendRaw(frame: string | Uint8Array): void {
     if (!this.open || this.#ws.readyState !== 1) return;
     this.#coalesce();
@@ -257,7 +262,9 @@ export class GatewayConnection {
 
   #onHeartbeat(): void {
     this.#heartbeatTimer?.refresh();
+    this.#ctx.stats.heartbeats += 1;
     if (this.#ctx.faults.withheldAcks.has(this.shardId)) return;
+    this.#ctx.stats.heartbeatAcks += 1;
     this.sendOp(GatewayOpcodes.HeartbeatAck, null);
   }
 

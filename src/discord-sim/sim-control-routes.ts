@@ -22,6 +22,7 @@ const faultBody = z.discriminatedUnion('fault', [
   z.object({ fault: z.literal('dropTcp'), shardId }),
   z.object({ fault: z.literal('delayReady'), ms: z.number().min(0) }),
   z.object({ fault: z.literal('sendRaw'), shardId, frame: z.string() }),
+  z.object({ fault: z.literal('sendFrame'), shardId, frame: z.string() }),
 ]);
 const trafficBody = z.union([
   z.object({ eventsPerSecond: z.number().min(0) }),
@@ -53,6 +54,7 @@ export function buildSimControlRoutes(sim: SimControl): Hono {
       case 'dropTcp': connections = sim.faults.dropTcp(body.shardId); break;
       case 'delayReady': sim.faults.delayReady(body.ms); break;
       case 'sendRaw': connections = sim.faults.sendRaw(body.shardId, body.frame); break;
+      case 'sendFrame': connections = sim.faults.sendFrame(body.shardId, body.frame); break;
     }
     return c.json({ ok: true, ...(connections === undefined ? {} : { connections }) });
   });

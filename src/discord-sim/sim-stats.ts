@@ -5,10 +5,13 @@ export interface SimStats {
   identifiesByShard: Record<number, number>;
   resumesByShard: Record<number, number>;
   invalidSessions: number;
+  /** Heartbeats (op 1) received from clients, and those answered with op 11. */
+  heartbeats: number;
+  heartbeatAcks: number;
 }
 
 export function createSimStats(): SimStats {
-  return { identifies: 0, resumes: 0, identifiesByShard: {}, resumesByShard: {}, invalidSessions: 0 };
+  return { identifies: 0, resumes: 0, identifiesByShard: {}, resumesByShard: {}, invalidSessions: 0, heartbeats: 0, heartbeatAcks: 0 };
 }
 
 export function copySimStats(stats: SimStats): SimStats {

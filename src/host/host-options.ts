@@ -10,7 +10,7 @@ import type { WriteFunnelOptions } from '../store/write-funnel.ts';
 /** Apart from src/host.ts (which re-exports it) so the parts in src/host/ take their slice without importing the Host. */
 export interface HostOptions {
   readonly config: Config;
-  readonly runtime: Pick<Runtime, 'transport' | 'sqlite' | 'serve' | 'transactionWorkers' | 'queryWorkers' | 'queryWorkersMissing'>;
+  readonly runtime: Pick<Runtime, 'transport' | 'sqlite' | 'serve' | 'transactionWorkers' | 'queryWorkers' | 'queryWorkersMissing' | 'threadCpuMs'>;
   readonly bot?: BotDefinition;
   readonly logger?: Logger;
   /** Opens the database instead of `runtime.sqlite` (the simulated LiteFS wraps it). */
@@ -34,7 +34,9 @@ export interface HostOptions {
   /** Cluster timings (tests shorten them). */
   readonly cluster?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number };
   /** The query API's threads: how many, and how long past its time limit a query may run before it is abandoned (tests shorten it). */
-  readonly queryThreads?: { maxConcurrent?: number; graceMs?: number };
+  readonly queryThreads?: { maxConcurrent?: number; graceMs?: number; maxMemoryBytes?: number };
+  /** The event-loop stall monitor: lateness counted as a stall (default 250 ms; tests that prove the loop never stops lower it). */
+  readonly loopStall?: { thresholdMs?: number };
   /** Write funnel thresholds (tests force back-pressure with small ones). */
   readonly funnelTuning?: Partial<Pick<WriteFunnelOptions, 'flushThresholdRows' | 'highWaterRows' | 'retryBaseMs' | 'retryMaxMs'>>;
   /** Extra shard tuning (tests: short backoffs, no invalid-session wait). */

@@ -10,6 +10,13 @@ import type { LoopStallStats } from './loop-stall-monitor.ts';
 import type { WriteFunnelStats } from '../store/write-funnel.ts';
 import type { ShardRunner, ShardRunnerStats } from './shard-runner.ts';
 
+/**
+ * What GET /status and the dashboard show is bounded by construction (contract 14): shards by
+ * the shard count, nodes to the 256 heard from most recently, events to the last 50 (a detail
+ * over 4 KiB left out), event names per shard to the known ones and 16 others.
+ */
+export const STATUS_LIMITS = { nodes: 256, events: 50 } as const;
+
 /** What GET /status answers and the dashboard renders: one node's view of the cluster. */
 export interface HostStatus {
   readonly node: {
@@ -26,7 +33,7 @@ export interface HostStatus {
   readonly shardCount: number;
   /** Shards running on this node. */
   readonly shards: readonly ShardRunnerStats[];
-  /** Every node, from the (replicated) nodes table. */
+  /** The nodes heard from most recently (at most STATUS_LIMITS.nodes), from the (replicated) nodes table. */
   readonly nodes: readonly NodeRow[];
   /** Who runs which shard at which epoch, from the (replicated) assignments table. */
   readonly assignments: readonly AssignmentRow[];
@@ -80,7 +87,7 @@ export function hostStatus(inputs: HostStatusInputs): HostStatus {
     },
     shardCount: inputs.shardCount,
     shards: inputs.runners.map((r) => r.stats()),
-    nodes: db ? readNodes(db) : [],
+    nodes: db ? readNodes(db, STATUS_LIMITS.nodes) : [],
     assignments: db ? [...readAssignments(db).values()] : [],
     identify: inputs.primary?.budget?.snapshot() ?? null,
     funnel: inputs.primary ? inputs.primary.funnel.stats() : null,
@@ -88,7 +95,7 @@ export function hostStatus(inputs: HostStatusInputs): HostStatus {
     queries: inputs.queries,
     botQueries: inputs.botQueries,
     eventLoop: inputs.eventLoop,
-    events: db ? recentEvents(db, 50) : [],
+    events: db ? recentEvents(db, STATUS_LIMITS.events) : [],
   };
 }
 

@@ -15,7 +15,7 @@ export interface ControlAppInputs {
   readiness: ControlDeps['readiness'];
   status: ControlDeps['status'];
   query: ControlDeps['query'];
-  runQuery: NonNullable<ControlDeps['runQuery']>;
+  runQueryJson: NonNullable<ControlDeps['runQueryJson']>;
   primaryOrThrow(what: string): PrimaryRole;
   agentOrThrow(): NodeAgent;
 }
@@ -30,7 +30,7 @@ export async function serveControlApp(inputs: ControlAppInputs): Promise<HttpSer
     readiness: () => inputs.readiness(),
     status: () => inputs.status(),
     query: (sql, params, limits) => inputs.query(sql, params, limits),
-    runQuery: (sql, params, limits, signal) => inputs.runQuery(sql, params, limits, signal),
+    runQueryJson: (sql, params, limits, signal) => inputs.runQueryJson(sql, params, limits, signal),
     internal: {
       heartbeat: (request) => inputs.primaryOrThrow('record heartbeats').coordinator.heartbeat(request),
       acceptWrites: (_nodeId, entries, options) => inputs.primaryOrThrow('accept forwarded writes').acceptWrites(entries, options),

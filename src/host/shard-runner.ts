@@ -9,6 +9,7 @@ import type { DispatchContext, ShardOptions } from '../gateway/shard-options.ts'
 import type { ShardStatus } from '../gateway/shard-status.ts';
 import { skippedTables, withoutTables } from '../store/cache-tables.ts';
 import { dispatchMutations } from '../store/dispatch-mutations.ts';
+import { EventTypeCounts } from './event-type-counts.ts';
 
 export interface ShardRunnerOptions {
   readonly shard: Omit<ShardOptions, 'onDispatch' | 'logger'>;
@@ -55,7 +56,7 @@ export class ShardRunner {
   #context: BotContext | null = null;
   #fenced = false;
   #stats = { events: 0, identifies: 0, resumes: 0, reconnects: 0, readySince: null as number | null, heartbeatMs: null as number | null };
-  readonly #byType = new Map<string, number>();
+  readonly #byType = new EventTypeCounts();
 
   constructor(options: ShardRunnerOptions) {
     this.#options = options;
@@ -121,7 +122,7 @@ export class ShardRunner {
       resumes: this.#stats.resumes,
       reconnects: this.#stats.reconnects,
       heartbeatMs: this.#stats.heartbeatMs,
-      eventsByType: Object.fromEntries(this.#byType),
+      eventsByType: this.#byType.snapshot(),
     };
   }
 
@@ -129,7 +130,7 @@ export class ShardRunner {
   #onDispatch(payload: GatewayDispatchPayload, context: DispatchContext): void | Promise<void> {
     if (this.#fenced) return;
     this.#stats.events += 1;
-    this.#byType.set(payload.t, (this.#byType.get(payload.t) ?? 0) + 1);
+    this.#byType.count(payload.t);
     if (context.seq !== null) {
       const resumeGatewayUrl = payload.t === 'READY' ? payload.d.resume_gateway_url : this.shard.resumeGatewayUrl;
       const entry: WriteEntry = {
@@ -152,7 +153,11 @@ export class ShardRunner {
 
   #deliverToBot(payload: GatewayDispatchPayload, context: DispatchContext): void {
     // The bot asked for something Discord refused for now (an all-members op 8 within 30 s): its chunks will not come.
-    if (payload.t === 'RATE_LIMITED') this.#log.warn({ opcode: payload.d.opcode, retryAfterS: payload.d.retry_after, meta: payload.d.meta }, 'Discord rate-limited a gateway request of the bot; nothing answers it');
+    if (payload.t === 'RATE_LIMITED') {
+      // `d` comes from the network: read it without assuming its shape, or the handlers below never run.
+      const d = payload.d as Partial<typeof payload.d> | null | undefined;
+      this.#log.warn({ opcode: d?.opcode, retryAfterS: d?.retry_after, meta: d?.meta }, 'Discord rate-limited a gateway request of the bot; nothing answers it');
+    }
     const onDispatch = this.#options.bot?.onDispatch;
     if (onDispatch) {
       const event = { t: payload.t, d: payload.d, shardId: this.shardId, sessionId: context.sessionId, seq: context.seq };

@@ -26,7 +26,7 @@ function status(overrides: Partial<HostStatus> = {}): HostStatus {
     forwarder: null,
     queries: null,
     botQueries: null,
-    eventLoop: { stalls: 0, stalledMs: 0, maxStallMs: 0, lastStallMs: null, lastStallAt: null },
+    eventLoop: { stalls: 0, stalledMs: 0, maxStallMs: 0, lastStallMs: null, lastStallAt: null, busyStalls: 0, maxBusyStallMs: 0 },
     events: [],
     ...overrides,
   };
@@ -51,7 +51,7 @@ describe('dashboard model', () => {
 
   it("shows this node's event-loop stalls, flagged while the last one is under a minute old", () => {
     expect(toDashboardModel(status(), [], NOW)!.eventLoop).toEqual({ stalls: 0, maxStallMs: 0, lastStallAgoMs: null, recent: false });
-    const stalled = (ago: number) => status({ eventLoop: { stalls: 3, stalledMs: 4_000, maxStallMs: 2_300, lastStallMs: 900, lastStallAt: NOW - ago } });
+    const stalled = (ago: number) => status({ eventLoop: { stalls: 3, stalledMs: 4_000, maxStallMs: 2_300, lastStallMs: 900, lastStallAt: NOW - ago, busyStalls: 3, maxBusyStallMs: 2_300 } });
     expect(toDashboardModel(stalled(5_000), [], NOW)!.eventLoop).toEqual({ stalls: 3, maxStallMs: 2_300, lastStallAgoMs: 5_000, recent: true });
     expect(toDashboardModel(stalled(120_000), [], NOW)!.eventLoop).toMatchObject({ recent: false });
   });
