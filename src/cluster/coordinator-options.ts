@@ -27,6 +27,8 @@ export interface CoordinatorOptions {
   readonly settleMs?: number;
   /** Rebalancing handoffs running at once (failovers are never held back). Default 1. */
   readonly maxConcurrentHandoffs?: number;
+  /** Moves off a draining or leaving node running at once (each a resume, no IDENTIFY). Default 8. */
+  readonly maxConcurrentDrainMoves?: number;
   readonly clock?: Clock;
   /**
    * A shard handed off by hand (POST /shards/:id/handoff) waits this long for the matching

@@ -7,6 +7,7 @@ import { MutationApplier } from '../store/mutation-applier.ts';
 import { listShardSessions, resumableSessions } from '../store/queries.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
 import type { ClaimResult, CoordinatorOptions, MoveResult, ReleaseResult } from './coordinator-options.ts';
+import { pickHandoffs, type HandoffReason } from './handoff-slots.ts';
 import { appendEvent, readAssignments, readNodes, setDraining, upsertNode, writeAssignment, deleteAssignmentsFrom, type AssignmentRow } from './cluster-tables.ts';
 import { NodeRegistry } from './node-registry.ts';
 
@@ -38,7 +39,10 @@ export class Coordinator {
   readonly #applier: MutationApplier;
   readonly #nodes: NodeRegistry;
   #assignments = new Map<number, AssignmentRow>();
-  readonly #moving = new Set<number>();
+  /** Moves running now: the target (null while a manual handoff waits for its resume) and why. */
+  readonly #moving = new Map<number, { readonly to: string | null; readonly reason: HandoffReason | null }>();
+  /** Moves completed by this coordinator, by reason (for /metrics). */
+  readonly #moved = new Map<HandoffReason, number>();
   #pendingEvents: PendingEvent[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
@@ -97,14 +101,32 @@ export class Coordinator {
   /** Memory only: the next round persists it. */
   heartbeat(request: HeartbeatRequest): HeartbeatResponse {
     if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot record the heartbeat of ${request.nodeId}: this node's coordinator is not running`);
-    const seen = this.#nodes.heartbeat(request, this.#clock.now());
-    if (seen) {
-      this.#event(seen, request.nodeId, null, { url: request.url, version: request.version });
-      // Other nodes find a node's URL in the replicated nodes table: write a newcomer in the next round.
-      this.#lastPersist = 0;
-      this.#log.info({ nodeId: request.nodeId, url: request.url }, seen === 'rejoin' ? 'node is back' : 'node joined');
+    for (const change of this.#nodes.heartbeat(request, this.#clock.now())) {
+      if (change === 'join' || change === 'rejoin') {
+        this.#event(change, request.nodeId, null, { url: request.url, version: request.version });
+        // Other nodes find a node's URL in the replicated nodes table: write a newcomer in the next round.
+        this.#lastPersist = 0;
+        this.#log.info({ nodeId: request.nodeId, url: request.url }, change === 'rejoin' ? 'node is back' : 'node joined');
+      } else {
+        // Leaving: the shards it runs, all about to move; left: those it still owned, which fail over now.
+        const shards = change === 'leave' ? request.shards.length : [...this.#assignments.values()].filter((a) => a.nodeId === request.nodeId).length;
+        this.#event(change, request.nodeId, null, { shards });
+        this.#log.info({ nodeId: request.nodeId, shards }, change === 'leave' ? 'node is leaving: its shards move elsewhere by resume' : 'node left the cluster');
+        // Contract 11: the drain starts now, not at the next tick; after 'left', what it still owned fails over at once.
+        void this.tick();
+      }
     }
     return { primary: this.#o.nodeId, shardCount: this.#o.shardCount };
+  }
+
+  /** Nodes that take shards now (alive, neither draining nor leaving), this one included. */
+  liveNodes(): string[] {
+    return this.#nodes.placementNodes().filter((n) => n.alive && !n.draining).map((n) => n.id);
+  }
+
+  /** Moves this coordinator completed, by reason. */
+  movesByReason(): ReadonlyMap<HandoffReason, number> {
+    return this.#moved;
   }
 
   nodeUrl(nodeId: string): string | null {
@@ -141,9 +163,13 @@ export class Coordinator {
         this.#log.warn({ nodeId, silentMs }, 'node declared dead: its shards fail over');
       }
       const moves = this.#plan(now);
-      const room = (this.#o.maxConcurrentHandoffs ?? 1) - this.#moving.size;
-      for (const move of moves.filter((m) => m.kind === 'handoff').slice(0, Math.max(0, room))) {
-        void this.#handoff(move.shardId, move.to, 'rebalance').catch(() => {});
+      const limits = { rebalance: this.#o.maxConcurrentHandoffs ?? 1, drain: this.#o.maxConcurrentDrainMoves ?? 8 };
+      const source = (nodeId: string): 'leaving' | 'draining' | 'other' => {
+        const status = this.#nodes.status(nodeId);
+        return status === 'leaving' || status === 'draining' ? status : 'other';
+      };
+      for (const { move, reason } of pickHandoffs(moves, [...this.#moving.values()].map((m) => m.reason), source, limits)) {
+        void this.#handoff(move.shardId, move.to, reason).catch(() => {});
       }
       if (this.#round) return this.#round;
       if (!this.#roundDue(now, moves)) return Promise.resolve();
@@ -163,7 +189,8 @@ export class Coordinator {
   /** The planner's moves that are not already running or waiting for a manual resume. */
   #plan(now: number): Move[] {
     const owners = new Map<number, string | null>();
-    for (let shardId = 0; shardId < this.#o.shardCount; shardId++) owners.set(shardId, this.#assignments.get(shardId)?.nodeId ?? null);
+    // A shard on its way counts as at its target already, so moves planned in later rounds spread over the least loaded.
+    for (let shardId = 0; shardId < this.#o.shardCount; shardId++) owners.set(shardId, this.#moving.get(shardId)?.to ?? this.#assignments.get(shardId)?.nodeId ?? null);
     return planPlacement({ shardCount: this.#o.shardCount, owners, nodes: this.#nodes.placementNodes() }).filter(
       (m) => !this.#moving.has(m.shardId) && !this.#awaitingResume(m.shardId, now),
     );
@@ -240,12 +267,12 @@ export class Coordinator {
     return this.#handoff(shardId, to, 'manual');
   }
 
-  async #handoff(shardId: number, to: string, reason: 'rebalance' | 'manual'): Promise<MoveResult> {
+  async #handoff(shardId: number, to: string, reason: HandoffReason): Promise<MoveResult> {
     const current = this.#assignments.get(shardId);
     if (!current?.nodeId) throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${current ? describe(current) : 'it has no owner yet'}`);
     const from = current.nodeId;
     const started = this.#clock.now();
-    this.#moving.add(shardId);
+    this.#moving.set(shardId, { to, reason });
     try {
       const detached = parseResumeInfo(await this.#o.commands.detach(from, shardId, current.epoch));
       if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
@@ -262,7 +289,8 @@ export class Coordinator {
         this.#log.warn({ err: (error as Error).message, shardId, to }, 'target did not confirm the start; it reconciles from its replica');
       });
       const result = { shardId, from, to, epoch, seq: detached.seq, tookMs: this.#clock.now() - started };
-      this.#log.info(result, 'shard moved by resume');
+      this.#moved.set(reason, (this.#moved.get(reason) ?? 0) + 1);
+      this.#log.info({ ...result, reason }, 'shard moved by resume');
       return result;
     } catch (error) {
       this.#log.warn({ err: (error as Error).message, shardId, from, to }, 'shard move failed');
@@ -285,7 +313,7 @@ export class Coordinator {
       throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId} from ${owner.nodeId} at epoch ${owner.epoch}: ${describe(current)}`);
     }
     if (this.#moving.has(shardId)) throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId}: a move of it is already running`);
-    this.#moving.add(shardId);
+    this.#moving.set(shardId, { to: null, reason: null });
     try {
       const detached = parseResumeInfo(await this.#o.commands.detach(owner.nodeId, shardId, owner.epoch));
       if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
@@ -323,7 +351,7 @@ export class Coordinator {
     const row = await this.#exclusive((): AssignmentRow => {
       this.#checkShard(shardId, 'resume');
       const node = this.#nodes.status(nodeId);
-      if (node === 'unknown' || node === 'dead') throw new ShardlineError('CONFLICT', `${what}: that node is ${node === 'dead' ? 'dead' : 'unknown to the primary'}`);
+      if (node !== 'alive' && node !== 'draining') throw new ShardlineError('CONFLICT', `${what}: that node is ${node === 'unknown' ? 'unknown to the primary' : node}`);
       const current = this.#assignments.get(shardId);
       if (current?.state !== 'detached' || this.#moving.has(shardId)) {
         throw new ShardlineError('CONFLICT', `${what}: it is not detached (${describe(current)})`);

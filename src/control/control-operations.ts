@@ -37,6 +37,11 @@ export interface PrimaryOperations {
    * LiteFS lease; returns how long writes stay held. Absent: the route is not served.
    */
   holdWrites?(holdMs: number): Promise<{ readonly heldMs: number }>;
+  /**
+   * A leaving primary asks this node to take the lease (contract 11): the takeover, refused
+   * while this node is leaving or stopping itself. Absent: the route is not served.
+   */
+  takeoverForPeer?(timeoutMs: number): Promise<TakeoverResult>;
 }
 
 export interface TakeoverResult {
