@@ -318,7 +318,7 @@ export class Host extends TypedEmitter<HostEvents> {
       writer,
       primary: () => this.#role.current,
       readDb: () => this.#readDb,
-      takeover: (nodeId, timeoutMs) => this.#link.clientOrThrow().call(this.#link.urlOf(nodeId), '/internal/takeover', { timeoutMs }, timeoutMs + 5_000),
+      takeover: (nodeId, timeoutMs) => this.#link.clientOrThrow().call(this.#link.urlOf(nodeId), '/internal/takeover', { timeoutMs, leaving: this.config.nodeId }, timeoutMs + 5_000),
     });
     let report: LeaveReport;
     try {

@@ -119,6 +119,15 @@ export class Coordinator {
     return { primary: this.#o.nodeId, shardCount: this.#o.shardCount };
   }
 
+  /** The old primary that handed this one the lease is leaving: drain it now (contract 11). */
+  markLeaving(nodeId: string): void {
+    if (!this.#running || !this.#nodes.markLeaving(nodeId)) return;
+    const shards = [...this.#assignments.values()].filter((a) => a.nodeId === nodeId).length;
+    this.#event('leave', nodeId, null, { shards });
+    this.#log.info({ nodeId, shards }, 'node is leaving: its shards move elsewhere by resume');
+    void this.tick();
+  }
+
   /** Nodes that take shards now (alive, neither draining nor leaving), this one included. */
   liveNodes(): string[] {
     return this.#nodes.placementNodes().filter((n) => n.alive && !n.draining).map((n) => n.id);

@@ -24,7 +24,10 @@ describe('NodeRegistry', () => {
     nodes.heartbeat(beat('b'), 0);
     expect(nodes.heartbeat({ ...beat('a'), leaving: 'leaving' }, 100)).toEqual(['leave']);
     expect(nodes.heartbeat({ ...beat('a'), leaving: 'leaving' }, 200)).toEqual([]);
+    // The same process never stops leaving, even if a heartbeat sent before it began arrives late.
+    expect(nodes.heartbeat(beat('a'), 250)).toEqual([]);
     expect(nodes.status('a')).toBe('leaving');
+    expect(nodes.markLeaving('a')).toBe(false);
     expect(nodes.placementNodes()).toEqual([
       { id: 'a', alive: true, draining: true },
       { id: 'b', alive: true, draining: false },
@@ -38,6 +41,12 @@ describe('NodeRegistry', () => {
     // The restarted process (another startedAt) joins afresh and takes shards.
     expect(nodes.heartbeat({ ...beat('a'), startedAt: 99 }, 2_100)).toEqual(['join']);
     expect(nodes.status('a')).toBe('alive');
+    // A leaving primary's successor is told before the leaver's own heartbeats arrive.
+    nodes.heartbeat(beat('b'), 2_120);
+    expect(nodes.markLeaving('b')).toBe(true);
+    expect(nodes.status('b')).toBe('leaving');
+    expect(nodes.heartbeat({ ...beat('b'), leaving: 'leaving' }, 2_150)).toEqual([]);
+    expect(nodes.markLeaving('nobody')).toBe(false);
     // A node that starts leaving as it is heard of for the first time.
     expect(nodes.heartbeat({ ...beat('c'), leaving: 'leaving' }, 2_200)).toEqual(['join', 'leave']);
   });

@@ -71,7 +71,8 @@ export class NodeRegistry {
     const known = this.#nodes.get(request.nodeId);
     if (known?.left && known.startedAt === request.startedAt) return [];
     const left = request.leaving === 'left';
-    const leaving = left || request.leaving === 'leaving';
+    // A process that began to leave never stays after all: only a new process (another startedAt) clears it.
+    const leaving = left || request.leaving === 'leaving' || (known !== undefined && known.leaving && known.startedAt === request.startedAt);
     this.#nodes.set(request.nodeId, {
       url: request.url,
       version: request.version,
@@ -89,6 +90,18 @@ export class NodeRegistry {
     if (leaving && !known?.leaving) changes.push('leave');
     if (left) changes.push('left');
     return changes;
+  }
+
+  /**
+   * A leaving primary handed this primary the lease and asks to be drained before its own
+   * heartbeats get here (its LiteFS reconnects first). False when the node is unknown, dead or
+   * leaving already.
+   */
+  markLeaving(nodeId: string): boolean {
+    const node = this.#nodes.get(nodeId);
+    if (!node || node.dead || node.leaving) return false;
+    node.leaving = true;
+    return true;
   }
 
   /** Declares dead every node silent for longer than the timeout; returns the newly dead. */

@@ -46,7 +46,7 @@ export interface LeaveInputs {
   isPrimary(): boolean;
   /** Nodes that take shards now, as this node knows them (this one may be among them). */
   liveNodes(): string[];
-  /** Asks `nodeId` to take the lease; resolves once its coordinator runs, throws if it cannot. */
+  /** Asks `nodeId` to take the lease and drain this node; resolves once its coordinator runs, throws if it cannot. */
   takeover(nodeId: string, timeoutMs: number): Promise<void>;
   /** From now on the agent's heartbeats ask the primary to drain this node. */
   markLeaving(): void;
@@ -118,8 +118,10 @@ export class GracefulLeave {
     try {
       this.#progress = { startedAt: started, phase: 'lease', shards, remaining: shards };
       this.#log.info({ shards, others, timeoutMs: options.timeoutMs }, 'leaving the cluster: the lease and every shard move to other nodes by resume');
-      this.#i.markLeaving();
+      // A primary hands the lease on first: its own coordinator must not start draining it
+      // while the lease moves (the new one drains it, told so with the takeover).
       const lease = this.#i.isPrimary() ? await this.#handOverLease(others, started, stop.signal) : null;
+      this.#i.markLeaving();
       this.#progress = { ...this.#progress, phase: 'drain' };
       await this.#drain(stop.signal);
       const interrupted = options.signal?.aborted ?? false;

@@ -70,10 +70,12 @@ export class HostOperations {
       setDraining: (nodeId, draining) => this.#h.primaryOrThrow(`${draining ? 'drain' : 'undrain'} ${nodeId}`).coordinator.setDraining(nodeId, draining),
       shardStats: (shardId) => this.#h.runner(shardId)?.stats() ?? null,
       holdWrites: async (holdMs) => ({ heldMs: await this.#h.primaryOrThrow('hold writes').holdWrites(holdMs) }),
-      takeoverForPeer: (timeoutMs) => {
+      takeoverForPeer: async ({ timeoutMs, leaving }) => {
         const refused = this.#h.refusesLease();
-        if (refused) return Promise.reject(new ShardlineError('CONFLICT', `Cannot take the lease over: ${refused}`));
-        return this.takeover({ timeoutMs });
+        if (refused) throw new ShardlineError('CONFLICT', `Cannot take the lease over from ${leaving}: ${refused}`);
+        const result = await this.takeover({ timeoutMs });
+        this.#h.primary()?.coordinator.markLeaving(leaving);
+        return result;
       },
     };
   }

@@ -283,6 +283,11 @@ export class ShardlineCluster {
     return this.litefs.kill(hostname);
   }
 
+  /** A platform's stop (SIGTERM to LiteFS alone, SIGKILL after `killAfterMs`); see LiteFsCluster.terminate. */
+  terminate(hostname: string, killAfterMs: number): ReturnType<LiteFsCluster['terminate']> {
+    return this.litefs.terminate(hostname, { killAfterMs });
+  }
+
   /** Starts a stopped or killed node again (same dirs and ports) and waits until its API answers. */
   async restart(hostname: string): Promise<void> {
     await this.litefs.restart(hostname);
