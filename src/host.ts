@@ -233,6 +233,8 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#unsubscribe = this.#leadership.subscribe((state) => {
       this.emit('role', state);
       this.#role.follow(state);
+      // Writes queued while no primary was known go now, not after the retry backoff.
+      if (state.primary && !state.isPrimary) this.#forwarder?.retryNow();
     });
     await this.#role.apply(this.#leadership.current());
 
@@ -318,6 +320,10 @@ export class Host extends TypedEmitter<HostEvents> {
       writer,
       primary: () => this.#role.current,
       readDb: () => this.#readDb,
+      followSuccessor: (nodeId) => {
+        this.#link.followSuccessor(nodeId);
+        this.#forwarder?.retryNow();
+      },
       takeover: (nodeId, timeoutMs) => this.#link.clientOrThrow().call(this.#link.urlOf(nodeId), '/internal/takeover', { timeoutMs, leaving: this.config.nodeId }, timeoutMs + 5_000),
     });
     let report: LeaveReport;

@@ -64,7 +64,7 @@ export const CONFIG_SETTINGS = [
   { key: 'litefsUrl', env: 'SHARDLINE_LITEFS_URL', flag: '--litefs-url', help: 'LiteFS HTTP API of this node (e.g. http://127.0.0.1:20202); unset = embedded single node' },
   { key: 'advertiseUrl', env: 'SHARDLINE_ADVERTISE_URL', flag: '--advertise-url', help: 'URL other nodes reach this node at (default http://<host>:<port>)' },
   { key: 'nodeTimeoutMs', env: 'SHARDLINE_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', help: 'A node is dead after this long without heartbeats (default 5000)' },
-  { key: 'leaveTimeoutMs', env: 'SHARDLINE_LEAVE_TIMEOUT_MS', flag: '--leave-timeout-ms', help: `On SIGINT/SIGTERM, the longest a cluster node spends handing its lease and shards on before it stops (default ${DEFAULT_LEAVE_TIMEOUT_MS}; keep it under the platform's kill timeout)` },
+  { key: 'leaveTimeoutMs', env: 'SHARDLINE_LEAVE_TIMEOUT_MS', flag: '--leave-timeout-ms', help: `On SIGINT/SIGTERM, the longest a cluster node spends handing its lease and shards on before it stops (default ${DEFAULT_LEAVE_TIMEOUT_MS}; keep it under the platform's kill timeout; 0 turns the leave off)` },
 ] as const satisfies readonly { key: keyof Config; env: string; flag: string | null; help: string }[];
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];

@@ -14,7 +14,9 @@ export type LeaveOutcome =
   /** The embedded single node: a plain stop. */
   | 'embedded'
   /** The host was not running (still starting, or stopping already): a plain stop. */
-  | 'not-running';
+  | 'not-running'
+  /** Turned off (a timeout of 0): a plain stop; the primary fails the shards over after nodeTimeout. */
+  | 'off';
 
 export interface LeaveReport {
   readonly outcome: LeaveOutcome;
@@ -104,6 +106,10 @@ export class GracefulLeave {
       ...extra,
     });
     if (this.#i.embedded) return report('embedded');
+    if (options.timeoutMs <= 0) {
+      this.#log.info({ shards }, 'graceful leave is off (a leave timeout of 0): a plain stop; shards detach resumably and fail over after nodeTimeout');
+      return report('off');
+    }
     const others = this.#i.liveNodes().filter((id) => id !== this.#i.nodeId);
     if (others.length === 0) {
       this.#log.warn({ shards }, 'no other live node to leave to: stopping as a plain stop (shards detach resumably; the next node to start resumes them)');

@@ -20,6 +20,8 @@ export interface HostLeaveParts {
   readonly writer: RoutingWriter;
   primary(): PrimaryRole | null;
   readDb(): SqliteDriver | null;
+  /** `nodeId` took the lease: send writes and heartbeats there until LiteFS names the primary. */
+  followSuccessor(nodeId: string): void;
   /** POST /internal/takeover on `nodeId`: it takes the lease and answers once its coordinator runs. */
   takeover(nodeId: string, timeoutMs: number): Promise<unknown>;
 }
@@ -42,6 +44,7 @@ export function leaveFor(parts: HostLeaveParts): HostLeave {
     liveNodes: () => liveNodes(parts),
     takeover: async (nodeId, timeoutMs) => {
       await parts.takeover(nodeId, timeoutMs);
+      parts.followSuccessor(nodeId);
     },
     markLeaving: () => parts.agent.leave(),
     heartbeat: () => parts.agent.heartbeat(),
