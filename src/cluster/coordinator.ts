@@ -8,6 +8,7 @@ import { listShardSessions, resumableSessions } from '../store/queries.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
 import type { ClaimResult, CoordinatorOptions, MoveResult, ReleaseResult } from './coordinator-options.ts';
 import { pickHandoffs, type HandoffReason } from './handoff-slots.ts';
+import { JoinedWrites } from './joined-writes.ts';
 import { appendEvent, readAssignments, readNodes, setDraining, upsertNode, writeAssignment, deleteAssignmentsFrom, type AssignmentRow } from './cluster-tables.ts';
 import { NodeRegistry } from './node-registry.ts';
 
@@ -43,6 +44,17 @@ export class Coordinator {
   readonly #moving = new Map<number, { readonly to: string | null; readonly reason: HandoffReason | null }>();
   /** Moves completed by this coordinator, by reason (for /metrics). */
   readonly #moved = new Map<HandoffReason, number>();
+  /** Moves whose old owner answered, committed together when several wait for the store at once. */
+  readonly #moveCommits = new JoinedWrites<{ row: AssignmentRow; resume: ResumeInfo; event: AssignmentEvent }>(
+    (moves) => {
+      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Move of shard${moves.length > 1 ? 's' : ''} ${moves.map((m) => m.row.shardId).join(', ')} abandoned: this node lost the primary role`);
+      this.#o.db.transaction(() => {
+        for (const move of moves) this.#writeAssignment(move.row, move.resume, move.event);
+      });
+      for (const move of moves) this.#assignments.set(move.row.shardId, move.row);
+    },
+    (write) => this.#exclusive(write),
+  );
   #pendingEvents: PendingEvent[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
@@ -288,11 +300,8 @@ export class Coordinator {
         throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${from} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
       const epoch = current.epoch + 1;
-      await this.#exclusive(() => {
-        if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Move of shard ${shardId} abandoned: this node lost the primary role`);
-        const row: AssignmentRow = { shardId, nodeId: to, epoch, state: 'assigned', updatedAt: this.#clock.now() };
-        this.#commitAssignment(row, detached, { kind: 'move', nodeId: to, detail: { from, to, epoch, seq: detached.seq, reason } });
-      });
+      const row: AssignmentRow = { shardId, nodeId: to, epoch, state: 'assigned', updatedAt: this.#clock.now() };
+      await this.#moveCommits.add({ row, resume: detached, event: { kind: 'move', nodeId: to, detail: { from, to, epoch, seq: detached.seq, reason } } });
       this.#o.onAssignmentsChanged?.();
       await this.#o.commands.start(to, shardId, epoch, detached).catch((error: unknown) => {
         this.#log.warn({ err: (error as Error).message, shardId, to }, 'target did not confirm the start; it reconciles from its replica');
@@ -300,6 +309,9 @@ export class Coordinator {
       const result = { shardId, from, to, epoch, seq: detached.seq, tookMs: this.#clock.now() - started };
       this.#moved.set(reason, (this.#moved.get(reason) ?? 0) + 1);
       this.#log.info({ ...result, reason }, 'shard moved by resume');
+      // A drain has a deadline: its next move takes the freed slot now, not at the next tick
+      // (after the finally below has freed it). A failed move waits for the tick, so it cannot spin.
+      if (reason === 'leave' || reason === 'drain') queueMicrotask(() => void this.tick());
       return result;
     } catch (error) {
       this.#log.warn({ err: (error as Error).message, shardId, from, to }, 'shard move failed');
@@ -389,14 +401,17 @@ export class Coordinator {
    * and makes the assignment current in the same synchronous step: a write waiting its turn
    * in exclusive() checks against it.
    */
-  #commitAssignment(row: AssignmentRow, resume: ResumeInfo, event: { kind: string; nodeId: string; detail: Record<string, unknown> }): void {
-    const db = this.#o.db;
-    db.transaction(() => {
-      this.#applier.commitSession(row.shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, row.updatedAt);
-      writeAssignment(db, row);
-      appendEvent(db, { at: row.updatedAt, kind: event.kind, nodeId: event.nodeId, shardId: row.shardId, detail: event.detail });
-    });
+  #commitAssignment(row: AssignmentRow, resume: ResumeInfo, event: AssignmentEvent): void {
+    this.#o.db.transaction(() => this.#writeAssignment(row, resume, event));
     this.#assignments.set(row.shardId, row);
+  }
+
+  /** The writes of #commitAssignment, inside the caller's transaction. */
+  #writeAssignment(row: AssignmentRow, resume: ResumeInfo, event: AssignmentEvent): void {
+    const db = this.#o.db;
+    this.#applier.commitSession(row.shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, row.updatedAt);
+    writeAssignment(db, row);
+    appendEvent(db, { at: row.updatedAt, kind: event.kind, nodeId: event.nodeId, shardId: row.shardId, detail: event.detail });
   }
 
   #exclusive<T>(write: () => T): Promise<T> {
@@ -424,6 +439,13 @@ export class Coordinator {
     }
     this.#pendingEvents.push({ at: this.#clock.now(), kind, nodeId, shardId, detail });
   }
+}
+
+/** The cluster event a change of assignment is recorded with. */
+interface AssignmentEvent {
+  readonly kind: string;
+  readonly nodeId: string;
+  readonly detail: Record<string, unknown>;
 }
 
 function describe(row: AssignmentRow | undefined): string {

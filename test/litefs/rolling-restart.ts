@@ -61,9 +61,10 @@ function leaveLine(log: string): RestartTurn['leave'] {
 }
 
 /**
- * Per shard and per change of node: the time between the last dispatch handled on the old node
- * and the first handled on the new one, in seq order within each session. A shard that moved
- * by resume has one session throughout, so every change of node is one move.
+ * Per shard and per change of node process: the time between the last dispatch handled by the
+ * old process and the first handled by the new one, in seq order within each session. A shard
+ * that moved by resume has one session throughout, so every change is one move; a shard that a
+ * restarted node resumed itself (its old process stopped without moving it) counts too.
  */
 export function moveGaps(records: readonly RecordedDispatch[]): { shardId: number; from: string; to: string; gapMs: number; at: number }[] {
   const gaps: { shardId: number; from: string; to: string; gapMs: number; at: number }[] = [];
@@ -78,7 +79,7 @@ export function moveGaps(records: readonly RecordedDispatch[]): { shardId: numbe
     list.sort((a, b) => a.seq - b.seq || a.at - b.at);
     for (let i = 1; i < list.length; i++) {
       const [prev, next] = [list[i - 1]!, list[i]!];
-      if (prev.node !== next.node && next.seq > prev.seq) gaps.push({ shardId: next.shardId, from: prev.node, to: next.node, gapMs: next.at - prev.at, at: next.at });
+      if ((prev.node !== next.node || prev.pid !== next.pid) && next.seq > prev.seq) gaps.push({ shardId: next.shardId, from: prev.node, to: next.node, gapMs: next.at - prev.at, at: next.at });
     }
   }
   return gaps;

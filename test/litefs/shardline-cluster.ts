@@ -21,6 +21,8 @@ export interface RecordedDispatch {
   readonly t: string;
   /** Date.now() on the node when its bot handled the dispatch (same machine clock as the test). */
   readonly at: number;
+  /** The node process that handled it (a restarted node is another process). */
+  readonly pid?: number;
   /** The node whose record holds it. */
   readonly node: string;
 }
