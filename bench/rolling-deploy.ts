@@ -71,7 +71,9 @@ async function phase(name: 'graceful' | 'baseline'): Promise<PhaseResult> {
       lost += check.lost.length;
       duplicated += check.duplicated.length;
     }
-    return { phase: name, turns, gaps: moveGaps(records).map((g) => g.gapMs), lost, duplicated, identifies: c.discord.stats.identifies - identifies, tookMs };
+    const moves = moveGaps(records).sort((a, b) => a.at - b.at);
+    for (const m of moves) console.error(`  ${name}: shard ${m.shardId} ${m.from} -> ${m.to}: gap ${m.gapMs} ms, ${((m.at - started) / 1000).toFixed(1)} s into the deploy`);
+    return { phase: name, turns, gaps: moves.map((g) => g.gapMs), lost, duplicated, identifies: c.discord.stats.identifies - identifies, tookMs };
   } finally {
     await c.close();
   }

@@ -79,7 +79,10 @@ export function moveGaps(records: readonly RecordedDispatch[]): { shardId: numbe
     list.sort((a, b) => a.seq - b.seq || a.at - b.at);
     for (let i = 1; i < list.length; i++) {
       const [prev, next] = [list[i - 1]!, list[i]!];
-      if ((prev.node !== next.node || prev.pid !== next.pid) && next.seq > prev.seq) gaps.push({ shardId: next.shardId, from: prev.node, to: next.node, gapMs: next.at - prev.at, at: next.at });
+      if ((prev.node !== next.node || prev.pid !== next.pid) && next.seq > prev.seq) {
+        const [from, to] = prev.node === next.node ? [`${prev.node} (${String(prev.pid)})`, `${next.node} (${String(next.pid)})`] : [prev.node, next.node];
+        gaps.push({ shardId: next.shardId, from, to, gapMs: next.at - prev.at, at: next.at });
+      }
     }
   }
   return gaps;
