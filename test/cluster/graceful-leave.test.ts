@@ -105,7 +105,10 @@ describe('graceful leave on a 3-node simulated-LiteFS cluster', () => {
     expect(cluster.log.lines().some((l) => l['node'] === leaver.id && l['msg'] === 'left the cluster: every shard moved by resume' && typeof l['tookMs'] === 'number')).toBe(true);
     await expectNothingLostOrTwice();
     expect(cluster.discord.stats.identifies).toBe(identifies);
-    expect(primary.host.primary!.coordinator.movesByReason().get('leave')).toBe(shards.length);
+    const metrics = await (await fetch(`${primary.host.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    expect(metrics).toContain(`shardline_shard_moves_total{reason="leave"} ${shards.length}`);
+    // The dashboard lists the same events (it renders GET /status's).
+    expect(primary.host.status().events.filter((e) => e.nodeId === leaver.id || e.detail['from'] === leaver.id).map((e) => e.kind)).toEqual(expect.arrayContaining(['leave', 'move', 'left']));
   });
 
   it('the primary leaves under traffic: the lease and the coordinator move first, then its shards, nothing lost or twice, no IDENTIFY', async () => {
