@@ -71,7 +71,8 @@ async function phase(name: 'graceful' | 'baseline'): Promise<PhaseResult> {
       lost += check.lost.length;
       duplicated += check.duplicated.length;
     }
-    const moves = moveGaps(records).sort((a, b) => a.at - b.at);
+    // Moves of the deploy only: the cluster may still have been settling before it began.
+    const moves = moveGaps(records).filter((m) => m.at - m.gapMs >= started).sort((a, b) => a.at - b.at);
     for (const m of moves) console.error(`  ${name}: shard ${m.shardId} ${m.from} -> ${m.to}: gap ${m.gapMs} ms, ${((m.at - started) / 1000).toFixed(1)} s into the deploy`);
     return { phase: name, turns, gaps: moves.map((g) => g.gapMs), lost, duplicated, identifies: c.discord.stats.identifies - identifies, tookMs };
   } finally {

@@ -322,7 +322,8 @@ export class Host extends TypedEmitter<HostEvents> {
       readDb: () => this.#readDb,
       followSuccessor: (nodeId) => {
         this.#link.followSuccessor(nodeId);
-        this.#forwarder?.retryNow();
+        // What the old funnel had queued goes now, committed at once: the moves' own flushes then find little left.
+        void writer.flush().catch(() => {});
       },
       takeover: (nodeId, timeoutMs) => this.#link.clientOrThrow().call(this.#link.urlOf(nodeId), '/internal/takeover', { timeoutMs, leaving: this.config.nodeId }, timeoutMs + 5_000),
     });
