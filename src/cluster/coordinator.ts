@@ -189,7 +189,11 @@ export class Coordinator {
         const status = this.#nodes.status(nodeId);
         return status === 'leaving' || status === 'draining' ? status : 'other';
       };
-      for (const { move, reason } of pickHandoffs(moves, [...this.#moving.values()].map((m) => m.reason), source, limits)) {
+      // Handoffs wait for the primary to settle too: just after a takeover every node's queued
+      // writes arrive and the funnel's thread starts, and a move then takes twice as long (a
+      // leaving old primary's shards keep running meanwhile, so waiting costs no gap).
+      const handoffs = this.#settled(now) ? pickHandoffs(moves, [...this.#moving.values()].map((m) => m.reason), source, limits) : [];
+      for (const { move, reason } of handoffs) {
         void this.#handoff(move.shardId, move.to, reason).catch(() => {});
       }
       if (this.#round) return this.#round;
@@ -219,8 +223,12 @@ export class Coordinator {
 
   /** Failovers at once; placements once the primary has settled. */
   #immediate(moves: readonly Move[], now: number): Move[] {
-    const settled = now - this.#startedAt >= (this.#o.settleMs ?? 1_500);
+    const settled = this.#settled(now);
     return moves.filter((m) => m.kind === 'failover' || (m.kind === 'place' && settled));
+  }
+
+  #settled(now: number): boolean {
+    return now - this.#startedAt >= (this.#o.settleMs ?? 1_500);
   }
 
   #roundDue(now: number, moves: readonly Move[]): boolean {
