@@ -214,7 +214,7 @@ export const DASHBOARD_SCRIPT = `
         }));
     } else if (a === 'drain' || a === 'undrain') {
       ask((a === 'drain' ? 'Drain ' : 'Undrain ') + node + '?',
-        a === 'drain' ? 'Every shard on ' + node + ' moves to the other nodes by resume, and it gets no new ones (before a deploy).' : node + ' takes shards again.',
+        a === 'drain' ? 'Every shard on ' + node + ' moves to the other nodes by resume, and it gets no new ones (maintenance; a stopping node leaves by itself).' : node + ' takes shards again.',
         [{ label: (a === 'drain' ? 'Drain ' : 'Undrain ') + node, id: a, cls: a === 'drain' ? 'danger' : '',
            run: function () { call((a === 'drain' ? 'Drain ' : 'Undrain ') + node, '/nodes/' + encodeURIComponent(node) + '/' + a); } }]);
     } else if (a === 'takeover') {
