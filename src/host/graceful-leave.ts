@@ -159,7 +159,7 @@ export class GracefulLeave {
       } catch (error) {
         if (signal.aborted) return null;
         if (this.#i.isPrimary()) {
-          this.#log.warn({ err: (error as Error).message, target }, 'this node could not take the lease; trying the next');
+          this.#log.warn({ err: (error as Error).message, target }, 'that node could not take the lease; trying the next');
           continue;
         }
         // The lease moved although the answer was lost: the node took over.
