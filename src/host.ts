@@ -23,6 +23,8 @@ import { ClusterLink } from './host/cluster-link.ts';
 import { createNodeAgent } from './host/create-node-agent.ts';
 import { createPrimaryRole } from './host/create-primary-role.ts';
 import { defaultLeadership } from './host/default-leadership.ts';
+import type { LeaveReport } from './host/graceful-leave.ts';
+import { leaveFor, type HostLeave } from './host/host-leave.ts';
 import { createRest, fetchGatewayBot } from './host/gateway-info.ts';
 import { HostOperations } from './host/host-operations.ts';
 import type { HostOptions } from './host/host-options.ts';
@@ -41,6 +43,7 @@ import { queryResultJson } from './store/result-json.ts';
 
 export type { HostOptions } from './host/host-options.ts';
 export type { StartupProgress } from './host/startup-progress.ts';
+export type { LeaveReport } from './host/graceful-leave.ts';
 
 export const VERSION = '0.1.0';
 
@@ -76,7 +79,8 @@ export class Host extends TypedEmitter<HostEvents> {
   #writer: RoutingWriter | null = null;
   #agent: NodeAgent | null = null;
   #unsubscribe: (() => void) | null = null;
-  #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
+  #state: 'new' | 'starting' | 'running' | 'leaving' | 'closing' | 'closed' = 'new';
+  #leave: HostLeave | null = null;
   #startedAt = 0;
   readonly #operations: HostOperations;
   readonly #loop: LoopStallMonitor;
@@ -140,6 +144,8 @@ export class Host extends TypedEmitter<HostEvents> {
       urlOf: (nodeId) => this.#link.urlOf(nodeId),
       client: () => this.#link.clientOrThrow(),
       primaryOrThrow: (what) => this.#link.primaryOrThrow(what),
+      leave: () => this.#leave?.progress ?? null,
+      refusesLease: () => (this.#state === 'running' ? null : `node ${this.config.nodeId} is ${this.#state}`),
     });
   }
 
@@ -232,6 +238,8 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#unsubscribe = this.#leadership.subscribe((state) => {
       this.emit('role', state);
       this.#role.follow(state);
+      // Writes queued while no primary was known go now, not after the retry backoff.
+      if (state.primary && !state.isPrimary) this.#forwarder?.retryNow();
     });
     await this.#role.apply(this.#leadership.current());
 
@@ -283,9 +291,54 @@ export class Host extends TypedEmitter<HostEvents> {
   /** Graceful stop: shards detach resumably, their final seqs are committed, then everything closes. */
   async close(): Promise<void> {
     if (this.#state === 'closed' || this.#state === 'closing') return;
+    this.#leave?.interrupt();
     this.#state = 'closing';
     await this.#teardown(true);
     this.#state = 'closed';
+  }
+
+  /**
+   * What SIGINT/SIGTERM does (contract 11). A cluster node leaves first: it hands the lease on
+   * if it holds it, has the primary move every shard away by resume, and waits until it runs
+   * none and its writes are acknowledged, at most `timeoutMs` (default
+   * SHARDLINE_LEAVE_TIMEOUT_MS); what is left then is detached resumably. `signal` (a second
+   * signal) cuts the wait short. Then it closes as close() does. The embedded node, and a node
+   * with no other live node, only close.
+   */
+  async leave(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<LeaveReport> {
+    if (this.#state !== 'running' || !this.#agent || !this.#writer) {
+      const started = Date.now();
+      const shards = this.runners().length;
+      await this.close();
+      return { outcome: 'not-running', tookMs: Date.now() - started, shards, leftover: shards, primaryHandoffMs: null, newPrimary: null };
+    }
+    this.#state = 'leaving';
+    const agent = this.#agent;
+    const writer = this.#writer;
+    this.#leave = leaveFor({
+      nodeId: this.config.nodeId,
+      nodeTimeoutMs: this.config.nodeTimeoutMs,
+      logger: this.#log,
+      embedded: this.#leadership instanceof StaticLeadership,
+      leadership: this.#leadership,
+      agent,
+      writer,
+      primary: () => this.#role.current,
+      readDb: () => this.#readDb,
+      followSuccessor: (nodeId) => {
+        this.#link.followSuccessor(nodeId);
+        // What the old funnel had queued goes now, committed at once: the moves' own flushes then find little left.
+        void writer.flush().catch(() => {});
+      },
+      takeover: (nodeId, timeoutMs) => this.#link.clientOrThrow().call(this.#link.urlOf(nodeId), '/internal/takeover', { timeoutMs, leaving: this.config.nodeId }, timeoutMs + 5_000),
+    });
+    let report: LeaveReport;
+    try {
+      report = await this.#leave.run({ timeoutMs: options.timeoutMs ?? this.config.leaveTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    } finally {
+      await this.close();
+    }
+    return report;
   }
 
   /** As abrupt as a crash can be in-process: nothing more is committed or sent. */

@@ -9,7 +9,7 @@ export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
 export const ADMIN_USAGE = `Usage:
   shardline takeover [--timeout <ms>]       make the node at --url the primary
   shardline move <shard> <node>             move a shard to a node by RESUME
-  shardline drain <node> [--wait <ms>]      move every shard off a node (before a deploy)
+  shardline drain <node> [--wait <ms>]      move every shard off a node that stays up (maintenance)
   shardline drain <node> --undrain          let the node take shards again
   shardline status [--json]                 nodes, shards per node, identify budget
 

@@ -15,6 +15,12 @@ export const heartbeatRequest = z.strictObject({
   shards: z
     .array(z.strictObject({ shardId: z.number().int().nonnegative(), epoch: z.number().int().nonnegative(), status: z.string().max(32), seq: z.number().int().nullable() }))
     .max(65_536),
+  /**
+   * 'leaving': the node was told to stop and asks to be drained (it takes no shards, and the
+   * primary moves its shards away by resume); 'left': its last heartbeat, sent once it holds no
+   * running shard and its writes are acknowledged. Absent: a node that stays.
+   */
+  leaving: z.enum(['leaving', 'left']).optional(),
 });
 export type HeartbeatRequest = z.infer<typeof heartbeatRequest>;
 

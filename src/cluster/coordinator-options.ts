@@ -22,11 +22,14 @@ export interface CoordinatorOptions {
   readonly tickMs?: number;
   /**
    * After becoming primary, unowned shards wait this long so that nodes starting together
-   * all get a share instead of one node identifying everything. Default 1500.
+   * all get a share instead of one node identifying everything; handoffs wait too (the
+   * takeover's backlog of writes lands first). Failovers never wait. Default 1500.
    */
   readonly settleMs?: number;
   /** Rebalancing handoffs running at once (failovers are never held back). Default 1. */
   readonly maxConcurrentHandoffs?: number;
+  /** Moves off a draining or leaving node running at once (each a resume, no IDENTIFY). Default 8. */
+  readonly maxConcurrentDrainMoves?: number;
   readonly clock?: Clock;
   /**
    * A shard handed off by hand (POST /shards/:id/handoff) waits this long for the matching

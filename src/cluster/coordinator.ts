@@ -7,6 +7,8 @@ import { MutationApplier } from '../store/mutation-applier.ts';
 import { listShardSessions, resumableSessions } from '../store/queries.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
 import type { ClaimResult, CoordinatorOptions, MoveResult, ReleaseResult } from './coordinator-options.ts';
+import { pickHandoffs, type HandoffReason } from './handoff-slots.ts';
+import { JoinedWrites } from './joined-writes.ts';
 import { appendEvent, readAssignments, readNodes, setDraining, upsertNode, writeAssignment, deleteAssignmentsFrom, type AssignmentRow } from './cluster-tables.ts';
 import { NodeRegistry } from './node-registry.ts';
 
@@ -38,7 +40,21 @@ export class Coordinator {
   readonly #applier: MutationApplier;
   readonly #nodes: NodeRegistry;
   #assignments = new Map<number, AssignmentRow>();
-  readonly #moving = new Set<number>();
+  /** Moves running now: the target (null while a manual handoff waits for its resume) and why. */
+  readonly #moving = new Map<number, { readonly to: string | null; readonly reason: HandoffReason | null }>();
+  /** Moves completed by this coordinator, by reason (for /metrics). */
+  readonly #moved = new Map<HandoffReason, number>();
+  /** Moves whose old owner answered, committed together when several wait for the store at once. */
+  readonly #moveCommits = new JoinedWrites<{ row: AssignmentRow; resume: ResumeInfo; event: AssignmentEvent }>(
+    (moves) => {
+      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Move of shard${moves.length > 1 ? 's' : ''} ${moves.map((m) => m.row.shardId).join(', ')} abandoned: this node lost the primary role`);
+      this.#o.db.transaction(() => {
+        for (const move of moves) this.#writeAssignment(move.row, move.resume, move.event);
+      });
+      for (const move of moves) this.#assignments.set(move.row.shardId, move.row);
+    },
+    (write) => this.#exclusive(write),
+  );
   #pendingEvents: PendingEvent[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
@@ -97,14 +113,41 @@ export class Coordinator {
   /** Memory only: the next round persists it. */
   heartbeat(request: HeartbeatRequest): HeartbeatResponse {
     if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot record the heartbeat of ${request.nodeId}: this node's coordinator is not running`);
-    const seen = this.#nodes.heartbeat(request, this.#clock.now());
-    if (seen) {
-      this.#event(seen, request.nodeId, null, { url: request.url, version: request.version });
-      // Other nodes find a node's URL in the replicated nodes table: write a newcomer in the next round.
-      this.#lastPersist = 0;
-      this.#log.info({ nodeId: request.nodeId, url: request.url }, seen === 'rejoin' ? 'node is back' : 'node joined');
+    for (const change of this.#nodes.heartbeat(request, this.#clock.now())) {
+      if (change === 'join' || change === 'rejoin') {
+        this.#event(change, request.nodeId, null, { url: request.url, version: request.version });
+        // Other nodes find a node's URL in the replicated nodes table: write a newcomer in the next round.
+        this.#lastPersist = 0;
+        this.#log.info({ nodeId: request.nodeId, url: request.url }, change === 'rejoin' ? 'node is back' : 'node joined');
+      } else {
+        // Leaving: the shards it runs, all about to move; left: those it still owned, which fail over now.
+        const shards = change === 'leave' ? request.shards.length : [...this.#assignments.values()].filter((a) => a.nodeId === request.nodeId).length;
+        this.#event(change, request.nodeId, null, { shards });
+        this.#log.info({ nodeId: request.nodeId, shards }, change === 'leave' ? 'node is leaving: its shards move elsewhere by resume' : 'node left the cluster');
+        // Contract 11: the drain starts now, not at the next tick; after 'left', what it still owned fails over at once.
+        void this.tick();
+      }
     }
     return { primary: this.#o.nodeId, shardCount: this.#o.shardCount };
+  }
+
+  /** The old primary that handed this one the lease is leaving: drain it now (contract 11). */
+  markLeaving(nodeId: string): void {
+    if (!this.#running || !this.#nodes.markLeaving(nodeId)) return;
+    const shards = [...this.#assignments.values()].filter((a) => a.nodeId === nodeId).length;
+    this.#event('leave', nodeId, null, { shards });
+    this.#log.info({ nodeId, shards }, 'node is leaving: its shards move elsewhere by resume');
+    void this.tick();
+  }
+
+  /** Nodes that take shards now (alive, neither draining nor leaving), this one included. */
+  liveNodes(): string[] {
+    return this.#nodes.placementNodes().filter((n) => n.alive && !n.draining).map((n) => n.id);
+  }
+
+  /** Moves this coordinator completed, by reason. */
+  movesByReason(): ReadonlyMap<HandoffReason, number> {
+    return this.#moved;
   }
 
   nodeUrl(nodeId: string): string | null {
@@ -141,9 +184,17 @@ export class Coordinator {
         this.#log.warn({ nodeId, silentMs }, 'node declared dead: its shards fail over');
       }
       const moves = this.#plan(now);
-      const room = (this.#o.maxConcurrentHandoffs ?? 1) - this.#moving.size;
-      for (const move of moves.filter((m) => m.kind === 'handoff').slice(0, Math.max(0, room))) {
-        void this.#handoff(move.shardId, move.to, 'rebalance').catch(() => {});
+      const limits = { rebalance: this.#o.maxConcurrentHandoffs ?? 1, drain: this.#o.maxConcurrentDrainMoves ?? 8 };
+      const source = (nodeId: string): 'leaving' | 'draining' | 'other' => {
+        const status = this.#nodes.status(nodeId);
+        return status === 'leaving' || status === 'draining' ? status : 'other';
+      };
+      // Handoffs wait for the primary to settle too: just after a takeover every node's queued
+      // writes arrive and the funnel's thread starts, and a move then takes twice as long (a
+      // leaving old primary's shards keep running meanwhile, so waiting costs no gap).
+      const handoffs = this.#settled(now) ? pickHandoffs(moves, [...this.#moving.values()].map((m) => m.reason), source, limits) : [];
+      for (const { move, reason } of handoffs) {
+        void this.#handoff(move.shardId, move.to, reason).catch(() => {});
       }
       if (this.#round) return this.#round;
       if (!this.#roundDue(now, moves)) return Promise.resolve();
@@ -163,7 +214,8 @@ export class Coordinator {
   /** The planner's moves that are not already running or waiting for a manual resume. */
   #plan(now: number): Move[] {
     const owners = new Map<number, string | null>();
-    for (let shardId = 0; shardId < this.#o.shardCount; shardId++) owners.set(shardId, this.#assignments.get(shardId)?.nodeId ?? null);
+    // A shard on its way counts as at its target already, so moves planned in later rounds spread over the least loaded.
+    for (let shardId = 0; shardId < this.#o.shardCount; shardId++) owners.set(shardId, this.#moving.get(shardId)?.to ?? this.#assignments.get(shardId)?.nodeId ?? null);
     return planPlacement({ shardCount: this.#o.shardCount, owners, nodes: this.#nodes.placementNodes() }).filter(
       (m) => !this.#moving.has(m.shardId) && !this.#awaitingResume(m.shardId, now),
     );
@@ -171,8 +223,12 @@ export class Coordinator {
 
   /** Failovers at once; placements once the primary has settled. */
   #immediate(moves: readonly Move[], now: number): Move[] {
-    const settled = now - this.#startedAt >= (this.#o.settleMs ?? 1_500);
+    const settled = this.#settled(now);
     return moves.filter((m) => m.kind === 'failover' || (m.kind === 'place' && settled));
+  }
+
+  #settled(now: number): boolean {
+    return now - this.#startedAt >= (this.#o.settleMs ?? 1_500);
   }
 
   #roundDue(now: number, moves: readonly Move[]): boolean {
@@ -240,29 +296,30 @@ export class Coordinator {
     return this.#handoff(shardId, to, 'manual');
   }
 
-  async #handoff(shardId: number, to: string, reason: 'rebalance' | 'manual'): Promise<MoveResult> {
+  async #handoff(shardId: number, to: string, reason: HandoffReason): Promise<MoveResult> {
     const current = this.#assignments.get(shardId);
     if (!current?.nodeId) throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${current ? describe(current) : 'it has no owner yet'}`);
     const from = current.nodeId;
     const started = this.#clock.now();
-    this.#moving.add(shardId);
+    this.#moving.set(shardId, { to, reason });
     try {
       const detached = parseResumeInfo(await this.#o.commands.detach(from, shardId, current.epoch));
       if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
         throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${from} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
       const epoch = current.epoch + 1;
-      await this.#exclusive(() => {
-        if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Move of shard ${shardId} abandoned: this node lost the primary role`);
-        const row: AssignmentRow = { shardId, nodeId: to, epoch, state: 'assigned', updatedAt: this.#clock.now() };
-        this.#commitAssignment(row, detached, { kind: 'move', nodeId: to, detail: { from, to, epoch, seq: detached.seq, reason } });
-      });
+      const row: AssignmentRow = { shardId, nodeId: to, epoch, state: 'assigned', updatedAt: this.#clock.now() };
+      await this.#moveCommits.add({ row, resume: detached, event: { kind: 'move', nodeId: to, detail: { from, to, epoch, seq: detached.seq, reason } } });
       this.#o.onAssignmentsChanged?.();
       await this.#o.commands.start(to, shardId, epoch, detached).catch((error: unknown) => {
         this.#log.warn({ err: (error as Error).message, shardId, to }, 'target did not confirm the start; it reconciles from its replica');
       });
       const result = { shardId, from, to, epoch, seq: detached.seq, tookMs: this.#clock.now() - started };
-      this.#log.info(result, 'shard moved by resume');
+      this.#moved.set(reason, (this.#moved.get(reason) ?? 0) + 1);
+      this.#log.info({ ...result, reason }, 'shard moved by resume');
+      // A drain has a deadline: its next move takes the freed slot now, not at the next tick
+      // (after the finally below has freed it). A failed move waits for the tick, so it cannot spin.
+      if (reason === 'leave' || reason === 'drain') queueMicrotask(() => void this.tick());
       return result;
     } catch (error) {
       this.#log.warn({ err: (error as Error).message, shardId, from, to }, 'shard move failed');
@@ -285,7 +342,7 @@ export class Coordinator {
       throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId} from ${owner.nodeId} at epoch ${owner.epoch}: ${describe(current)}`);
     }
     if (this.#moving.has(shardId)) throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId}: a move of it is already running`);
-    this.#moving.add(shardId);
+    this.#moving.set(shardId, { to: null, reason: null });
     try {
       const detached = parseResumeInfo(await this.#o.commands.detach(owner.nodeId, shardId, owner.epoch));
       if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
@@ -323,7 +380,7 @@ export class Coordinator {
     const row = await this.#exclusive((): AssignmentRow => {
       this.#checkShard(shardId, 'resume');
       const node = this.#nodes.status(nodeId);
-      if (node === 'unknown' || node === 'dead') throw new ShardlineError('CONFLICT', `${what}: that node is ${node === 'dead' ? 'dead' : 'unknown to the primary'}`);
+      if (node !== 'alive' && node !== 'draining') throw new ShardlineError('CONFLICT', `${what}: that node is ${node === 'unknown' ? 'unknown to the primary' : node}`);
       const current = this.#assignments.get(shardId);
       if (current?.state !== 'detached' || this.#moving.has(shardId)) {
         throw new ShardlineError('CONFLICT', `${what}: it is not detached (${describe(current)})`);
@@ -352,14 +409,17 @@ export class Coordinator {
    * and makes the assignment current in the same synchronous step: a write waiting its turn
    * in exclusive() checks against it.
    */
-  #commitAssignment(row: AssignmentRow, resume: ResumeInfo, event: { kind: string; nodeId: string; detail: Record<string, unknown> }): void {
-    const db = this.#o.db;
-    db.transaction(() => {
-      this.#applier.commitSession(row.shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, row.updatedAt);
-      writeAssignment(db, row);
-      appendEvent(db, { at: row.updatedAt, kind: event.kind, nodeId: event.nodeId, shardId: row.shardId, detail: event.detail });
-    });
+  #commitAssignment(row: AssignmentRow, resume: ResumeInfo, event: AssignmentEvent): void {
+    this.#o.db.transaction(() => this.#writeAssignment(row, resume, event));
     this.#assignments.set(row.shardId, row);
+  }
+
+  /** The writes of #commitAssignment, inside the caller's transaction. */
+  #writeAssignment(row: AssignmentRow, resume: ResumeInfo, event: AssignmentEvent): void {
+    const db = this.#o.db;
+    this.#applier.commitSession(row.shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, row.updatedAt);
+    writeAssignment(db, row);
+    appendEvent(db, { at: row.updatedAt, kind: event.kind, nodeId: event.nodeId, shardId: row.shardId, detail: event.detail });
   }
 
   #exclusive<T>(write: () => T): Promise<T> {
@@ -387,6 +447,13 @@ export class Coordinator {
     }
     this.#pendingEvents.push({ at: this.#clock.now(), kind, nodeId, shardId, detail });
   }
+}
+
+/** The cluster event a change of assignment is recorded with. */
+interface AssignmentEvent {
+  readonly kind: string;
+  readonly nodeId: string;
+  readonly detail: Record<string, unknown>;
 }
 
 function describe(row: AssignmentRow | undefined): string {

@@ -102,6 +102,15 @@ export class ForwardingWriter implements Writer {
     return done;
   }
 
+  /** The primary changed (or became known): send what waits now instead of after the retry backoff. */
+  retryNow(): void {
+    if (this.#closed || this.#sending || this.#queue.length === 0) return;
+    this.#failures = 0;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#schedule(0);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     const pending = this.flush();

@@ -53,6 +53,8 @@ export class NodeAgent {
   #heartbeatFailures = 0;
   #reachedPrimary = false;
   #closed = false;
+  /** Set by a graceful leave: every heartbeat from then on asks the primary to drain this node. */
+  #leaving = false;
 
   constructor(options: NodeAgentOptions) {
     this.#o = options;
@@ -75,20 +77,36 @@ export class NodeAgent {
     this.#reconcileTimer = undefined;
   }
 
-  async heartbeat(): Promise<void> {
-    if (this.#closed) return;
-    const request: HeartbeatRequest = {
-      nodeId: this.#o.nodeId,
-      url: this.#o.url(),
-      version: this.#o.version,
-      startedAt: this.#o.startedAt,
-      shards: [...this.runners.values()].map((r) => ({ shardId: r.shardId, epoch: r.epoch, status: r.shard.status, seq: r.shard.resumeInfo()?.seq ?? null })),
-    };
+  /** From now on, heartbeats ask the primary to move this node's shards away (contract 11). */
+  leave(): void {
+    this.#leaving = true;
+  }
+
+  /**
+   * The leave's last word, after the loops stopped and every shard stopped resumably: the
+   * primary forgets this node, and whatever it still owned fails over at once (resuming from
+   * the sessions just committed) instead of after `nodeTimeout`. True when the primary heard it.
+   */
+  async announceLeft(): Promise<boolean> {
+    try {
+      await this.#o.heartbeat({ ...this.#request(), shards: [], leaving: 'left' });
+      return true;
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, 'could not tell the primary this node left; it finds out after nodeTimeout');
+      return false;
+    }
+  }
+
+  /** One heartbeat now; true when the primary acknowledged it. */
+  async heartbeat(): Promise<boolean> {
+    if (this.#closed) return false;
+    const request = this.#request();
     try {
       await this.#o.heartbeat(request);
       if (this.#heartbeatFailures > 0) this.#log.info({ after: this.#heartbeatFailures }, this.#reachedPrimary ? 'heartbeats reach the primary again' : 'heartbeats reach the primary');
       this.#heartbeatFailures = 0;
       this.#reachedPrimary = true;
+      return true;
     } catch (error) {
       this.#heartbeatFailures += 1;
       const code = error instanceof ShardlineError ? error.code : undefined;
@@ -98,7 +116,19 @@ export class NodeAgent {
         { err: (error as Error).message, failures: this.#heartbeatFailures },
         waiting ? 'no primary is known yet; heartbeats wait for one, shards keep running' : 'heartbeat to the primary failed; shards keep running',
       );
+      return false;
     }
+  }
+
+  #request(): HeartbeatRequest {
+    return {
+      nodeId: this.#o.nodeId,
+      url: this.#o.url(),
+      version: this.#o.version,
+      startedAt: this.#o.startedAt,
+      shards: [...this.runners.values()].map((r) => ({ shardId: r.shardId, epoch: r.epoch, status: r.shard.status, seq: r.shard.resumeInfo()?.seq ?? null })),
+      ...(this.#leaving ? { leaving: 'leaving' as const } : {}),
+    };
   }
 
   /** Brings the running shards in line with the assignments in the local replica. */

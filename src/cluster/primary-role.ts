@@ -62,6 +62,11 @@ export class PrimaryRole {
     return this.#coordinator;
   }
 
+  /** Its coordinator runs (between start() and stop()). */
+  get running(): boolean {
+    return this.#coordinator?.running ?? false;
+  }
+
   get budget(): IdentifyBudget | null {
     return this.#budget;
   }

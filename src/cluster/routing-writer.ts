@@ -59,7 +59,9 @@ export class RoutingWriter implements Writer {
     return (this.#local ?? this.#forwarder).enqueue(entry);
   }
 
+  /** Everything written so far committed; after a role change, the entries still crossing over from the old funnel too. */
   flush(): Promise<void> {
+    if (this.#handover && !this.#local) return this.#handover.then(() => this.#forwarder.flush());
     return (this.#local ?? this.#forwarder).flush();
   }
 

@@ -33,9 +33,16 @@ export interface Config {
   readonly advertiseUrl: string | null;
   /** A node is declared dead after this long without heartbeats. */
   readonly nodeTimeoutMs: number;
+  /**
+   * How long a node told to stop (SIGINT/SIGTERM) spends leaving the cluster: handing the lease
+   * on and having its shards moved by resume. Whatever is left then is detached resumably.
+   */
+  readonly leaveTimeoutMs: number;
 }
 
 export const DEFAULT_API_URL = 'https://discord.com/api';
+/** A little under fly.toml's kill_timeout (30 s): the rest of the stop (closing pools, LiteFS unmounting) fits in what remains. */
+export const DEFAULT_LEAVE_TIMEOUT_MS = 25_000;
 
 /** One row per setting: the env name, the flag, and how to parse it. Walked by tests and `--help`. */
 export const CONFIG_SETTINGS = [
@@ -57,6 +64,7 @@ export const CONFIG_SETTINGS = [
   { key: 'litefsUrl', env: 'SHARDLINE_LITEFS_URL', flag: '--litefs-url', help: 'LiteFS HTTP API of this node (e.g. http://127.0.0.1:20202); unset = embedded single node' },
   { key: 'advertiseUrl', env: 'SHARDLINE_ADVERTISE_URL', flag: '--advertise-url', help: 'URL other nodes reach this node at (default http://<host>:<port>)' },
   { key: 'nodeTimeoutMs', env: 'SHARDLINE_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', help: 'A node is dead after this long without heartbeats (default 5000)' },
+  { key: 'leaveTimeoutMs', env: 'SHARDLINE_LEAVE_TIMEOUT_MS', flag: '--leave-timeout-ms', help: `On SIGINT/SIGTERM, the longest a cluster node spends handing its lease and shards on before it stops (default ${DEFAULT_LEAVE_TIMEOUT_MS}; keep it under the platform's kill timeout; 0 turns the leave off)` },
 ] as const satisfies readonly { key: keyof Config; env: string; flag: string | null; help: string }[];
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -172,6 +180,7 @@ export function loadConfig(input: LoadConfigInput): Config {
     litefsUrl,
     advertiseUrl,
     nodeTimeoutMs: int('nodeTimeoutMs', 5_000, 500, 600_000),
+    leaveTimeoutMs: int('leaveTimeoutMs', DEFAULT_LEAVE_TIMEOUT_MS, 0, 600_000),
   };
   if (problems.length > 0) {
     throw new ShardlineError('INVALID_CONFIG', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });

@@ -37,6 +37,11 @@ export interface PrimaryOperations {
    * LiteFS lease; returns how long writes stay held. Absent: the route is not served.
    */
   holdWrites?(holdMs: number): Promise<{ readonly heldMs: number }>;
+  /**
+   * A leaving primary asks this node to take the lease (contract 11): the takeover, refused
+   * while this node is leaving or stopping itself. Absent: the route is not served.
+   */
+  takeoverForPeer?(request: PeerTakeoverRequest): Promise<TakeoverResult>;
 }
 
 export interface TakeoverResult {
@@ -106,6 +111,12 @@ export interface ClaimRequest {
 }
 
 export const forwardedMoveRequest = moveBody;
+/** A leaving primary asks a peer to take the lease, and to drain the leaver as soon as its coordinator runs. */
+export const peerTakeoverRequest = z.strictObject({
+  timeoutMs: z.number().int().min(1).max(TAKEOVER_LIMITS.maxTimeoutMs),
+  leaving: nodeId,
+});
+export type PeerTakeoverRequest = z.infer<typeof peerTakeoverRequest>;
 export const forwardedDrainRequest = z.strictObject({ draining: z.boolean() });
 /** Longest hold a node taking over may ask for: LiteFS hands off in well under a second. */
 export const MAX_WRITE_HOLD_MS = 10_000;

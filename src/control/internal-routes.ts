@@ -16,7 +16,7 @@ import {
   type IdentifyRequest,
 } from '../cluster/cluster-protocol.ts';
 import type { ForwardResult } from '../cluster/forwarding-writer.ts';
-import { claimRequest, forwardedDrainRequest, forwardedMoveRequest, holdWritesRequest, releaseRequest, type PrimaryOperations } from './control-operations.ts';
+import { claimRequest, forwardedDrainRequest, forwardedMoveRequest, holdWritesRequest, peerTakeoverRequest, releaseRequest, type PrimaryOperations } from './control-operations.ts';
 import { nodeIdParam, parseBody, parseOptionalBody, shardIdParam } from './parse-body.ts';
 import { requireBearer } from './secret-auth.ts';
 
@@ -103,6 +103,10 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
       await ops.setDraining(nodeId, body.draining);
       return c.json({ ok: true });
     });
+    const takeoverForPeer = ops.takeoverForPeer?.bind(ops);
+    if (takeoverForPeer) {
+      app.post('/takeover', async (c) => c.json(await takeoverForPeer(await parseBody(c, peerTakeoverRequest))));
+    }
     const holdWrites = ops.holdWrites?.bind(ops);
     if (holdWrites) {
       app.post('/primary/hold-writes', async (c) => c.json(await holdWrites((await parseBody(c, holdWritesRequest)).holdMs)));

@@ -33,6 +33,10 @@ export interface MetricsSnapshot {
   /** Times the event loop was blocked (see src/host/loop-stall-monitor.ts). */
   readonly eventLoop?: { readonly stalls: number; readonly stalledMs: number; readonly maxStallMs: number };
   readonly identify: { readonly total: number; readonly remaining: number; readonly granted: number; readonly reserve: number } | null;
+  /** This node's graceful leave while it runs (contract 11); absent or null otherwise. */
+  readonly leave?: { readonly startedAt: number; readonly phase: string; readonly shards: number; readonly remaining: number } | null;
+  /** Moves the coordinator completed, by reason (primary only). */
+  readonly moves?: Readonly<Record<string, number>> | null;
 }
 
 export interface QueryPoolSnapshot {
@@ -86,6 +90,10 @@ export function createControlMetrics(): ControlMetrics {
   const identifyTotal = new Gauge({ name: 'shardline_identify_total', help: 'Daily session start limit (primary only)', registers });
   const identifyReserve = new Gauge({ name: 'shardline_identify_reserve', help: 'Session starts kept in reserve (primary only)', registers });
   const identifyGranted = new Counter({ name: 'shardline_identify_granted_total', help: 'Identify slots granted by this primary', registers });
+  const leaving = new Gauge({ name: 'shardline_leaving', help: '1 while this node leaves the cluster after SIGINT/SIGTERM, by phase (lease, drain, stopping)', labelNames: ['phase'], registers });
+  const leaveSeconds = new Gauge({ name: 'shardline_leave_elapsed_seconds', help: 'Time since this node began to leave', registers });
+  const leaveRemaining = new Gauge({ name: 'shardline_leave_shards_remaining', help: 'Shards still running on this leaving node', registers });
+  const moves = new Counter({ name: 'shardline_shard_moves_total', help: 'Shards this primary moved by resume, by reason (rebalance, drain, leave, manual)', labelNames: ['reason'], registers });
 
   // Scrapes run one at a time: a reset between another scrape's set and read would blank it.
   let last: Promise<unknown> = Promise.resolve();
@@ -143,6 +151,12 @@ export function createControlMetrics(): ControlMetrics {
       identifyReserve.set(s.identify.reserve);
       identifyGranted.inc(s.identify.granted);
     }
+    if (s.leave) {
+      leaving.set({ phase: s.leave.phase }, 1);
+      leaveSeconds.set(Math.max(0, Date.now() - s.leave.startedAt) / 1000);
+      leaveRemaining.set(s.leave.remaining);
+    }
+    for (const [reason, n] of Object.entries(s.moves ?? {})) moves.inc({ reason }, n);
     return registry.metrics();
   };
   return { contentType: registry.contentType, render };

@@ -27,6 +27,8 @@ export interface ClusterLinkInputs {
  */
 export class ClusterLink {
   readonly #i: ClusterLinkInputs;
+  /** The node a leaving primary just handed the lease to, until this node's LiteFS names a primary itself. */
+  #successor: string | null = null;
 
   constructor(inputs: ClusterLinkInputs) {
     this.#i = inputs;
@@ -42,8 +44,19 @@ export class ClusterLink {
     const state = this.#i.leadership.current();
     if (state.isPrimary) return this.advertiseUrl();
     const db = this.#i.readDb();
-    if (!state.primary || !db) return null;
-    return nodeUrl(db, state.primary);
+    const primary = state.primary ?? this.#successor;
+    if (!primary || !db) return null;
+    return nodeUrl(db, primary);
+  }
+
+  /**
+   * A leaving primary handed the lease to `nodeId`, whose coordinator runs. Its own LiteFS takes
+   * a reconnect delay to find the new primary; meanwhile writes and heartbeats go to the node
+   * that took over (which accepts them only while it is primary, so the hint is never trusted
+   * for anything the receiver does not check itself). LiteFS's own answer wins once it has one.
+   */
+  followSuccessor(nodeId: string): void {
+    this.#successor = nodeId;
   }
 
   urlOf(nodeId: string): string {

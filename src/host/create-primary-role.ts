@@ -50,6 +50,7 @@ export function createPrimaryRole(inputs: PrimaryRoleInputs): PrimaryRole {
       nodeTimeoutMs: config.nodeTimeoutMs,
       ...(options.cluster?.tickMs !== undefined ? { tickMs: options.cluster.tickMs } : {}),
       ...(options.cluster?.maxConcurrentHandoffs !== undefined ? { maxConcurrentHandoffs: options.cluster.maxConcurrentHandoffs } : {}),
+      ...(options.cluster?.maxConcurrentDrainMoves !== undefined ? { maxConcurrentDrainMoves: options.cluster.maxConcurrentDrainMoves } : {}),
       settleMs: options.cluster?.settleMs ?? (inputs.embedded ? 0 : 1_500),
       onAssignmentsChanged: () => inputs.agent()?.reconcile(),
       commands: {

@@ -8,6 +8,7 @@ import { readAssignments } from '../cluster/cluster-tables.ts';
 import type { PrimaryRole } from '../cluster/primary-role.ts';
 import type { ControlOperations, DrainReport, MoveReport, PrimaryOperations, ResumeResult, TakeoverResult } from '../control/control-operations.ts';
 import type { MetricsSnapshot } from '../control/metrics.ts';
+import type { LeaveProgress } from './graceful-leave.ts';
 import type { ShardRunner } from './shard-runner.ts';
 
 /** How long a takeover holds the old primary's writes: LiteFS hands the lease over in well under a second. */
@@ -32,6 +33,10 @@ export interface HostView {
   urlOf(nodeId: string): string;
   client(): ClusterClient;
   primaryOrThrow(what: string): PrimaryRole;
+  /** The graceful leave under way, if any. */
+  leave(): LeaveProgress | null;
+  /** Why this node will not take the lease from a leaving primary now (it is leaving or stopping itself); null when it will. */
+  refusesLease(): string | null;
 }
 
 /**
@@ -65,6 +70,13 @@ export class HostOperations {
       setDraining: (nodeId, draining) => this.#h.primaryOrThrow(`${draining ? 'drain' : 'undrain'} ${nodeId}`).coordinator.setDraining(nodeId, draining),
       shardStats: (shardId) => this.#h.runner(shardId)?.stats() ?? null,
       holdWrites: async (holdMs) => ({ heldMs: await this.#h.primaryOrThrow('hold writes').holdWrites(holdMs) }),
+      takeoverForPeer: async ({ timeoutMs, leaving }) => {
+        const refused = this.#h.refusesLease();
+        if (refused) throw new ShardlineError('CONFLICT', `Cannot take the lease over from ${leaving}: ${refused}`);
+        const result = await this.takeover({ timeoutMs });
+        this.#h.primary()?.coordinator.markLeaving(leaving);
+        return result;
+      },
     };
   }
 
@@ -158,6 +170,8 @@ export class HostOperations {
       botQueries: this.#h.botQueryStats(),
       eventLoop: this.#h.loopStats(),
       identify: primary?.budget?.snapshot() ?? null,
+      leave: this.#h.leave(),
+      moves: primary?.running ? Object.fromEntries(primary.coordinator.movesByReason()) : null,
     };
   }
 

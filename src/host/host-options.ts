@@ -32,7 +32,7 @@ export interface HostOptions {
   /** Node-to-node HTTP (tests cut it to simulate a partition). */
   readonly fetch?: typeof fetch;
   /** Cluster timings (tests shorten them). */
-  readonly cluster?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number };
+  readonly cluster?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number; maxConcurrentDrainMoves?: number };
   /** The query API's threads: how many, and how long past its time limit a query may run before it is abandoned (tests shorten it). */
   readonly queryThreads?: { maxConcurrent?: number; graceMs?: number; maxMemoryBytes?: number };
   /** The event-loop stall monitor: lateness counted as a stall (default 250 ms; tests that prove the loop never stops lower it). */

@@ -160,7 +160,7 @@ export interface SimClusterOptions {
   /** A bot per node (benchmarks record which node handled what). */
   readonly botFor?: (nodeId: string) => BotDefinition;
   /** Heartbeat, reconcile and coordinator tick of every host (defaults are test-fast). */
-  readonly timing?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number };
+  readonly timing?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number; maxConcurrentDrainMoves?: number };
   /** Settings of every node, over the test-fast ones (benchmarks set SHARDLINE_FLUSH_MS back to its default, say). */
   readonly env?: Readonly<Record<string, string>>;
 }

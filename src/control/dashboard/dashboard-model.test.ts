@@ -67,6 +67,9 @@ describe('dashboard model', () => {
     expect(describeEvent({ ...base, kind: 'failover', detail: { from: 'node-c', epoch: 4 } })).toBe('shard 3 failed over from node-c to node-b (epoch 4)');
     expect(describeEvent({ ...base, shardId: null, kind: 'dead', detail: { silentMs: 5_200 } })).toBe('node-b declared dead: silent for 5 s');
     expect(describeEvent({ ...base, kind: 'takeover', detail: {} })).toBe('node-b became the primary and took over coordination');
+    expect(describeEvent({ ...base, shardId: null, kind: 'leave', detail: { shards: 4 } })).toBe('node-b is leaving (told to stop): its 4 shards move elsewhere by resume');
+    expect(describeEvent({ ...base, shardId: null, kind: 'left', detail: { shards: 0 } })).toBe('node-b left the cluster');
+    expect(describeEvent({ ...base, shardId: null, kind: 'left', detail: { shards: 2 } })).toBe('node-b left the cluster; 2 shards it still held fail over by resume');
     expect(describeEvent({ ...base, kind: 'something-new', detail: { x: 1 } })).toBe('something-new node-b shard 3 {"x":1}');
   });
 

@@ -167,6 +167,10 @@ export function describeEvent(event: ClusterEventRow): string {
       return `${node} is draining: its shards move elsewhere`;
     case 'undrain':
       return `${node} takes shards again`;
+    case 'leave':
+      return `${node} is leaving (told to stop): its ${typeof d['shards'] === 'number' ? `${d['shards']} ` : ''}shards move elsewhere by resume`;
+    case 'left':
+      return `${node} left the cluster${typeof d['shards'] === 'number' && d['shards'] > 0 ? `; ${d['shards']} shards it still held fail over by resume` : ''}`;
     default:
       return [event.kind, event.nodeId, event.shardId === null ? null : `shard ${event.shardId}`, Object.keys(d).length > 0 ? JSON.stringify(d) : null]
         .filter((part) => part !== null)
