@@ -1,3 +1,5 @@
+import type { RestStatsSnapshot } from './rest-stats.ts';
+
 /** Counters exposed as `FakeDiscord.stats`. */
 export interface SimStats {
   identifies: number;
@@ -5,6 +7,8 @@ export interface SimStats {
   identifiesByShard: Record<number, number>;
   resumesByShard: Record<number, number>;
   invalidSessions: number;
+  /** REST's counts (in GET /_sim/stats; `FakeDiscord.restStats` in process). */
+  rest?: RestStatsSnapshot;
 }
 
 export function createSimStats(): SimStats {
