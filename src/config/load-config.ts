@@ -33,6 +33,10 @@ export interface Config {
   readonly advertiseUrl: string | null;
   /** A node is declared dead after this long without heartbeats. */
   readonly nodeTimeoutMs: number;
+  /** The bot token's global REST limit, requests per second, shared by every node (Discord's default is 50). */
+  readonly restGlobalLimit: number;
+  /** Invalid REST answers (401, 403, 429) per 10 minutes that get an IP banned; the cluster slows down well before. */
+  readonly restInvalidLimit: number;
 }
 
 export const DEFAULT_API_URL = 'https://discord.com/api';
@@ -57,6 +61,8 @@ export const CONFIG_SETTINGS = [
   { key: 'litefsUrl', env: 'SHARDLINE_LITEFS_URL', flag: '--litefs-url', help: 'LiteFS HTTP API of this node (e.g. http://127.0.0.1:20202); unset = embedded single node' },
   { key: 'advertiseUrl', env: 'SHARDLINE_ADVERTISE_URL', flag: '--advertise-url', help: 'URL other nodes reach this node at (default http://<host>:<port>)' },
   { key: 'nodeTimeoutMs', env: 'SHARDLINE_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', help: 'A node is dead after this long without heartbeats (default 5000)' },
+  { key: 'restGlobalLimit', env: 'SHARDLINE_REST_GLOBAL_LIMIT', flag: '--rest-global-limit', help: "The token's global REST limit per second, shared by all nodes (default 50; raise it only if Discord raised it)" },
+  { key: 'restInvalidLimit', env: 'SHARDLINE_REST_INVALID_LIMIT', flag: '--rest-invalid-limit', help: 'Invalid REST answers per 10 min that get the IP banned (default 10000); the cluster throttles before' },
 ] as const satisfies readonly { key: keyof Config; env: string; flag: string | null; help: string }[];
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -162,6 +168,8 @@ export function loadConfig(input: LoadConfigInput): Config {
     litefsUrl,
     advertiseUrl,
     nodeTimeoutMs: int('nodeTimeoutMs', 5_000, 500, 600_000),
+    restGlobalLimit: int('restGlobalLimit', 50, 1, 100_000),
+    restInvalidLimit: int('restInvalidLimit', 10_000, 10, 10_000_000),
   };
   if (problems.length > 0) {
     throw new ShardlineError('INVALID_CONFIG', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });

@@ -33,6 +33,21 @@ export interface MetricsSnapshot {
   /** Times the event loop was blocked (see src/host/loop-stall-monitor.ts). */
   readonly eventLoop?: { readonly stalls: number; readonly stalledMs: number; readonly maxStallMs: number };
   readonly identify: { readonly total: number; readonly remaining: number; readonly granted: number; readonly reserve: number } | null;
+  /** The REST budget (src/host/rest-budget-host.ts); `cluster` on the primary only. */
+  readonly rest?: RestMetricsSnapshot | null;
+}
+
+export interface RestMetricsSnapshot {
+  readonly node: {
+    readonly limit: number;
+    readonly share: number;
+    readonly sent: number;
+    readonly waiting: number;
+    readonly rateLimited: Readonly<Record<'global' | 'user' | 'shared' | 'sublimit', number>>;
+    readonly invalid: { readonly local: number; readonly cluster: number; readonly limit: number; readonly throttleAt: number; readonly stopAt: number };
+    readonly buckets: { readonly contended: number; readonly blocked: number; readonly waits: number };
+  };
+  readonly cluster: { readonly nodes: readonly { readonly id: string; readonly share: number; readonly committed: number; readonly demand: number; readonly sent: number }[] } | null;
 }
 
 export interface QueryPoolSnapshot {
@@ -86,6 +101,17 @@ export function createControlMetrics(): ControlMetrics {
   const identifyTotal = new Gauge({ name: 'shardline_identify_total', help: 'Daily session start limit (primary only)', registers });
   const identifyReserve = new Gauge({ name: 'shardline_identify_reserve', help: 'Session starts kept in reserve (primary only)', registers });
   const identifyGranted = new Counter({ name: 'shardline_identify_granted_total', help: 'Identify slots granted by this primary', registers });
+  const restSent = new Counter({ name: 'shardline_rest_requests_total', help: 'REST requests this node sent to Discord (each counts toward the global limit)', registers });
+  const restLimited = new Counter({ name: 'shardline_rest_rate_limited_total', help: '429 answers this node got, by scope (global, user, shared, sublimit)', labelNames: ['scope'], registers });
+  const restLimit = new Gauge({ name: 'shardline_rest_global_limit', help: "The token's global REST limit per second, shared by the cluster", registers });
+  const restShare = new Gauge({ name: 'shardline_rest_share', help: "This node's share of the global limit per window now", registers });
+  const restWaiting = new Gauge({ name: 'shardline_rest_waiting_requests', help: 'Requests waiting on this node for a slot in its share', registers });
+  const restInvalid = new Gauge({ name: 'shardline_rest_invalid_requests', help: 'Invalid REST answers (401, 403, non-shared 429) in the ban window, this node and the whole cluster', labelNames: ['scope'], registers });
+  const restInvalidLimit = new Gauge({ name: 'shardline_rest_invalid_limit', help: 'Invalid answers in the window that get the IP banned; throttle and stop are where the cluster slows and halts REST', labelNames: ['threshold'], registers });
+  const restBuckets = new Gauge({ name: 'shardline_rest_buckets', help: 'Route buckets split between nodes (contended) or spent by another node (blocked)', labelNames: ['state'], registers });
+  const restNodeShare = new Gauge({ name: 'shardline_rest_node_share', help: "Each node's share of the global limit (primary only)", labelNames: ['node'], registers });
+  const restNodeDemand = new Gauge({ name: 'shardline_rest_node_demand', help: 'Requests per second each node would send (primary only)', labelNames: ['node'], registers });
+  const restNodeSent = new Counter({ name: 'shardline_rest_node_requests_total', help: 'REST requests each node reported sent (primary only)', labelNames: ['node'], registers });
 
   // Scrapes run one at a time: a reset between another scrape's set and read would blank it.
   let last: Promise<unknown> = Promise.resolve();
@@ -142,6 +168,27 @@ export function createControlMetrics(): ControlMetrics {
       identifyTotal.set(s.identify.total);
       identifyReserve.set(s.identify.reserve);
       identifyGranted.inc(s.identify.granted);
+    }
+    const rest = s.rest;
+    if (rest) {
+      const n = rest.node;
+      restSent.inc(n.sent);
+      for (const [scope, count] of Object.entries(n.rateLimited)) restLimited.inc({ scope }, count);
+      restLimit.set(n.limit);
+      restShare.set(n.share);
+      restWaiting.set(n.waiting);
+      restInvalid.set({ scope: 'node' }, n.invalid.local);
+      restInvalid.set({ scope: 'cluster' }, n.invalid.cluster);
+      restInvalidLimit.set({ threshold: 'ban' }, n.invalid.limit);
+      restInvalidLimit.set({ threshold: 'throttle' }, n.invalid.throttleAt);
+      restInvalidLimit.set({ threshold: 'stop' }, n.invalid.stopAt);
+      restBuckets.set({ state: 'contended' }, n.buckets.contended);
+      restBuckets.set({ state: 'blocked' }, n.buckets.blocked);
+      for (const node of rest.cluster?.nodes ?? []) {
+        restNodeShare.set({ node: node.id }, node.share);
+        restNodeDemand.set({ node: node.id }, node.demand);
+        restNodeSent.inc({ node: node.id }, node.sent);
+      }
     }
     return registry.metrics();
   };

@@ -28,6 +28,7 @@ export interface HostView {
   queryStats(): MetricsSnapshot['queries'];
   botQueryStats(): MetricsSnapshot['botQueries'];
   loopStats(): MetricsSnapshot['eventLoop'];
+  restStatus(): MetricsSnapshot['rest'];
   primaryUrl(): string | null;
   urlOf(nodeId: string): string;
   client(): ClusterClient;
@@ -158,6 +159,7 @@ export class HostOperations {
       botQueries: this.#h.botQueryStats(),
       eventLoop: this.#h.loopStats(),
       identify: primary?.budget?.snapshot() ?? null,
+      rest: this.#h.restStatus(),
     };
   }
 
