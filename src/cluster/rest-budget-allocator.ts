@@ -130,9 +130,10 @@ export class RestBudgetAllocator {
     let share = target;
     const current = Math.max(node.holding, node.windowMax);
     if (this.#uncertain(now)) {
-      // Some node's lease from the last primary is unknown: everyone keeps what it holds (the
-      // last primary kept the sum within the limit), nobody grows until all are heard or those leases ended.
-      share = node.holding;
+      // Some node's lease from the last primary is unknown: everyone keeps what it spent lately
+      // (the last primary kept the sum within the limit, and a node's recent share only shrinks
+      // without it), nobody grows until all are heard or those leases ended.
+      share = current;
     } else if (target > current) {
       // Growth comes only out of budget no other node can be spending now.
       let others = 0;
