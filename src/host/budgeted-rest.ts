@@ -51,34 +51,43 @@ const TICKET_HEADER = 'x-shardline-ticket';
 interface Ticket {
   readonly signal: AbortSignal;
   readonly since: number;
+  /** Where the request is: in the library's queue for its bucket, waiting for the budget, or sent. */
+  stage: 'library' | 'budget' | 'sent';
 }
 
 /**
  * `ctx.rest`: an unmodified @discordjs/rest REST in every way a handler can see (same API,
  * events, buckets and retries), whose requests wait, just before they leave, for this node's
  * share of the cluster's REST budget. A request whose AbortSignal ends its wait (a deadline:
- * `signal: AbortSignal.timeout(ms)`) rejects with a ShardlineError that says what it waited for.
+ * `signal: AbortSignal.timeout(ms)`) rejects at once with a ShardlineError that says what it
+ * waited for, and is never sent; one already sent is answered.
  */
 class BudgetedRest extends REST {
   readonly tickets = new Map<string, Ticket>();
   #next = 0;
 
   override async queueRequest(request: InternalRequest): Promise<ResponseLike> {
-    const since = Date.now();
     const signal = request.signal as AbortSignal | undefined;
     if (!signal) return super.queueRequest(request);
     const id = String((this.#next += 1));
-    this.tickets.set(id, { signal, since });
+    const ticket: Ticket = { signal, since: Date.now(), stage: 'library' };
+    this.tickets.set(id, ticket);
+    const work = super.queueRequest({ ...request, headers: { ...request.headers, [TICKET_HEADER]: id } });
+    // Once it is abandoned here, makeRequest() refuses it when the library gets to it: it is never sent.
+    void work.catch(() => {}).finally(() => this.tickets.delete(id));
+    let onAbort: (() => void) | undefined;
+    // The library's own waits (its queue, its bucket sleeps) do not all end on an abort: the deadline does not wait for them.
+    const abandoned = new Promise<never>((_resolve, reject) => {
+      onAbort = () => {
+        if (ticket.stage === 'library') reject(deadlineError(`${request.method.toUpperCase()} ${request.fullRoute}`, signal, Date.now() - ticket.since, 'waiting behind earlier requests to the same bucket'));
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
     try {
-      return await super.queueRequest({ ...request, headers: { ...request.headers, [TICKET_HEADER]: id } });
-    } catch (error) {
-      // Aborted while queued behind earlier requests of the same bucket (the library's own queue).
-      if (signal.aborted && !isShardlineError(error)) {
-        throw deadlineError(`${request.method.toUpperCase()} ${request.fullRoute}`, signal, Date.now() - since, 'waiting behind earlier requests to the same bucket');
-      }
-      throw error;
+      return await Promise.race([work, abandoned]);
     } finally {
-      this.tickets.delete(id);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 }
@@ -97,12 +106,14 @@ export function createBudgetedRest(options: BudgetedRestOptions): REST {
     const ticket = ticketId === undefined ? undefined : rest.tickets.get(ticketId);
     // The caller's signal says why a wait ended (a deadline); the library's copy of it only that it did.
     const signal = ticket?.signal ?? ((init.signal ?? undefined) as AbortSignal | undefined);
+    if (ticket) ticket.stage = 'budget';
     const slot = await options.budget.acquire(key, `${method} ${path}`, {
       exempt: data.bucketRoute === '/interactions/:id/:token/callback',
       ...(signal ? { signal } : {}),
       ...(ticket ? { since: ticket.since } : {}),
       onWait: (wait) => emitWait(rest, wait, method, url, data, learned),
     });
+    if (ticket) ticket.stage = 'sent';
     // One attempt's network timeout, raised as @discordjs/rest raises its own (an AbortError it retries).
     // The caller's signal no longer applies: its deadline is to be sent, and this request has left.
     const attempt = new AbortController();
