@@ -60,6 +60,11 @@ export class RestLoad {
     };
   }
 
+  /** Offers through `rest` as `nodeId` (a client of the peer's, not a handler's). */
+  use(nodeId: string, rest: REST): void {
+    this.#rests.set(nodeId, rest);
+  }
+
   ready(nodeIds: readonly string[]): boolean {
     return nodeIds.every((id) => this.#rests.has(id));
   }
