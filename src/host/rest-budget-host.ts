@@ -17,7 +17,7 @@ import type { ClusterLink } from './cluster-link.ts';
 export interface RestBudgetSettings {
   /**
    * Added to Discord's one second for which every request holds its slot after its answer
-   * (clock and timer granularity; network delays are covered by counting from the answer). Default 10 ms.
+   * (the rounding of Discord's millisecond clock; network delays are covered by counting from the decision). Default 2 ms.
    */
   readonly windowMarginMs?: number;
   /** Discord's is 10 minutes; a test may count over less. */
@@ -90,7 +90,7 @@ export class RestBudgetHost {
     this.#timing = {
       limit: config.restGlobalLimit,
       ttlMs,
-      windowMs: GLOBAL_WINDOW_MS + (settings.windowMarginMs ?? 10),
+      windowMs: GLOBAL_WINDOW_MS + (settings.windowMarginMs ?? 2),
       fallbackMs: settings.fallbackMs ?? Math.max(2 * config.nodeTimeoutMs, ttlMs),
       invalidLimit: config.restInvalidLimit,
       invalidWindowMs: settings.invalidWindowMs ?? 600_000,

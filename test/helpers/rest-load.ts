@@ -4,7 +4,7 @@ import type { BotDefinition } from '../../src/bot.ts';
 import { isShardlineError } from '../../src/core/errors.ts';
 
 /** How one offered request ended. */
-export type Outcome = 'answered' | 'deadline' | 'closed' | 'failed';
+export type Outcome = 'answered' | 'deadline' | 'aborted' | 'closed' | 'failed';
 
 export interface NodeLoad {
   readonly nodeId: string;
@@ -12,9 +12,12 @@ export interface NodeLoad {
   answered: number;
   /** Answered within the offering window (what throughput counts). */
   answeredInWindow: number;
+  /** Rejected at its deadline with shardline's clear TIMEOUT error. */
   deadline: number;
+  /** Rejected with the library's own error once its signal aborted (a plain @discordjs/rest at its deadline). */
+  aborted: number;
   closed: number;
-  /** Rejected with anything but a clear TIMEOUT/CLOSED ShardlineError: a 429 that surfaced, a network error. */
+  /** Rejected with anything else: a 429 that surfaced, a network error. */
   failed: number;
   pending: number;
   readonly failures: string[];
@@ -80,7 +83,7 @@ export class RestLoad {
     this.#endsAt = this.#startedAt + o.durationMs;
     const tickMs = 10;
     const loops = [...this.#rests].map(async ([nodeId, rest]) => {
-      const load: NodeLoad = { nodeId, offered: 0, answered: 0, answeredInWindow: 0, deadline: 0, closed: 0, failed: 0, pending: 0, failures: [], latencies: [] };
+      const load: NodeLoad = { nodeId, offered: 0, answered: 0, answeredInWindow: 0, deadline: 0, aborted: 0, closed: 0, failed: 0, pending: 0, failures: [], latencies: [] };
       this.nodes.set(nodeId, load);
       const channels = o.channelsFor(nodeId);
       for (;;) {
@@ -100,10 +103,10 @@ export class RestLoad {
   }
 
   totals(nodeIds?: readonly string[]): NodeLoad {
-    const sum: NodeLoad = { nodeId: 'all', offered: 0, answered: 0, answeredInWindow: 0, deadline: 0, closed: 0, failed: 0, pending: 0, failures: [], latencies: [] };
+    const sum: NodeLoad = { nodeId: 'all', offered: 0, answered: 0, answeredInWindow: 0, deadline: 0, aborted: 0, closed: 0, failed: 0, pending: 0, failures: [], latencies: [] };
     for (const load of this.nodes.values()) {
       if (nodeIds && !nodeIds.includes(load.nodeId)) continue;
-      for (const k of ['offered', 'answered', 'answeredInWindow', 'deadline', 'closed', 'failed', 'pending'] as const) sum[k] += load[k];
+      for (const k of ['offered', 'answered', 'answeredInWindow', 'deadline', 'aborted', 'closed', 'failed', 'pending'] as const) sum[k] += load[k];
       sum.failures.push(...load.failures);
       sum.latencies.push(...load.latencies);
     }
@@ -114,8 +117,9 @@ export class RestLoad {
     load.offered += 1;
     load.pending += 1;
     const at = Date.now();
+    const signal = AbortSignal.timeout(this.#o.deadlineMs);
     rest
-      .post(Routes.channelMessages(channelId), { body: { content: `load ${load.nodeId} ${load.offered}` }, signal: AbortSignal.timeout(this.#o.deadlineMs) })
+      .post(Routes.channelMessages(channelId), { body: { content: `load ${load.nodeId} ${load.offered}` }, signal })
       .then(
         () => {
           const now = Date.now();
@@ -126,6 +130,7 @@ export class RestLoad {
         (error: unknown) => {
           if (isShardlineError(error, 'TIMEOUT')) load.deadline += 1;
           else if (isShardlineError(error, 'CLOSED')) load.closed += 1;
+          else if (signal.aborted && !isShardlineError(error)) load.aborted += 1;
           else {
             load.failed += 1;
             if (load.failures.length < 10) load.failures.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error));

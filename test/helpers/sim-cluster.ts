@@ -44,7 +44,7 @@ export class SimCluster {
   }
 
   async start(nodeIds: readonly string[]): Promise<this> {
-    await this.discord.start();
+    if (!this.#options.discordApiUrl) await this.discord.start();
     this.litefs.start();
     for (const id of nodeIds) {
       const litefs = this.litefs.addNode(id);
@@ -62,7 +62,7 @@ export class SimCluster {
     const config = loadConfig({
       env: {
         DISCORD_TOKEN: 'fake-token',
-        DISCORD_API_URL: this.discord.restUrl,
+        DISCORD_API_URL: this.#options.discordApiUrl ?? this.discord.restUrl,
         SHARDLINE_DATA_DIR: litefs.mountDir,
         SHARDLINE_HTTP_PORT: '0',
         SHARDLINE_NODE_ID: id,
@@ -148,7 +148,7 @@ export class SimCluster {
     const nodes = [...this.nodes.values()].sort((a, b) => Number(a.host.isPrimary) - Number(b.host.isPrimary));
     for (const node of nodes) await node.host.close().catch(() => {});
     await this.litefs.close();
-    await this.discord.close();
+    if (!this.#options.discordApiUrl) await this.discord.close();
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }
@@ -168,4 +168,9 @@ export interface SimClusterOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The REST budget's host settings of every node. */
   readonly rest?: RestBudgetSettings;
+  /**
+   * A simulated Discord running elsewhere (another process, as Discord is elsewhere): the nodes
+   * use it and `discord` stays unused. Default: `discord`, in this process.
+   */
+  readonly discordApiUrl?: string;
 }
