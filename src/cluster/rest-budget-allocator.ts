@@ -36,6 +36,8 @@ interface NodeBudget {
   fallback: number;
   invalid: number;
   sent: number;
+  /** Requests per second between its last two reports. */
+  sentPerSec: number;
   rateLimited: LeaseRequest['rateLimited'];
 }
 
@@ -48,6 +50,7 @@ export interface RestBudgetNodeView {
   readonly heardAgoMs: number | null;
   readonly invalid: number;
   readonly sent: number;
+  readonly sentPerSec: number;
   readonly rateLimited: LeaseRequest['rateLimited'];
 }
 
@@ -102,6 +105,7 @@ export class RestBudgetAllocator {
     if (former !== null && former !== o.nodeId && former !== request.nodeId && this.#nodes.get(former)?.lastHeard == null) this.#former.add(former);
     const node = this.#nodes.get(request.nodeId) ?? this.#fresh(request.nodeId);
     this.#nodes.set(request.nodeId, node);
+    if (node.lastHeard !== null && now > node.lastHeard && request.sent >= node.sent) node.sentPerSec = ((request.sent - node.sent) * 1000) / (now - node.lastHeard);
     node.lastHeard = now;
     node.demand = request.demand;
     node.holding = request.holding;
@@ -164,7 +168,7 @@ export class RestBudgetAllocator {
     for (const n of this.#nodes.values()) {
       const c = this.#committed(n, now);
       committed += c;
-      nodes.push({ id: n.id, share: n.grant, committed: c, demand: n.demand, heardAgoMs: n.lastHeard === null ? null : now - n.lastHeard, invalid: n.invalid, sent: n.sent, rateLimited: n.rateLimited });
+      nodes.push({ id: n.id, share: n.grant, committed: c, demand: n.demand, heardAgoMs: n.lastHeard === null ? null : now - n.lastHeard, invalid: n.invalid, sent: n.sent, sentPerSec: n.sentPerSec, rateLimited: n.rateLimited });
     }
     nodes.sort((a, b) => (a.id < b.id ? -1 : 1));
     return {
@@ -218,6 +222,6 @@ export class RestBudgetAllocator {
   }
 
   #fresh(id: string): NodeBudget {
-    return { id, lastHeard: null, demand: 0, holding: 0, windowMax: 0, grant: 0, fallback: 0, invalid: 0, sent: 0, rateLimited: { ...ZERO_LIMITED } };
+    return { id, lastHeard: null, demand: 0, holding: 0, windowMax: 0, grant: 0, fallback: 0, invalid: 0, sent: 0, sentPerSec: 0, rateLimited: { ...ZERO_LIMITED } };
   }
 }

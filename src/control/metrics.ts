@@ -47,7 +47,7 @@ export interface RestMetricsSnapshot {
     readonly invalid: { readonly local: number; readonly cluster: number; readonly limit: number; readonly throttleAt: number; readonly stopAt: number };
     readonly buckets: { readonly contended: number; readonly blocked: number; readonly waits: number };
   };
-  readonly cluster: { readonly nodes: readonly { readonly id: string; readonly share: number; readonly committed: number; readonly demand: number; readonly sent: number }[] } | null;
+  readonly cluster: { readonly nodes: readonly { readonly id: string; readonly share: number; readonly committed: number; readonly demand: number; readonly sent: number; readonly rateLimited: Readonly<Record<'global' | 'user' | 'shared' | 'sublimit', number>> }[] } | null;
 }
 
 export interface QueryPoolSnapshot {
@@ -112,6 +112,7 @@ export function createControlMetrics(): ControlMetrics {
   const restNodeShare = new Gauge({ name: 'shardline_rest_node_share', help: "Each node's share of the global limit (primary only)", labelNames: ['node'], registers });
   const restNodeDemand = new Gauge({ name: 'shardline_rest_node_demand', help: 'Requests per second each node would send (primary only)', labelNames: ['node'], registers });
   const restNodeSent = new Counter({ name: 'shardline_rest_node_requests_total', help: 'REST requests each node reported sent (primary only)', labelNames: ['node'], registers });
+  const restNodeLimited = new Counter({ name: 'shardline_rest_node_rate_limited_total', help: '429 answers each node reported, by scope (primary only)', labelNames: ['node', 'scope'], registers });
 
   // Scrapes run one at a time: a reset between another scrape's set and read would blank it.
   let last: Promise<unknown> = Promise.resolve();
@@ -188,6 +189,7 @@ export function createControlMetrics(): ControlMetrics {
         restNodeShare.set({ node: node.id }, node.share);
         restNodeDemand.set({ node: node.id }, node.demand);
         restNodeSent.inc({ node: node.id }, node.sent);
+        for (const [scope, count] of Object.entries(node.rateLimited)) restNodeLimited.inc({ node: node.id, scope }, count);
       }
     }
     return registry.metrics();

@@ -205,6 +205,7 @@ const RestPanel: FC<{ rest: RestView }> = ({ rest }) => (
           <th>node</th>
           <th>share /s</th>
           <th>demand /s</th>
+          <th>sent /s</th>
           <th>sent</th>
           <th>429s</th>
         </tr>
@@ -215,6 +216,7 @@ const RestPanel: FC<{ rest: RestView }> = ({ rest }) => (
             <td>{n.id}</td>
             <td class="num">{n.share}</td>
             <td class="num">{n.demand ?? '–'}</td>
+            <td class="num">{n.sentPerSec ?? '–'}</td>
             <td class="num">{n.sent ?? '–'}</td>
             <td class="num">{n.rateLimited ?? '–'}</td>
           </tr>

@@ -23,9 +23,9 @@ describe('the dashboard REST panel', () => {
   it("shows the shares a replica's lease carried", () => {
     const view = restView({ node, cluster: null })!;
     expect(view.nodes).toEqual([
-      { id: 'a', share: 17, demand: null, sent: null, rateLimited: null },
-      { id: 'b', share: 17, demand: null, sent: null, rateLimited: null },
-      { id: 'c', share: 16, demand: null, sent: null, rateLimited: null },
+      { id: 'a', share: 17, demand: null, sentPerSec: null, sent: null, rateLimited: null },
+      { id: 'b', share: 17, demand: null, sentPerSec: null, sent: null, rateLimited: null },
+      { id: 'c', share: 16, demand: null, sentPerSec: null, sent: null, rateLimited: null },
     ]);
     expect(view).toMatchObject({ share: 17, limit: 50, fromPrimary: false, invalid: { cluster: 5_200, level: 'warn' } });
   });
@@ -34,9 +34,9 @@ describe('the dashboard REST panel', () => {
     const limited = { global: 1, user: 2, shared: 0, sublimit: 0 };
     const view = restView({
       node,
-      cluster: { primary: 'b', limit: 50, committed: 50, buckets: 3, invalid: { count: 5_200, limit: 10_000, windowMs: 600_000 }, nodes: [{ id: 'b', share: 25, committed: 25, demand: 80.4, heardAgoMs: 0, invalid: 3, sent: 900, rateLimited: limited }] },
+      cluster: { primary: 'b', limit: 50, committed: 50, buckets: 3, invalid: { count: 5_200, limit: 10_000, windowMs: 600_000 }, nodes: [{ id: 'b', share: 25, committed: 25, demand: 80.4, heardAgoMs: 0, invalid: 3, sent: 900, sentPerSec: 24.04, rateLimited: limited }] },
     })!;
-    expect(view.nodes).toEqual([{ id: 'b', share: 25, demand: 80, sent: 900, rateLimited: 3 }]);
+    expect(view.nodes).toEqual([{ id: 'b', share: 25, demand: 80, sentPerSec: 24, sent: 900, rateLimited: 3 }]);
     expect(view.fromPrimary).toBe(true);
   });
 

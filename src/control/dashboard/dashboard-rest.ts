@@ -11,7 +11,7 @@ export interface RestView {
   readonly invalid: { readonly cluster: number; readonly limit: number; readonly throttleAt: number; readonly stopAt: number; readonly level: string };
   readonly buckets: { readonly contended: number; readonly blocked: number };
   /** Every node's share; demand, totals and 429s where the primary's view is at hand. */
-  readonly nodes: readonly { readonly id: string; readonly share: number; readonly demand: number | null; readonly sent: number | null; readonly rateLimited: number | null }[];
+  readonly nodes: readonly { readonly id: string; readonly share: number; readonly demand: number | null; readonly sentPerSec: number | null; readonly sent: number | null; readonly rateLimited: number | null }[];
   /** Whether `nodes` is the primary's own view (else the shares its last lease carried). */
   readonly fromPrimary: boolean;
 }
@@ -21,8 +21,8 @@ export function restView(rest: HostStatus['rest']): RestView | null {
   const node = rest.node;
   const cluster = rest.cluster;
   const nodes = cluster
-    ? cluster.nodes.map((n) => ({ id: n.id, share: n.share, demand: Math.round(n.demand), sent: n.sent, rateLimited: n.rateLimited.global + n.rateLimited.user + n.rateLimited.shared + n.rateLimited.sublimit }))
-    : Object.entries(node.shares).map(([id, share]) => ({ id, share, demand: null, sent: null, rateLimited: null }));
+    ? cluster.nodes.map((n) => ({ id: n.id, share: n.share, demand: Math.round(n.demand), sentPerSec: Math.round(n.sentPerSec * 10) / 10, sent: n.sent, rateLimited: n.rateLimited.global + n.rateLimited.user + n.rateLimited.shared + n.rateLimited.sublimit }))
+    : Object.entries(node.shares).map(([id, share]) => ({ id, share, demand: null, sentPerSec: null, sent: null, rateLimited: null }));
   return {
     limit: node.limit,
     share: node.share,
