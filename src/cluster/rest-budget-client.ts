@@ -1,9 +1,11 @@
 import { ShardlineError, isShardlineError } from '../core/errors.ts';
-import { InvalidCounter, invalidThresholds, invalidThrottle, type InvalidLevel, type InvalidThresholds } from '../core/invalid-request-budget.ts';
+import type { InvalidLevel, InvalidThresholds } from '../core/invalid-request-budget.ts';
 import type { Logger } from '../core/ports.ts';
 import { BucketBoard, type BucketKey, type BucketObservation } from '../core/rest-bucket-board.ts';
 import { DecisionClock, SendWindow, type SendSlot } from '../core/rest-budget.ts';
 import type { LeaseGrant, LeaseRequest } from './rest-budget-protocol.ts';
+import { RestInvalidWatch } from './rest-invalid-watch.ts';
+import { RestLeaseState, type ShareSource } from './rest-lease-state.ts';
 
 export interface RestBudgetClientOptions {
   readonly nodeId: string;
@@ -41,12 +43,6 @@ interface Waiter {
   onAbort: (() => void) | null;
 }
 
-interface Lease {
-  readonly grant: LeaseGrant;
-  /** Local time the request that got it was sent. */
-  readonly askedAt: number;
-}
-
 export type RateLimitCounts = LeaseRequest['rateLimited'];
 
 export interface RestBudgetStatus {
@@ -54,7 +50,7 @@ export interface RestBudgetStatus {
   readonly limit: number;
   /** What this node may spend now, per window, and why. */
   readonly share: number;
-  readonly source: 'lease' | 'fallback' | 'stopped' | 'demoted' | 'waiting-for-first-lease';
+  readonly source: ShareSource;
   readonly primary: string | null;
   readonly leaseAgeMs: number | null;
   /** Every node's share as the primary last told this node. */
@@ -87,19 +83,10 @@ export class RestBudgetClient {
   readonly #window: SendWindow;
   readonly #decisions = new DecisionClock();
   readonly #board: BucketBoard;
-  readonly #invalid: InvalidCounter;
-  readonly #thresholds: InvalidThresholds;
+  readonly #invalid: RestInvalidWatch;
+  readonly #lease: RestLeaseState;
   readonly #queue: Waiter[] = [];
   readonly #closing = new AbortController();
-  #lease: Lease | null = null;
-  /** The primary of our lease, since we saw it lose the lease (LiteFS names another, or none, or its port refused us). */
-  #formerPrimary: { id: string; at: number } | null = null;
-  /** This node granted itself its lease as primary and has lost the lease: nothing until a new primary grants. */
-  #demoted = false;
-  /** Cluster count from the last grant, and our own count when it was asked. */
-  #clusterInvalid = { count: 0, ownAtAsk: 0 };
-  #invalidLevel: InvalidLevel = 'ok';
-  #shareLog: { at: number; share: number }[] = [];
   #sent = 0;
   #sentAtLastAsk = 0;
   #lastAskAt = 0;
@@ -117,14 +104,13 @@ export class RestBudgetClient {
     this.#now = options.now ?? Date.now;
     this.#window = new SendWindow(options.windowMs);
     this.#board = new BucketBoard(options.nodeId);
-    this.#invalid = new InvalidCounter(options.invalidWindowMs);
-    this.#thresholds = invalidThresholds(options.invalidLimit, options.limit);
+    this.#invalid = new RestInvalidWatch({ limit: options.invalidLimit, windowMs: options.invalidWindowMs, globalLimit: options.limit, logger: this.#log });
+    this.#lease = new RestLeaseState(options.nodeId, options.fallbackMs);
   }
 
   /** The primary this node's last lease came from, if that is not this node: a new primary here counts it as former. */
   get lastPrimary(): string | null {
-    const id = this.#formerPrimary?.id ?? this.#lease?.grant.primary ?? null;
-    return id === this.#o.nodeId ? null : id;
+    return this.#lease.lastPrimary;
   }
 
   /** LiteFS changed its mind about the primary: a lost lease changes what this node may spend at once. */
@@ -198,10 +184,7 @@ export class RestBudgetClient {
       const scope = seen.scope === 'global' ? 'global' : seen.scope === 'shared' ? 'shared' : seen.remaining !== null && seen.remaining > 0 ? 'sublimit' : 'user';
       this.#rateLimited[scope] += 1;
     }
-    if (seen.status === 401 || seen.status === 403 || (seen.status === 429 && seen.scope !== 'shared')) {
-      this.#invalid.add(now);
-      this.#checkInvalid(now);
-    }
+    if (seen.status === 401 || seen.status === 403 || (seen.status === 429 && seen.scope !== 'shared')) this.#invalid.add(now);
   }
 
   /** Asks the primary for this node's lease now (the loop does it every interval). */
@@ -211,17 +194,18 @@ export class RestBudgetClient {
     const now = this.#now();
     this.#observeLeadership(now);
     const elapsed = Math.max(1, now - (this.#lastAskAt || now - this.#o.leaseIntervalMs));
-    const ownInvalid = this.#invalid.count(now);
-    const share = this.#baseShare(now);
+    const ownInvalid = this.#invalid.own(now);
+    const share = this.#lease.enforced(now);
     const request: LeaseRequest = {
       nodeId: this.#o.nodeId,
       demand: ((this.#sent - this.#sentAtLastAsk) * 1000) / elapsed + this.#queue.length,
       holding: share,
-      windowMax: this.#windowMax(now, share),
+      // Requests still holding a slot may share a second at Discord with the next ones: their share still counts.
+      windowMax: this.#lease.windowMax(this.#window.oldestStart(now), share),
       invalid: ownInvalid,
       sent: this.#sent,
       rateLimited: { ...this.#rateLimited },
-      formerPrimary: this.#formerPrimary?.id ?? null,
+      formerPrimary: this.#lease.formerPrimary,
       buckets: this.#board.drainReports(now, 256),
     };
     this.#sentAtLastAsk = this.#sent;
@@ -240,128 +224,59 @@ export class RestBudgetClient {
 
   status(): RestBudgetStatus {
     const now = this.#now();
-    const { share, source } = this.#shareNow(now);
-    const invalid = this.#clusterInvalidNow(now);
+    const { share, source } = this.#lease.shareNow(now);
+    const grant = this.#lease.grant;
+    const invalid = this.#invalid;
     return {
       nodeId: this.#o.nodeId,
       limit: this.#o.limit,
       share,
       source,
-      primary: this.#lease?.grant.primary ?? null,
-      leaseAgeMs: this.#lease ? now - this.#lease.askedAt : null,
-      shares: this.#lease?.grant.shares ?? {},
+      primary: grant?.primary ?? null,
+      leaseAgeMs: grant ? now - this.#lease.askedAt : null,
+      shares: grant?.shares ?? {},
       sent: this.#sent,
       sentLastWindow: this.#window.count(now),
       waiting: this.#queue.length,
       rateLimited: { ...this.#rateLimited },
-      invalid: { local: this.#invalid.count(now), cluster: invalid, limit: this.#o.invalidLimit, level: invalidThrottle(invalid, this.#thresholds).level, ...this.#thresholds },
+      invalid: { local: invalid.own(now), cluster: invalid.cluster(now), limit: invalid.limit, level: invalid.throttle(now).level, ...invalid.thresholds },
       buckets: { ...this.#board.counts(now), waits: this.#bucketWaits },
-      formerPrimary: this.#formerPrimary?.id ?? null,
+      formerPrimary: this.#lease.formerPrimary,
     };
   }
 
   #apply(grant: LeaseGrant, askedAt: number, ownInvalid: number): void {
-    const previous = this.#lease?.grant.primary ?? null;
-    this.#lease = { grant, askedAt };
-    this.#formerPrimary = null;
-    this.#demoted = false;
-    this.#clusterInvalid = { count: grant.invalid.count, ownAtAsk: ownInvalid };
-    this.#board.applyNotices(grant.buckets, this.#now());
+    const previous = this.#lease.grant?.primary ?? null;
+    this.#lease.apply(grant, askedAt);
+    const now = this.#now();
+    this.#board.applyNotices(grant.buckets, now);
     if (this.#failures > 0 || previous !== grant.primary) {
       this.#log.info({ primary: grant.primary, share: grant.share, limit: grant.limit, nodes: grant.nodes, after: this.#failures }, 'REST budget granted by the primary');
     }
     this.#failures = 0;
-    this.#checkInvalid(this.#now());
+    this.#invalid.granted(grant.invalid.count, ownInvalid, now);
   }
 
   #failed(error: unknown): void {
     this.#failures += 1;
+    const now = this.#now();
     const details = isShardlineError(error) ? error.details : {};
     const primary = typeof details['primary'] === 'string' ? details['primary'] : null;
-    if (details['refused'] === true && primary !== null && primary === this.#lease?.grant.primary) this.#lost(primary, 'its port refuses connections (its process is gone)');
+    if (details['refused'] === true && primary !== null && this.#lease.lost(primary, now)) this.#logLost(primary, 'its port refuses connections (its process is gone)');
     const level = this.#failures === 1 || this.#failures % 20 === 0 ? 'warn' : 'debug';
-    this.#log[level]({ err: (error as Error).message, failures: this.#failures, share: this.#shareNow(this.#now()) }, 'cannot reach the primary for the REST budget; spending what the last lease allows');
+    this.#log[level]({ err: (error as Error).message, failures: this.#failures, share: this.#lease.shareNow(now) }, 'cannot reach the primary for the REST budget; spending what the last lease allows');
   }
 
   #observeLeadership(now: number): void {
-    const granting = this.#lease?.grant.primary;
-    if (granting === undefined) return;
     const current = this.#o.primaryNow();
-    if (current === granting) return;
-    if (granting === this.#o.nodeId) {
-      // Our own grant as primary: a node that lost the lease spends nothing until the new primary grants it a share.
-      this.#lease = null;
-      this.#demoted = true;
-      this.#log.info({ primary: current }, 'this node lost the primary lease: no REST budget until the new primary grants a share');
-      return;
-    }
-    this.#lost(granting, current === null ? 'LiteFS knows no primary now' : `LiteFS names ${current} the primary now`);
+    const granting = this.#lease.grant?.primary;
+    const change = this.#lease.observeLeadership(current, now);
+    if (change === 'demoted') this.#log.info({ primary: current }, 'this node lost the primary lease: no REST budget until the new primary grants a share');
+    else if (change === 'lost') this.#logLost(granting!, current === null ? 'LiteFS knows no primary now' : `LiteFS names ${current} the primary now`);
   }
 
-  #lost(primary: string, why: string): void {
-    if (this.#formerPrimary?.id === primary) return;
-    this.#formerPrimary = { id: primary, at: this.#now() };
+  #logLost(primary: string, why: string): void {
     this.#log.warn({ primary }, `the primary ${primary} lost its lease (${why}): once the leases it granted have ended, this node spends its part of that primary's share too, until the next primary grants one`);
-  }
-
-  /** This node's share of the global limit now, before the invalid-request throttle. */
-  #shareNow(now: number): { share: number; source: RestBudgetStatus['source'] } {
-    const lease = this.#lease;
-    if (!lease) return { share: 0, source: this.#demoted ? 'demoted' : 'waiting-for-first-lease' };
-    const { grant, askedAt } = lease;
-    if (now < askedAt + grant.ttlMs) return { share: grant.share, source: 'lease' };
-    if (now >= askedAt + this.#o.fallbackMs) return { share: 0, source: 'stopped' };
-    const former = this.#formerPrimary;
-    // Every lease the former primary granted has ended one ttl after it lost the lease; then its part is free.
-    if (former && former.id === grant.primary && now >= former.at + grant.ttlMs) {
-      return { share: Math.floor(grant.limit / Math.max(1, grant.nodes - 1)), source: 'fallback' };
-    }
-    return { share: grant.fallbackShare, source: 'fallback' };
-  }
-
-  #baseShare(now: number): number {
-    const share = this.#shareNow(now).share;
-    const last = this.#shareLog[this.#shareLog.length - 1];
-    if (!last || last.share !== share) this.#shareLog.push({ at: now, share });
-    return share;
-  }
-
-  /** The largest share this node enforced since its oldest slot still held was taken (the primary counts it until then). */
-  #windowMax(now: number, current: number): number {
-    // Requests still holding a slot may share a second at Discord with the next ones: their share still counts.
-    const from = this.#window.oldestStart(now);
-    let max = current;
-    let keepFrom = 0;
-    for (let i = 0; i < this.#shareLog.length; i += 1) {
-      const entry = this.#shareLog[i]!;
-      const next = this.#shareLog[i + 1];
-      // An entry counts while it was in force at some moment of the window.
-      if (next && next.at <= from) {
-        keepFrom = i + 1;
-        continue;
-      }
-      max = Math.max(max, entry.share);
-    }
-    if (keepFrom > 0) this.#shareLog = this.#shareLog.slice(keepFrom);
-    return max;
-  }
-
-  #clusterInvalidNow(now: number): number {
-    return this.#clusterInvalid.count + Math.max(0, this.#invalid.count(now) - this.#clusterInvalid.ownAtAsk);
-  }
-
-  #checkInvalid(now: number): void {
-    const count = this.#clusterInvalidNow(now);
-    const { level } = invalidThrottle(count, this.#thresholds);
-    if (level === this.#invalidLevel) return;
-    const rising = ['ok', 'warn', 'throttle', 'stop'].indexOf(level) > ['ok', 'warn', 'throttle', 'stop'].indexOf(this.#invalidLevel);
-    this.#invalidLevel = level;
-    const t = this.#thresholds;
-    const fields = { count, limit: this.#o.invalidLimit, windowMs: this.#o.invalidWindowMs, throttleAt: t.throttleAt, stopAt: t.stopAt };
-    if (!rising) this.#log.info(fields, `invalid REST answers fell to ${count} of the ${this.#o.invalidLimit} that get the IP banned: ${level === 'ok' ? 'back to normal' : `now ${level}`}`);
-    else if (level === 'warn') this.#log.warn(fields, `invalid REST answers (401, 403, 429) reached ${count} of the ${this.#o.invalidLimit} in ${this.#o.invalidWindowMs / 60_000} min that get the IP banned by Cloudflare; REST slows down from ${t.throttleAt}`);
-    else if (level === 'throttle') this.#log.error(fields, `invalid REST answers reached ${count} of ${this.#o.invalidLimit}: REST is throttled to stay clear of the ban, and stops at ${t.stopAt}; look for a handler repeating a request Discord refuses`);
-    else this.#log.error(fields, `invalid REST answers reached ${count} of ${this.#o.invalidLimit}: no REST request leaves this node until the count falls, to avoid the ban (requests wait for their deadline)`);
   }
 
   async #takeSlot(describe: string, since: number, signal: AbortSignal | undefined, onWait: ((wait: BudgetWait) => void) | undefined): Promise<SendSlot> {
@@ -371,7 +286,7 @@ export class RestBudgetClient {
     }
     if (onWait) {
       const now = this.#now();
-      const { share, source } = this.#shareNow(now);
+      const { share, source } = this.#lease.shareNow(now);
       onWait({ global: true, waitMs: Math.min(60_000, this.#window.waitMs(now, this.#effective(share, now))), limit: share, reason: source });
     }
     return new Promise<SendSlot>((resolve, reject) => {
@@ -390,13 +305,13 @@ export class RestBudgetClient {
   }
 
   #effective(share: number, now: number): number {
-    const { factor } = invalidThrottle(this.#clusterInvalidNow(now), this.#thresholds);
+    const { factor } = this.#invalid.throttle(now);
     if (factor >= 1) return share;
     return factor <= 0 ? 0 : Math.max(1, Math.floor(share * factor));
   }
 
   #tryTake(now: number): SendSlot | null {
-    const share = this.#effective(this.#baseShare(now), now);
+    const share = this.#effective(this.#lease.enforced(now), now);
     if (this.#window.waitMs(now, share) > 0) return null;
     this.#sent += 1;
     return this.#window.take(now);
@@ -412,7 +327,7 @@ export class RestBudgetClient {
       const now = this.#now();
       const slot = this.#tryTake(now);
       if (!slot) {
-        const wait = this.#window.waitMs(now, this.#effective(this.#baseShare(now), now));
+        const wait = this.#window.waitMs(now, this.#effective(this.#lease.enforced(now), now));
         // Only an answer (release) or the next lease (or its end) can change that: look again by then.
         const delay = Number.isFinite(wait) ? wait : this.#o.leaseIntervalMs;
         if (!this.#closed) this.#timer = setTimeout(() => this.#pump(), delay);
@@ -429,12 +344,11 @@ export class RestBudgetClient {
   }
 
   #why(now: number): string {
-    const { share, source } = this.#shareNow(now);
+    const { share, source } = this.#lease.shareNow(now);
     const effective = this.#effective(share, now);
-    const invalid = this.#clusterInvalidNow(now);
     const parts = [`waiting for the cluster's REST budget: this node's share is ${effective} of ${this.#o.limit} requests/s (${source})`];
-    if (effective < share) parts.push(`throttled because the cluster had ${invalid} invalid answers of the ${this.#o.invalidLimit} that get the IP banned`);
-    if (source === 'stopped') parts.push(`no grant from the primary for ${this.#lease ? now - this.#lease.askedAt : 0} ms`);
+    if (effective < share) parts.push(`throttled because the cluster had ${this.#invalid.cluster(now)} invalid answers of the ${this.#invalid.limit} that get the IP banned`);
+    if (source === 'stopped') parts.push(`no grant from the primary for ${now - this.#lease.askedAt} ms`);
     parts.push(`${this.#queue.length} requests were waiting`);
     return parts.join('; ');
   }
