@@ -65,9 +65,10 @@ describe('fairShares', () => {
     expect(Object.fromEntries(shares)).toEqual({ n0: 5, n1: 42, n2: 3 });
   });
 
-  it('keeps a floor for an idle node and spreads what nobody wants', () => {
+  it('keeps a floor for an idle node, spreads half of what nobody wants and keeps the other half free', () => {
     expect(Object.fromEntries(fairShares(50, ids([0, 100])))).toEqual({ n0: 1, n1: 49 });
-    expect(Object.fromEntries(fairShares(50, ids([0, 10])))).toEqual({ n0: 21, n1: 29 });
+    expect(Object.fromEntries(fairShares(50, ids([0, 10])))).toEqual({ n0: 11, n1: 19 });
+    expect(Object.fromEntries(fairShares(50, ids([0, 10]), 1, 1))).toEqual({ n0: 21, n1: 29 });
   });
 
   it('never hands out more than the limit, whatever the demands', () => {

@@ -114,10 +114,12 @@ export interface NodeDemand {
 /**
  * Divides `limit` requests per window among nodes, max-min fair by demand: nobody gets more
  * than it wants while another wants more than it has; every node keeps `floor` (so a rare
- * request goes out at once), and what nobody wants is spread evenly. Integers summing to at
- * most `limit`, deterministic (ties go in id order).
+ * request goes out at once). Of what nobody wants, `spread` is handed out evenly (a node whose
+ * demand grows has room before its next lease) and the rest stays free (a node whose demand
+ * grows gets it at its next lease, without waiting for another node to give some back).
+ * Integers summing to at most `limit`, deterministic (ties go in id order).
  */
-export function fairShares(limit: number, demands: readonly NodeDemand[], floor = 1): Map<string, number> {
+export function fairShares(limit: number, demands: readonly NodeDemand[], floor = 1, spread = 0.5): Map<string, number> {
   const out = new Map<string, number>();
   const nodes = [...demands].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (nodes.length === 0 || limit <= 0) {
@@ -142,17 +144,19 @@ export function fairShares(limit: number, demands: readonly NodeDemand[], floor 
     out.set(n.id, whole);
     left -= whole;
   }
-  // Whole units the fractions add up to go to the largest fractions still below their cap.
+  // Whole units the fractions add up to go to the largest fractions still below their cap;
+  // fractions are compared rounded, so floating-point noise cannot move a unit from node to node
+  // between two leases (each such move costs a window before the unit can be used again).
   const fractions = nodes
-    .map((n) => ({ id: n.id, frac: exact.get(n.id)! - out.get(n.id)! }))
-    .filter((f) => f.frac > 1e-9 && out.get(f.id)! < cap.get(f.id)!)
+    .map((n) => ({ id: n.id, frac: Math.round((exact.get(n.id)! - out.get(n.id)!) * 1e6) }))
+    .filter((f) => f.frac > 0 && out.get(f.id)! < cap.get(f.id)!)
     .sort((a, b) => b.frac - a.frac);
   for (const f of fractions) {
     if (left <= 0) break;
     out.set(f.id, out.get(f.id)! + 1);
     left -= 1;
   }
-  // Nobody wants the rest: spread it, so a node whose demand grows has room before the next lease.
-  for (let i = 0; left > 0; i = (i + 1) % nodes.length, left -= 1) out.set(nodes[i]!.id, out.get(nodes[i]!.id)! + 1);
+  let spare = Math.floor(left * spread);
+  for (let i = 0; spare > 0; i = (i + 1) % nodes.length, spare -= 1) out.set(nodes[i]!.id, out.get(nodes[i]!.id)! + 1);
   return out;
 }
