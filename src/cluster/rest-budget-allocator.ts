@@ -129,6 +129,9 @@ export class RestBudgetAllocator {
     const targets = fairShares(
       Math.max(0, o.limit - reserved),
       active.map((n) => ({ id: n.id, wanted: n.demand * windowSeconds * 1.2 + 1 })),
+      1,
+      // Budget nobody wants is kept half free for another node's growth; a node alone holds it all, as @discordjs/rest alone would.
+      this.#nodes.size <= 1 ? 1 : 0.5,
     );
     const target = targets.get(node.id) ?? 0;
     let share = target;
