@@ -31,6 +31,7 @@ import type { HostOptions } from './host/host-options.ts';
 import { hostReadiness, hostStatus, type HostStatus } from './host/host-status.ts';
 import { LoopStallMonitor } from './host/loop-stall-monitor.ts';
 import { openReadDatabase } from './host/read-database.ts';
+import { RestBudgetHost } from './host/rest-budget-host.ts';
 import { RoleSwitch } from './host/role-switch.ts';
 import { serveControlApp } from './host/serve-control-app.ts';
 import type { ShardRunner } from './host/shard-runner.ts';
@@ -68,6 +69,8 @@ export class Host extends TypedEmitter<HostEvents> {
   readonly #link: ClusterLink;
   readonly #role: RoleSwitch;
   #rest: REST | null = null;
+  /** ctx.rest and this node's part of the cluster's REST budget (contract 12). */
+  #restBudget: RestBudgetHost | null = null;
   #gateway: RESTGetAPIGatewayBotResult | null = null;
   #shardCount = 0;
   #http: HttpServerHandle | null = null;
@@ -140,6 +143,7 @@ export class Host extends TypedEmitter<HostEvents> {
       queryStats: () => this.#queries?.stats() ?? null,
       botQueryStats: () => this.#botQueries?.stats() ?? null,
       loopStats: () => this.#loop.stats(),
+      restStatus: () => this.#restBudget?.status() ?? null,
       primaryUrl: () => this.#link.primaryUrl(),
       urlOf: (nodeId) => this.#link.urlOf(nodeId),
       client: () => this.#link.clientOrThrow(),
@@ -231,6 +235,10 @@ export class Host extends TypedEmitter<HostEvents> {
         runQueryJson: (sql, params, limits, signal) => this.runQueryJson(sql, params, limits, signal),
         primaryOrThrow: (what) => this.#link.primaryOrThrow(what),
         agentOrThrow: () => this.#agentOrThrow(),
+        restLease: (request) => {
+          if (!this.#restBudget) throw new ShardlineError('CONFLICT', `Cannot grant REST budget: node ${this.config.nodeId} is ${this.#state}`);
+          return this.#restBudget.lease(request);
+        },
       });
     }
 
@@ -266,6 +274,17 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#writer = new RoutingWriter(this.#forwarder);
     if (this.#role.current) this.#writer.useLocal(this.#role.current.funnel);
 
+    this.#restBudget = new RestBudgetHost({
+      config,
+      settings: this.#o.rest ?? {},
+      leaseIntervalMs: this.#o.cluster?.heartbeatMs ?? 1_000,
+      leadership: this.#leadership,
+      link: this.#link,
+      logger: this.#log,
+      primary: () => this.#role.current,
+      readDb: () => this.#readDb,
+    });
+    this.#restBudget.start();
     this.#agent = createNodeAgent({
       config,
       options: this.#o,
@@ -273,7 +292,7 @@ export class Host extends TypedEmitter<HostEvents> {
       startedAt: this.#startedAt,
       shardCount: this.#shardCount,
       gatewayUrl: this.#gateway.url,
-      rest: this.#rest,
+      rest: this.#restBudget.rest,
       readDb: this.#readDb,
       botReadDb: () => this.#readDb,
       botRunQuery: (sql, params, limits, signal) => this.#runOn(this.#botQueries, sql, params, limits, signal),
@@ -373,7 +392,18 @@ export class Host extends TypedEmitter<HostEvents> {
       queries: this.#queries?.stats() ?? null,
       botQueries: this.#botQueries?.stats() ?? null,
       eventLoop: this.#loop.stats(),
+      rest: this.#restBudget?.status() ?? null,
     });
+  }
+
+  /** ctx.rest: the REST client handlers get, spending this node's share of the cluster's budget. */
+  get rest(): REST | null {
+    return this.#restBudget?.rest ?? null;
+  }
+
+  /** This node's REST budget: its share, and the primary's allocation while it is primary. */
+  restBudget(): RestBudgetHost | null {
+    return this.#restBudget;
   }
 
   /**
@@ -464,6 +494,7 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#unsubscribe?.();
     this.#agent?.stop();
     await stopRunners(this.runners(), graceful, this.#writer, this.#log);
+    this.#restBudget?.close();
     await this.#role.stop(graceful);
     await this.#forwarder?.close();
     await this.#leadership.close();

@@ -122,6 +122,9 @@ export interface StatusView {
   nodes?: { id: string; lastHeartbeatAt: number; draining: boolean; version: string }[];
   assignments?: { shardId: number; nodeId: string | null; state: string }[];
   identify?: { total: number; remaining: number; reserve: number; resetAt: number } | null;
+  rest?: {
+    node?: { limit: number; share: number; source: string; sent: number; rateLimited: Record<string, number>; invalid: { cluster: number; limit: number; level: string; throttleAt: number; stopAt: number } };
+  } | null;
 }
 
 /** A compact view for a terminal: the cluster's nodes with their shards, this node's shards, the identify budget. */
@@ -147,6 +150,13 @@ export function formatStatus(status: StatusView, now: number): string {
   }
   const identify = status.identify;
   lines.push('', identify ? `identify budget: ${identify.remaining}/${identify.total} left (reserve ${identify.reserve}), resets in ${ago(identify.resetAt - now)}` : 'identify budget: kept by the primary (run status against it)');
+  const rest = status.rest?.node;
+  if (rest) {
+    const limited = Object.entries(rest.rateLimited).map(([scope, n]) => `${scope} ${n}`).join(', ');
+    lines.push(`REST: this node's share ${rest.share} of ${rest.limit}/s (${rest.source}), ${rest.sent} sent, 429s: ${limited}`);
+    const inv = rest.invalid;
+    lines.push(`invalid REST answers in the cluster: ${inv.cluster} of ${inv.limit} per 10 min that get the IP banned (${inv.level}; throttles at ${inv.throttleAt}, stops at ${inv.stopAt})`);
+  }
   return lines.join('\n');
 }
 

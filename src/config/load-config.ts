@@ -38,6 +38,10 @@ export interface Config {
    * on and having its shards moved by resume. Whatever is left then is detached resumably.
    */
   readonly leaveTimeoutMs: number;
+  /** The bot token's global REST limit, requests per second, shared by every node (Discord's default is 50). */
+  readonly restGlobalLimit: number;
+  /** Invalid REST answers (401, 403, 429) per 10 minutes that get an IP banned; the cluster slows down well before. */
+  readonly restInvalidLimit: number;
 }
 
 export const DEFAULT_API_URL = 'https://discord.com/api';
@@ -65,6 +69,8 @@ export const CONFIG_SETTINGS = [
   { key: 'advertiseUrl', env: 'SHARDLINE_ADVERTISE_URL', flag: '--advertise-url', help: 'URL other nodes reach this node at (default http://<host>:<port>)' },
   { key: 'nodeTimeoutMs', env: 'SHARDLINE_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', help: 'A node is dead after this long without heartbeats (default 5000)' },
   { key: 'leaveTimeoutMs', env: 'SHARDLINE_LEAVE_TIMEOUT_MS', flag: '--leave-timeout-ms', help: `On SIGINT/SIGTERM, the longest a cluster node spends handing its lease and shards on before it stops (default ${DEFAULT_LEAVE_TIMEOUT_MS}; keep it under the platform's kill timeout; 0 turns the leave off)` },
+  { key: 'restGlobalLimit', env: 'SHARDLINE_REST_GLOBAL_LIMIT', flag: '--rest-global-limit', help: "The token's global REST limit per second, shared by all nodes (default 50; raise it only if Discord raised it)" },
+  { key: 'restInvalidLimit', env: 'SHARDLINE_REST_INVALID_LIMIT', flag: '--rest-invalid-limit', help: 'Invalid REST answers per 10 min that get the IP banned (default 10000); the cluster throttles before' },
 ] as const satisfies readonly { key: keyof Config; env: string; flag: string | null; help: string }[];
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -181,6 +187,8 @@ export function loadConfig(input: LoadConfigInput): Config {
     advertiseUrl,
     nodeTimeoutMs: int('nodeTimeoutMs', 5_000, 500, 600_000),
     leaveTimeoutMs: int('leaveTimeoutMs', DEFAULT_LEAVE_TIMEOUT_MS, 0, 600_000),
+    restGlobalLimit: int('restGlobalLimit', 50, 1, 100_000),
+    restInvalidLimit: int('restInvalidLimit', 10_000, 10, 10_000_000),
   };
   if (problems.length > 0) {
     throw new ShardlineError('INVALID_CONFIG', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });

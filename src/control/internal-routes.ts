@@ -17,6 +17,7 @@ import {
 } from '../cluster/cluster-protocol.ts';
 import type { ForwardResult } from '../cluster/forwarding-writer.ts';
 import { claimRequest, forwardedDrainRequest, forwardedMoveRequest, holdWritesRequest, peerTakeoverRequest, releaseRequest, type PrimaryOperations } from './control-operations.ts';
+import { leaseRequest, type LeaseGrant, type LeaseRequest } from '../cluster/rest-budget-protocol.ts';
 import { nodeIdParam, parseBody, parseOptionalBody, shardIdParam } from './parse-body.ts';
 import { requireBearer } from './secret-auth.ts';
 
@@ -29,6 +30,8 @@ export interface InternalDeps {
   identify(request: IdentifyRequest): Promise<IdentifyDecision>;
   detach(shardId: number, epoch: number): Promise<ResumeInfo>;
   start(shardId: number, epoch: number, resume: ResumeInfo | null): void;
+  /** The primary's REST budget: a node's share of the token's global limit (rest-budget-protocol.ts). */
+  restLease?(request: LeaseRequest): LeaseGrant;
   /** Handoff, resume, move and drain asked by another node; absent: those routes are not served. */
   readonly operations?: PrimaryOperations;
 }
@@ -73,6 +76,8 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
     deps.start(shardIdParam(c.req.param('id')), body.epoch, body.resume === undefined ? null : parseResumeInfo(body.resume));
     return c.json({ ok: true });
   });
+  const restLease = deps.restLease?.bind(deps);
+  if (restLease) app.post('/rest/lease', async (c) => c.json(restLease(await parseBody(c, leaseRequest))));
   const ops = deps.operations;
   if (ops) {
     app.post('/shards/:id/release', async (c) => {

@@ -37,6 +37,21 @@ export interface MetricsSnapshot {
   readonly leave?: { readonly startedAt: number; readonly phase: string; readonly shards: number; readonly remaining: number } | null;
   /** Moves the coordinator completed, by reason (primary only). */
   readonly moves?: Readonly<Record<string, number>> | null;
+  /** The REST budget (src/host/rest-budget-host.ts); `cluster` on the primary only. */
+  readonly rest?: RestMetricsSnapshot | null;
+}
+
+export interface RestMetricsSnapshot {
+  readonly node: {
+    readonly limit: number;
+    readonly share: number;
+    readonly sent: number;
+    readonly waiting: number;
+    readonly rateLimited: Readonly<Record<'global' | 'user' | 'shared' | 'sublimit', number>>;
+    readonly invalid: { readonly local: number; readonly cluster: number; readonly limit: number; readonly throttleAt: number; readonly stopAt: number };
+    readonly buckets: { readonly contended: number; readonly blocked: number; readonly waits: number };
+  };
+  readonly cluster: { readonly nodes: readonly { readonly id: string; readonly share: number; readonly committed: number; readonly demand: number; readonly sent: number; readonly rateLimited: Readonly<Record<'global' | 'user' | 'shared' | 'sublimit', number>> }[] } | null;
 }
 
 export interface QueryPoolSnapshot {
@@ -94,6 +109,18 @@ export function createControlMetrics(): ControlMetrics {
   const leaveSeconds = new Gauge({ name: 'shardline_leave_elapsed_seconds', help: 'Time since this node began to leave', registers });
   const leaveRemaining = new Gauge({ name: 'shardline_leave_shards_remaining', help: 'Shards still running on this leaving node', registers });
   const moves = new Counter({ name: 'shardline_shard_moves_total', help: 'Shards this primary moved by resume, by reason (rebalance, drain, leave, manual)', labelNames: ['reason'], registers });
+  const restSent = new Counter({ name: 'shardline_rest_requests_total', help: 'REST requests this node sent to Discord (each counts toward the global limit)', registers });
+  const restLimited = new Counter({ name: 'shardline_rest_rate_limited_total', help: '429 answers this node got, by scope (global, user, shared, sublimit)', labelNames: ['scope'], registers });
+  const restLimit = new Gauge({ name: 'shardline_rest_global_limit', help: "The token's global REST limit per second, shared by the cluster", registers });
+  const restShare = new Gauge({ name: 'shardline_rest_share', help: "This node's share of the global limit per window now", registers });
+  const restWaiting = new Gauge({ name: 'shardline_rest_waiting_requests', help: 'Requests waiting on this node for a slot in its share', registers });
+  const restInvalid = new Gauge({ name: 'shardline_rest_invalid_requests', help: 'Invalid REST answers (401, 403, non-shared 429) in the ban window, this node and the whole cluster', labelNames: ['scope'], registers });
+  const restInvalidLimit = new Gauge({ name: 'shardline_rest_invalid_limit', help: 'Invalid answers in the window that get the IP banned; throttle and stop are where the cluster slows and halts REST', labelNames: ['threshold'], registers });
+  const restBuckets = new Gauge({ name: 'shardline_rest_buckets', help: 'Route buckets split between nodes (contended) or spent by another node (blocked)', labelNames: ['state'], registers });
+  const restNodeShare = new Gauge({ name: 'shardline_rest_node_share', help: "Each node's share of the global limit (primary only)", labelNames: ['node'], registers });
+  const restNodeDemand = new Gauge({ name: 'shardline_rest_node_demand', help: 'Requests per second each node would send (primary only)', labelNames: ['node'], registers });
+  const restNodeSent = new Counter({ name: 'shardline_rest_node_requests_total', help: 'REST requests each node reported sent (primary only)', labelNames: ['node'], registers });
+  const restNodeLimited = new Counter({ name: 'shardline_rest_node_rate_limited_total', help: '429 answers each node reported, by scope (primary only)', labelNames: ['node', 'scope'], registers });
 
   // Scrapes run one at a time: a reset between another scrape's set and read would blank it.
   let last: Promise<unknown> = Promise.resolve();
@@ -157,6 +184,28 @@ export function createControlMetrics(): ControlMetrics {
       leaveRemaining.set(s.leave.remaining);
     }
     for (const [reason, n] of Object.entries(s.moves ?? {})) moves.inc({ reason }, n);
+    const rest = s.rest;
+    if (rest) {
+      const n = rest.node;
+      restSent.inc(n.sent);
+      for (const [scope, count] of Object.entries(n.rateLimited)) restLimited.inc({ scope }, count);
+      restLimit.set(n.limit);
+      restShare.set(n.share);
+      restWaiting.set(n.waiting);
+      restInvalid.set({ scope: 'node' }, n.invalid.local);
+      restInvalid.set({ scope: 'cluster' }, n.invalid.cluster);
+      restInvalidLimit.set({ threshold: 'ban' }, n.invalid.limit);
+      restInvalidLimit.set({ threshold: 'throttle' }, n.invalid.throttleAt);
+      restInvalidLimit.set({ threshold: 'stop' }, n.invalid.stopAt);
+      restBuckets.set({ state: 'contended' }, n.buckets.contended);
+      restBuckets.set({ state: 'blocked' }, n.buckets.blocked);
+      for (const node of rest.cluster?.nodes ?? []) {
+        restNodeShare.set({ node: node.id }, node.share);
+        restNodeDemand.set({ node: node.id }, node.demand);
+        restNodeSent.inc({ node: node.id }, node.sent);
+        for (const [scope, count] of Object.entries(node.rateLimited)) restNodeLimited.inc({ node: node.id, scope }, count);
+      }
+    }
     return registry.metrics();
   };
   return { contentType: registry.contentType, render };

@@ -30,6 +30,10 @@ Options:
   --events-per-second <n>  background traffic rate, 0 for none (default 0)
   --seed <n>               world and traffic seed (default 1)
   --token <token>          accepted bot token (default fake-token)
+  --global-limit <n>       REST requests per second per token (default 50)
+  --invalid-limit <n>      401/403/429 answers per client within the window before a ban (default 10000)
+  --invalid-window-ms <n>  window of the invalid-request count (default 600000)
+  --ban-ms <n>             how long a ban lasts (default 3600000)
   -h, --help               show this help`;
 
 function integer(flag: string, raw: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -66,6 +70,10 @@ export function parseFakeDiscordArgs(argv: string[]): ParsedFakeDiscordArgs {
         'events-per-second': { type: 'string' },
         seed: { type: 'string' },
         token: { type: 'string' },
+        'global-limit': { type: 'string' },
+        'invalid-limit': { type: 'string' },
+        'invalid-window-ms': { type: 'string' },
+        'ban-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -87,6 +95,12 @@ export function parseFakeDiscordArgs(argv: string[]): ParsedFakeDiscordArgs {
       guilds: integer('guilds', str('guilds'), 0, 1_000_000),
       membersPerGuild: integer('members', str('members'), 0, 1_000_000),
       seed: integer('seed', str('seed'), 0, 2 ** 32 - 1),
+    },
+    rest: {
+      globalLimit: integer('global-limit', str('global-limit'), 1, 1_000_000),
+      invalidLimit: integer('invalid-limit', str('invalid-limit'), 1, 100_000_000),
+      invalidWindowMs: integer('invalid-window-ms', str('invalid-window-ms'), 1),
+      banMs: integer('ban-ms', str('ban-ms'), 1),
     },
   };
   return { help: values.help === true, options, eventsPerSecond: integer('events-per-second', str('events-per-second'), 0, 10_000_000) ?? 0 };
@@ -120,7 +134,7 @@ export async function runFakeDiscordCommand(argv: string[], io: FakeDiscordComma
   try {
     io.stdout(discord.restUrl);
     io.stdout(`gateway: ${discord.gatewayUrl}`);
-    io.stdout(`control: ${discord.restUrl.replace(/\/api$/, '')}/_sim (POST /faults, GET /stats, GET /ledger/:shardId, POST /traffic)`);
+    io.stdout(`control: ${discord.restUrl.replace(/\/api$/, '')}/_sim (POST /faults, GET /stats, GET /ledger/:shardId, POST /traffic, GET /rest/stats, POST /rest/forgive)`);
     io.stdout(`world: ${discord.world.guilds.size} guilds, ${discord.world.users.size} users, token ${JSON.stringify(parsed.options.token ?? 'fake-token')}`);
     if (parsed.eventsPerSecond > 0) discord.traffic.start({ eventsPerSecond: parsed.eventsPerSecond });
     if (!io.signal.aborted) {

@@ -24,10 +24,16 @@ import { generateWorld } from './world-generator.ts';
 import type { WorldOptions } from './world-generator.ts';
 import type { World, WorldView } from './world.ts';
 import { MemberRequestLimiter } from './member-request-limiter.ts';
+import { RestGate } from './rest-gate.ts';
+import { RestLimits, type RestLimitsOptions } from './rest-limits.ts';
+import { RestStats, type RestStatsSnapshot } from './rest-stats.ts';
+import { buildRestControlRoutes } from './rest-control-routes.ts';
 
 export type { ConnectionInfo } from './gateway-connection.ts';
 export type { LedgerCheck, LedgerEvent, LedgerTransmission, HandledDispatch } from './ledger.ts';
 export type { SimStats } from './sim-stats.ts';
+export type { RestStatsSnapshot, RestCounts, RestClientStats } from './rest-stats.ts';
+export { NODE_HEADER } from './rest-gate.ts';
 export type { WorldOptions } from './world-generator.ts';
 export type { WorldView, WorldGuild } from './world.ts';
 export type { TrafficStartOptions } from './traffic.ts';
@@ -58,6 +64,11 @@ export interface FakeDiscordOptions {
   invalidSessionDelayMs?: number;
   /** After op 7, the server closes a lingering connection after this long. Default 5000. */
   reconnectGraceMs?: number;
+  /** REST rate limits: the global limit per token, the invalid-request ban, their clock (rest-limits.ts). */
+  rest?: RestLimitsOptions & {
+    /** More bot tokens REST accepts (each with its own limits); the gateway takes `token` only. */
+    extraTokens?: readonly string[];
+  };
 }
 
 
@@ -86,6 +97,9 @@ export class FakeDiscord {
   readonly #sessions: SessionRegistry;
   readonly #identifyLimiter: IdentifyLimiter;
   readonly #dispatcher: Dispatcher;
+  readonly #restLimits: RestLimits;
+  readonly #restStats: RestStats;
+  readonly #restTokens: ReadonlySet<string>;
   readonly #faultState = new FaultState();
   readonly #options: Required<Pick<FakeDiscordOptions, 'token' | 'shards' | 'heartbeatIntervalMs' | 'applicationFlags' | 'host' | 'port' | 'invalidSessionDelayMs' | 'reconnectGraceMs'>>;
   readonly #logger: Logger;
@@ -125,6 +139,9 @@ export class FakeDiscord {
       now,
     });
     this.#dispatcher = new Dispatcher(this.#sessions, this.#world);
+    this.#restLimits = new RestLimits(options.rest);
+    this.#restStats = new RestStats(this.#restLimits);
+    this.#restTokens = new Set([this.#options.token, ...(options.rest?.extraTokens ?? [])]);
     this.traffic = new Traffic(
       this.#world,
       {
@@ -159,6 +176,16 @@ export class FakeDiscord {
     return copySimStats(this.#stats);
   }
 
+  /** What REST answered, per token, per client (node) and per route, and the limits it enforces. */
+  get restStats(): RestStatsSnapshot {
+    return this.#restStats.snapshot();
+  }
+
+  /** The REST limits (tests lift a ban with `forgive()`). */
+  get restLimits(): RestLimits {
+    return this.#restLimits;
+  }
+
   /** Timers the sim currently holds (0 after close()). */
   get activeTimers(): number {
     return this.#timers.size;
@@ -186,7 +213,9 @@ export class FakeDiscord {
       resumeGatewayUrl: () => `${this.gatewayUrl}/resume`,
     });
     const stats = this.#stats;
-    const control = buildSimControlRoutes({ faults: this.faults, ledger: this.ledger, traffic: this.traffic, get stats() { return copySimStats(stats); } });
+    const restStats = this.#restStats;
+    const control = buildSimControlRoutes({ faults: this.faults, ledger: this.ledger, traffic: this.traffic, get stats() { return { ...copySimStats(stats), rest: restStats.snapshot() }; } });
+    control.route('/rest', buildRestControlRoutes(this.#restLimits, this.#restStats));
     const app = buildRestApp(
       {
         token: this.#options.token,
@@ -194,6 +223,7 @@ export class FakeDiscord {
         world: this.#world,
         dispatcher: this.#dispatcher,
         identifyLimiter: this.#identifyLimiter,
+        gate: new RestGate({ limits: this.#restLimits, stats: this.#restStats, tokens: this.#restTokens }),
         gatewayUrl: () => this.gatewayUrl,
       },
       control,

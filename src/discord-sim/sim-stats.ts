@@ -1,3 +1,5 @@
+import type { RestStatsSnapshot } from './rest-stats.ts';
+
 /** Counters exposed as `FakeDiscord.stats`. */
 export interface SimStats {
   identifies: number;
@@ -8,6 +10,8 @@ export interface SimStats {
   /** Heartbeats (op 1) received from clients, and those answered with op 11. */
   heartbeats: number;
   heartbeatAcks: number;
+  /** REST's counts (in GET /_sim/stats; `FakeDiscord.restStats` in process). */
+  rest?: RestStatsSnapshot;
 }
 
 export function createSimStats(): SimStats {

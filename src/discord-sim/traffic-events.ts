@@ -113,6 +113,7 @@ export function buildMessage(world: World, wg: WorldGuild, channelId: string, au
     type: MessageType.Default,
     flags: 0 as MessageFlags,
   };
+  world.messages.remember(message);
   return message;
 }
 

@@ -12,6 +12,7 @@ import type {
   APIUser,
   GatewayPresenceUpdate,
 } from 'discord-api-types/v10';
+import { MessageStore } from './message-store.ts';
 import { SnowflakeMinter } from './snowflake.ts';
 
 /** A non-thread guild channel the world can hold. */
@@ -61,6 +62,8 @@ export class World implements WorldView {
   /** Users in creation order, for cheap deterministic picks. */
   readonly userIds: string[] = [];
   readonly minter: SnowflakeMinter;
+  /** Recent messages, for the REST routes that edit, delete and react to them. */
+  readonly messages = new MessageStore();
   botUser: APIUser;
   application: WorldApplication;
   #guildIdList: string[] | null = null;

@@ -29,6 +29,7 @@ export interface HostView {
   queryStats(): MetricsSnapshot['queries'];
   botQueryStats(): MetricsSnapshot['botQueries'];
   loopStats(): MetricsSnapshot['eventLoop'];
+  restStatus(): MetricsSnapshot['rest'];
   primaryUrl(): string | null;
   urlOf(nodeId: string): string;
   client(): ClusterClient;
@@ -172,6 +173,7 @@ export class HostOperations {
       identify: primary?.budget?.snapshot() ?? null,
       leave: this.#h.leave(),
       moves: primary?.running ? Object.fromEntries(primary.coordinator.movesByReason()) : null,
+      rest: this.#h.restStatus(),
     };
   }
 

@@ -7,6 +7,7 @@ import type { Leadership } from '../core/leadership.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
 import type { QueryThreadsStats } from '../store/query-threads.ts';
 import type { LoopStallStats } from './loop-stall-monitor.ts';
+import type { RestBudgetView } from './rest-budget-host.ts';
 import type { WriteFunnelStats } from '../store/write-funnel.ts';
 import type { ShardRunner, ShardRunnerStats } from './shard-runner.ts';
 
@@ -51,6 +52,8 @@ export interface HostStatus {
   readonly eventLoop: LoopStallStats;
   /** Recent joins, moves, failovers and takeovers, newest first. */
   readonly events: readonly ClusterEventRow[];
+  /** REST: this node's share of the token's global limit, what it sent, 429s by scope, invalid answers against the ban; the primary adds every node's. */
+  readonly rest?: RestBudgetView | null;
 }
 
 /** One node's parts as they are when GET /status asks; each may be absent while the node starts or stops. */
@@ -69,6 +72,7 @@ export interface HostStatusInputs {
   readonly queries: QueryThreadsStats | null;
   readonly botQueries: QueryThreadsStats | null;
   readonly eventLoop: LoopStallStats;
+  readonly rest?: RestBudgetView | null;
 }
 
 export function hostStatus(inputs: HostStatusInputs): HostStatus {
@@ -96,6 +100,7 @@ export function hostStatus(inputs: HostStatusInputs): HostStatus {
     botQueries: inputs.botQueries,
     eventLoop: inputs.eventLoop,
     events: db ? recentEvents(db, STATUS_LIMITS.events) : [],
+    rest: inputs.rest ?? null,
   };
 }
 

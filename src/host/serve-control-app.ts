@@ -3,6 +3,7 @@ import type { PrimaryRole } from '../cluster/primary-role.ts';
 import type { Config } from '../config/load-config.ts';
 import type { ControlOperations, PrimaryOperations } from '../control/control-operations.ts';
 import { createControlApp, type ControlDeps } from '../control/create-control-app.ts';
+import type { LeaseGrant, LeaseRequest } from '../cluster/rest-budget-protocol.ts';
 import type { Logger } from '../core/ports.ts';
 import type { HttpServerHandle, Runtime } from '../core/runtime.ts';
 
@@ -18,6 +19,8 @@ export interface ControlAppInputs {
   runQueryJson: NonNullable<ControlDeps['runQueryJson']>;
   primaryOrThrow(what: string): PrimaryRole;
   agentOrThrow(): NodeAgent;
+  /** POST /internal/rest/lease: this node's allocator while it is primary. */
+  restLease(request: LeaseRequest): LeaseGrant;
 }
 
 /** Serves this node's HTTP API on config.httpHost:httpPort: admin routes, and the internal ones other nodes call. */
@@ -37,6 +40,7 @@ export async function serveControlApp(inputs: ControlAppInputs): Promise<HttpSer
       identify: (request) => inputs.primaryOrThrow('grant identify slots').identify(request),
       detach: (shardId, epoch) => inputs.agentOrThrow().detachShard(shardId, epoch),
       start: (shardId, epoch, resume) => inputs.agentOrThrow().startShard(shardId, epoch, resume),
+      restLease: (request) => inputs.restLease(request),
     },
     operations: inputs.operations,
   });

@@ -1,6 +1,7 @@
 import type { ClusterEventRow } from '../../cluster/cluster-tables.ts';
 import type { IdentifyBudgetSnapshot } from '../../core/identify-budget.ts';
 import type { HostStatus } from '../../host/host-status.ts';
+import { restView, type RestView } from './dashboard-rest.ts';
 
 /** A node is flagged once its last recorded heartbeat is older than this. */
 export const HEARTBEAT_LATE_MS = 3_000;
@@ -49,6 +50,8 @@ export interface DashboardModel {
   /** This node's event-loop stalls; `recent` while the last one ended under a minute ago. */
   readonly eventLoop: { readonly stalls: number; readonly maxStallMs: number; readonly lastStallAgoMs: number | null; readonly recent: boolean } | null;
   readonly events: readonly EventView[];
+  /** The REST budget (dashboard-rest.ts); null on a node that reports none. */
+  readonly rest: RestView | null;
 }
 
 /** A committed session per shard, from the replicated shard_sessions table. */
@@ -131,6 +134,7 @@ export function toDashboardModel(status: unknown, sessions: readonly CommittedSe
     funnel: status.funnel ? { queuedRows: status.funnel.queuedRows, transactions: status.funnel.transactions } : null,
     eventLoop: eventLoopView(status.eventLoop, now),
     events: status.events.map((e) => ({ id: e.id, at: e.at, kind: e.kind, text: describeEvent(e) })),
+    rest: restView(status.rest),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Child, FC } from 'hono/jsx';
 import { raw } from 'hono/html';
 import { DASHBOARD_CSS, DASHBOARD_SCRIPT } from './dashboard-assets.ts';
 import { formatAge, type DashboardModel, type NodeView, type ShardView } from './dashboard-model.ts';
+import type { RestView } from './dashboard-rest.ts';
 
 const Layout: FC<{ title: string; nonce: string; children?: Child }> = ({ title, nonce, children }) => (
   <>
@@ -113,7 +114,9 @@ export const LivePanels: FC<{ model: DashboardModel | null }> = ({ model }) => {
             />
           ) : null}
           {model.funnel ? <Stat k="Write funnel" v={`${model.funnel.queuedRows} rows queued`} s={`${model.funnel.transactions} transactions`} bad={false} /> : null}
+          {model.rest ? <RestStats rest={model.rest} /> : null}
         </section>
+        {model.rest ? <RestPanel rest={model.rest} /> : null}
         <h2>Nodes and their shards</h2>
         <section class="nodes" aria-label="shard map">
           {model.nodes.map((node) => (
@@ -172,6 +175,61 @@ const IdentifyStat: FC<{ model: DashboardModel }> = ({ model }) => {
     />
   );
 };
+
+const RestStats: FC<{ rest: RestView }> = ({ rest }) => {
+  const limited = rest.rateLimited.global + rest.rateLimited.user + rest.rateLimited.shared + rest.rateLimited.sublimit;
+  return (
+    <>
+      <Stat
+        k="REST budget"
+        v={`${rest.share}/${rest.limit} per s`}
+        s={`this node's share (${rest.source}) · ${rest.sentLastWindow} in the last second · ${rest.waiting} waiting`}
+        bad={rest.source === 'stopped' || rest.source === 'waiting-for-first-lease'}
+      />
+      <Stat
+        k="Invalid requests"
+        v={`${rest.invalid.cluster}/${rest.invalid.limit}`}
+        s={`cluster, 10 min; throttles at ${rest.invalid.throttleAt}, stops at ${rest.invalid.stopAt} · ${limited} × 429 here (global ${rest.rateLimited.global})`}
+        bad={rest.invalid.level !== 'ok' || rest.rateLimited.global > 0}
+      />
+    </>
+  );
+};
+
+const RestPanel: FC<{ rest: RestView }> = ({ rest }) => (
+  <>
+    <h2>REST budget</h2>
+    <table class="rest" aria-label="REST budget by node">
+      <thead>
+        <tr>
+          <th>node</th>
+          <th>share /s</th>
+          <th>demand /s</th>
+          <th>sent /s</th>
+          <th>sent</th>
+          <th>429s</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rest.nodes.map((n) => (
+          <tr data-node={n.id}>
+            <td>{n.id}</td>
+            <td class="num">{n.share}</td>
+            <td class="num">{n.demand ?? '–'}</td>
+            <td class="num">{n.sentPerSec ?? '–'}</td>
+            <td class="num">{n.sent ?? '–'}</td>
+            <td class="num">{n.rateLimited ?? '–'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+    <p class="age">
+      {rest.fromPrimary ? "The primary's allocation of the token's global limit." : "Shares as this node's last lease from the primary carried them; the primary's dashboard shows demand and 429s."} Buckets split between
+      nodes: {rest.buckets.contended}; spent by another node: {rest.buckets.blocked}. 429s here: global {rest.rateLimited.global}, user {rest.rateLimited.user}, shared {rest.rateLimited.shared}, sublimit{' '}
+      {rest.rateLimited.sublimit}.
+    </p>
+  </>
+);
 
 const NodeCard: FC<{ node: NodeView; model: DashboardModel }> = ({ node, model }) => {
   const targets = model.nodes.filter((n) => n.id !== node.id && !n.draining && !n.late).map((n) => n.id);
