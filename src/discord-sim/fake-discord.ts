@@ -15,10 +15,12 @@ import { IdentifyLimiter } from './identify-limiter.ts';
 import { Ledger } from './ledger.ts';
 import { buildRestApp } from './rest-app.ts';
 import { SessionRegistry } from './session-registry.ts';
+import { DEFAULT_SHARD_RULES, recommendedShardCount, type ShardRules } from './shard-routing.ts';
 import { buildSimControlRoutes } from './sim-control-routes.ts';
 import { copySimStats, createSimStats } from './sim-stats.ts';
 import type { SimStats } from './sim-stats.ts';
 import { TimerRegistry } from './timer-registry.ts';
+import { GuildGrowth } from './guild-growth.ts';
 import { Traffic } from './traffic.ts';
 import { generateWorld } from './world-generator.ts';
 import type { WorldOptions } from './world-generator.ts';
@@ -26,10 +28,10 @@ import type { World, WorldView } from './world.ts';
 import { MemberRequestLimiter } from './member-request-limiter.ts';
 
 export type { ConnectionInfo } from './gateway-connection.ts';
-export type { LedgerCheck, LedgerEvent, LedgerTransmission, HandledDispatch } from './ledger.ts';
+export type { LedgerCheck, LedgerEvent, LedgerTransmission, HandledDispatch, LogicalCheck, LogicalEvent } from './ledger.ts';
 export type { SimStats } from './sim-stats.ts';
 export type { WorldOptions } from './world-generator.ts';
-export type { WorldView, WorldGuild } from './world.ts';
+export type { WorldView, WorldGuild, WorldInteraction } from './world.ts';
 export type { TrafficStartOptions } from './traffic.ts';
 export type { TrafficMix, TrafficEvent } from './traffic-events.ts';
 export { SIM_CLOSE_CODES } from './sim-close-codes.ts';
@@ -37,8 +39,17 @@ export { SIM_CLOSE_CODES } from './sim-close-codes.ts';
 export interface FakeDiscordOptions {
   /** Accepted bot token (a `Bot ` prefix is accepted in IDENTIFY/RESUME). Default 'fake-token'. */
   token?: string;
-  /** Recommended shard count answered by /gateway/bot. Default 1. */
+  /**
+   * The lowest shard count /gateway/bot recommends. Default 1. The answer is recomputed from the
+   * world's guilds on every call (see guildsPerShard), so a growing world raises it.
+   */
   shards?: number;
+  /** /gateway/bot recommends one shard per this many guilds. Default 1000. */
+  guildsPerShard?: number;
+  /** A large bot's shard count must be a multiple of this (IDENTIFY closes 4010 otherwise); /gateway/bot rounds up to it. Default 1. */
+  largeBotShardMultiple?: number;
+  /** Guilds one session may hold: an IDENTIFY covering more is closed with 4011. Default 2500. */
+  maxGuildsPerShard?: number;
   maxConcurrency?: number;
   /** Per identify bucket (shard_id % maxConcurrency). Default 5000. */
   identifySpacingMs?: number;
@@ -80,6 +91,8 @@ export class FakeDiscord {
   readonly ledger: Ledger;
   readonly traffic: Traffic;
   readonly faults: Faults;
+  /** The bot joining guilds: add some now, or at a rate (a world outgrowing its shards). */
+  readonly guilds: GuildGrowth;
   readonly #world: World;
   readonly #timers = new TimerRegistry();
   readonly #stats = createSimStats();
@@ -89,6 +102,7 @@ export class FakeDiscord {
   readonly #faultState = new FaultState();
   readonly #options: Required<Pick<FakeDiscordOptions, 'token' | 'shards' | 'heartbeatIntervalMs' | 'applicationFlags' | 'host' | 'port' | 'invalidSessionDelayMs' | 'reconnectGraceMs'>>;
   readonly #logger: Logger;
+  readonly #shardRules: ShardRules;
   #server: Server | null = null;
   #gateway: GatewayServer | null = null;
   #port = 0;
@@ -107,6 +121,12 @@ export class FakeDiscord {
       reconnectGraceMs: positiveInt('reconnectGraceMs', options.reconnectGraceMs, 5_000, 0),
     };
     if (this.#options.token.length === 0) throw new ShardlineError('INVALID_CONFIG', 'Cannot create FakeDiscord: token must not be empty');
+    this.#shardRules = {
+      floor: this.#options.shards,
+      guildsPerShard: positiveInt('guildsPerShard', options.guildsPerShard, DEFAULT_SHARD_RULES.guildsPerShard),
+      shardMultiple: positiveInt('largeBotShardMultiple', options.largeBotShardMultiple, DEFAULT_SHARD_RULES.shardMultiple),
+      maxGuildsPerShard: positiveInt('maxGuildsPerShard', options.maxGuildsPerShard, DEFAULT_SHARD_RULES.maxGuildsPerShard),
+    };
     this.#logger = (options.logger ?? SILENT_LOGGER).child({ component: 'discord-sim' });
     this.#world = generateWorld(options.world);
     this.#world.application.flags = this.#options.applicationFlags;
@@ -124,7 +144,7 @@ export class FakeDiscord {
       resetAfterMs: positiveInt('sessionStartLimit.resetAfterMs', options.sessionStartLimit?.resetAfterMs, 86_400_000),
       now,
     });
-    this.#dispatcher = new Dispatcher(this.#sessions, this.#world);
+    this.#dispatcher = new Dispatcher(this.#sessions, this.#world, this.ledger);
     this.traffic = new Traffic(
       this.#world,
       {
@@ -134,6 +154,7 @@ export class FakeDiscord {
       this.#timers,
     );
     this.faults = new Faults(() => this.#gateway, this.#faultState);
+    this.guilds = new GuildGrowth(this.#world, this.#dispatcher, this.#timers);
   }
 
   get world(): WorldView {
@@ -153,6 +174,11 @@ export class FakeDiscord {
   get gatewayUrl(): string {
     this.#assertRunning('gatewayUrl');
     return `ws://${this.#urlHost()}:${this.#port}`;
+  }
+
+  /** What GET /gateway/bot answers as `shards` right now (it follows the world's guild count). */
+  get recommendedShards(): number {
+    return recommendedShardCount(this.#world.guilds.size, this.#shardRules);
   }
 
   get stats(): SimStats {
@@ -183,17 +209,19 @@ export class FakeDiscord {
       now: () => Date.now(),
       invalidSessionDelayMs: this.#options.invalidSessionDelayMs,
       reconnectGraceMs: this.#options.reconnectGraceMs,
+      shardRules: this.#shardRules,
       resumeGatewayUrl: () => `${this.gatewayUrl}/resume`,
     });
     const stats = this.#stats;
-    const control = buildSimControlRoutes({ faults: this.faults, ledger: this.ledger, traffic: this.traffic, get stats() { return copySimStats(stats); } });
+    const control = buildSimControlRoutes({ faults: this.faults, ledger: this.ledger, traffic: this.traffic, guilds: this.guilds, get stats() { return copySimStats(stats); } });
     const app = buildRestApp(
       {
         token: this.#options.token,
-        shards: this.#options.shards,
+        recommendedShards: () => this.recommendedShards,
         world: this.#world,
         dispatcher: this.#dispatcher,
         identifyLimiter: this.#identifyLimiter,
+        stats: this.#stats,
         gatewayUrl: () => this.gatewayUrl,
       },
       control,
@@ -237,6 +265,7 @@ export class FakeDiscord {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.traffic.stop();
+    this.guilds.stop();
     const server = this.#server;
     const gateway = this.#gateway;
     await gateway?.close();

@@ -4,14 +4,16 @@ import type { APIGatewayBotInfo, APIGatewayInfo, RESTPostAPIChannelMessageJSONBo
 import type { Dispatcher } from './dispatcher.ts';
 import type { IdentifyLimiter } from './identify-limiter.ts';
 import { buildMessage } from './traffic-events.ts';
+import { isInteractionCallback, registerInteractionRoutes, type InteractionStats } from './rest-interactions.ts';
 import type { World } from './world.ts';
 
 export interface RestContext {
   readonly token: string;
-  readonly shards: number;
+  recommendedShards(): number;
   readonly world: World;
   readonly dispatcher: Dispatcher;
   readonly identifyLimiter: IdentifyLimiter;
+  readonly stats: InteractionStats;
   gatewayUrl(): string;
 }
 
@@ -28,13 +30,13 @@ function authorized(c: Context, token: string): boolean {
 function buildApi(ctx: RestContext): Hono {
   const api = new Hono();
   api.use('*', async (c, next) => {
-    const open = c.req.method === 'GET' && /\/gateway\/?$/.test(c.req.path);
+    const open = (c.req.method === 'GET' && /\/gateway\/?$/.test(c.req.path)) || isInteractionCallback(c.req.path);
     if (!open && !authorized(c, ctx.token)) return discordError(c, 401, '401: Unauthorized', 0);
     await next();
   });
   api.get('/gateway', (c) => c.json({ url: ctx.gatewayUrl() } satisfies APIGatewayInfo));
   api.get('/gateway/bot', (c) => {
-    const body: APIGatewayBotInfo = { url: ctx.gatewayUrl(), shards: ctx.shards, session_start_limit: ctx.identifyLimiter.snapshot() };
+    const body: APIGatewayBotInfo = { url: ctx.gatewayUrl(), shards: ctx.recommendedShards(), session_start_limit: ctx.identifyLimiter.snapshot() };
     return c.json(body);
   });
   api.get('/users/@me', (c) => c.json(ctx.world.botUser));
@@ -59,6 +61,7 @@ function buildApi(ctx: RestContext): Hono {
     const { member: _member, guild_id: _guildId, ...restMessage } = message;
     return c.json(restMessage);
   });
+  registerInteractionRoutes(api, ctx.world, ctx.stats);
   api.all('*', (c) => discordError(c, 404, '404: Not Found', 0));
   return api;
 }

@@ -5,10 +5,14 @@ export interface SimStats {
   identifiesByShard: Record<number, number>;
   resumesByShard: Record<number, number>;
   invalidSessions: number;
+  /** Interaction callbacks accepted. */
+  interactionResponses: number;
+  /** Later callbacks of an already answered interaction, refused with 40060. */
+  interactionsAnsweredTwice: number;
 }
 
 export function createSimStats(): SimStats {
-  return { identifies: 0, resumes: 0, identifiesByShard: {}, resumesByShard: {}, invalidSessions: 0 };
+  return { identifies: 0, resumes: 0, identifiesByShard: {}, resumesByShard: {}, invalidSessions: 0, interactionResponses: 0, interactionsAnsweredTwice: 0 };
 }
 
 export function copySimStats(stats: SimStats): SimStats {
