@@ -105,6 +105,11 @@ export class Host extends TypedEmitter<HostEvents> {
           agentOrThrow: () => this.#agentOrThrow(),
           client: () => this.#link.clientOrThrow(),
           urlOf: (nodeId) => this.#link.urlOf(nodeId),
+          gatewayBot: async () => {
+            const info = await fetchGatewayBot(this.#rest!, this.config.apiUrl);
+            const limit = info.session_start_limit;
+            return { shards: info.shards, sessionStartLimit: { total: limit.total, remaining: limit.remaining, resetAfterMs: limit.reset_after, maxConcurrency: Math.max(1, limit.max_concurrency) } };
+          },
         }),
       writer: () => this.#writer,
       closing: () => this.#state === 'closing' || this.#state === 'closed',
@@ -123,8 +128,9 @@ export class Host extends TypedEmitter<HostEvents> {
       signal: this.#closing.signal,
       leadership: this.#leadership,
       primary: () => this.#role.current,
-      shardCount: () => this.#shardCount,
+      shardCount: () => this.shardCount,
       runner: (shardId) => this.runner(shardId),
+      pendingRunners: () => this.#agent?.pendingRunners() ?? [],
       runners: () => this.runners(),
       readDb: () => this.#readDb,
       forwarderStats: () => this.#forwarder?.stats() ?? null,
@@ -147,8 +153,9 @@ export class Host extends TypedEmitter<HostEvents> {
     return this.#http?.url ?? null;
   }
 
+  /** The active shard set's count (a reshard changes it). */
   get shardCount(): number {
-    return this.#shardCount;
+    return this.#agent?.shardCount ?? this.#shardCount;
   }
 
   get isPrimary(): boolean {
@@ -268,7 +275,7 @@ export class Host extends TypedEmitter<HostEvents> {
       logger: this.#log,
       url: () => this.#link.advertiseUrl(),
       heartbeat: (request) => this.#link.heartbeat(request),
-      identify: (shardId) => this.#link.identify(shardId),
+      identify: (shardId, generation) => this.#link.identify(shardId, generation),
       onProgress: () => this.emit('progress', this.progress()),
       onShardReady: (event) => this.emit('shardReady', event),
     });
@@ -307,8 +314,10 @@ export class Host extends TypedEmitter<HostEvents> {
       startedAt: this.#startedAt,
       state: this.#state,
       url: this.#http ? this.#link.advertiseUrl() : null,
-      shardCount: this.#shardCount,
+      shardCount: this.shardCount,
       runners: this.runners(),
+      pendingRunners: this.#agent?.pendingRunners() ?? [],
+      reshard: this.#operations.reshardView(),
       readDb: this.#readDb,
       primary: this.#role.current,
       forwarder: this.#forwarder?.stats() ?? null,

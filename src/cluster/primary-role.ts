@@ -28,7 +28,7 @@ export interface PrimaryRoleOptions {
   readonly coordinator: Omit<CoordinatorOptions, 'db' | 'nodeId' | 'logger'>;
   readonly logger: Logger;
   /** An entry went stale between enqueue and commit: its shard must stop. */
-  readonly onStale?: (shardId: number, epoch: number) => void;
+  readonly onStale?: (shardId: number, epoch: number, generation?: number) => void;
   /** Given: the funnel commits on these threads' own connections (the coordinator keeps this one). */
   readonly transactionWorkers?: TransactionWorkerFactory;
 }
@@ -75,6 +75,8 @@ export class PrimaryRole {
     const hold = this.#hold;
     const coordinator = new Coordinator({
       ...o.coordinator,
+      // A reshard checks the budget this role keeps.
+      reshard: { ...o.coordinator.reshard, budget: () => this.#budget },
       db: this.#db,
       nodeId: o.nodeId,
       logger: o.logger,
@@ -85,11 +87,11 @@ export class PrimaryRole {
     const funnelOptions: Omit<WriteFunnelOptions, 'db'> = {
       ...o.funnelTuning,
       flushIntervalMs: o.flushIntervalMs,
-      fence: (shardId, epoch) => coordinator.fence(shardId, epoch),
+      fence: (shardId, epoch, generation) => coordinator.fence(shardId, epoch, generation),
       errorListener: (error) => {
         this.#log.warn({ code: error.code, err: error.message }, 'write funnel problem');
-        const { shardId, epoch } = error.details as { shardId?: unknown; epoch?: unknown };
-        if (error.code === 'STALE_EPOCH' && typeof shardId === 'number' && typeof epoch === 'number') o.onStale?.(shardId, epoch);
+        const { shardId, epoch, generation } = error.details as { shardId?: unknown; epoch?: unknown; generation?: unknown };
+        if (error.code === 'STALE_EPOCH' && typeof shardId === 'number' && typeof epoch === 'number') o.onStale?.(shardId, epoch, typeof generation === 'number' ? generation : undefined);
       },
     };
     this.#funnel = o.transactionWorkers
@@ -151,10 +153,12 @@ export class PrimaryRole {
   async acceptWrites(entries: readonly WriteEntry[], options: { batched?: boolean } = {}): Promise<ForwardResult> {
     const funnel = this.funnel;
     const coordinator = this.coordinator;
-    const stale: { shardId: number; epoch: number }[] = [];
+    const stale: { shardId: number; epoch: number; generation?: number }[] = [];
     for (const entry of entries) {
-      if (!coordinator.fence(entry.shardId, entry.epoch)) {
-        if (!stale.some((s) => s.shardId === entry.shardId && s.epoch === entry.epoch)) stale.push({ shardId: entry.shardId, epoch: entry.epoch });
+      if (!coordinator.fence(entry.shardId, entry.epoch, entry.generation)) {
+        if (!stale.some((s) => s.shardId === entry.shardId && s.epoch === entry.epoch && s.generation === entry.generation)) {
+          stale.push({ shardId: entry.shardId, epoch: entry.epoch, ...(entry.generation === undefined ? {} : { generation: entry.generation }) });
+        }
         continue;
       }
       await funnel.enqueue(entry);
@@ -178,7 +182,7 @@ export class PrimaryRole {
     if (decision.kind === 'grant') {
       await this.#exclusive(() => {
         if (!this.#db) throw new ShardlineError('NOT_PRIMARY', `Cannot record the identify of shard ${request.shardId}: this node stopped being the primary`);
-        recordIdentify(this.#db, { at: now, shardId: request.shardId, nodeId: request.nodeId, bucket: decision.bucket, remaining: decision.remaining });
+        recordIdentify(this.#db, { at: now, shardId: request.shardId, ...(request.generation === undefined ? {} : { generation: request.generation }), nodeId: request.nodeId, bucket: decision.bucket, remaining: decision.remaining });
       });
     }
     return decision;

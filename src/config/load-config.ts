@@ -33,6 +33,14 @@ export interface Config {
   readonly advertiseUrl: string | null;
   /** A node is declared dead after this long without heartbeats. */
   readonly nodeTimeoutMs: number;
+  /** Reshard by itself once /gateway/bot recommends this multiple of the current count; 0 never. */
+  readonly reshardThreshold: number;
+  /** How often the primary asks /gateway/bot for the recommended count; 0 never. */
+  readonly reshardCheckMs: number;
+  /** Reshard by itself when Discord closes a shard with 4011 (sharding required). */
+  readonly reshardOn4011: boolean;
+  /** Large bots: the shard count must be a multiple of the number Discord gave them. */
+  readonly shardMultiple: number;
 }
 
 export const DEFAULT_API_URL = 'https://discord.com/api';
@@ -57,6 +65,10 @@ export const CONFIG_SETTINGS = [
   { key: 'litefsUrl', env: 'SHARDLINE_LITEFS_URL', flag: '--litefs-url', help: 'LiteFS HTTP API of this node (e.g. http://127.0.0.1:20202); unset = embedded single node' },
   { key: 'advertiseUrl', env: 'SHARDLINE_ADVERTISE_URL', flag: '--advertise-url', help: 'URL other nodes reach this node at (default http://<host>:<port>)' },
   { key: 'nodeTimeoutMs', env: 'SHARDLINE_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', help: 'A node is dead after this long without heartbeats (default 5000)' },
+  { key: 'reshardThreshold', env: 'SHARDLINE_RESHARD_THRESHOLD', flag: '--reshard-threshold', help: 'Reshard live once Discord recommends this many times the current shard count (default 2; 0 never)' },
+  { key: 'reshardCheckMs', env: 'SHARDLINE_RESHARD_CHECK_MS', flag: '--reshard-check-ms', help: 'How often the primary checks the recommended shard count, in ms (default 3600000; 0 never)' },
+  { key: 'reshardOn4011', env: 'SHARDLINE_RESHARD_ON_4011', flag: '--reshard-on-4011', help: "Reshard live when Discord closes a shard with 4011 'sharding required' (true or false, default true)" },
+  { key: 'shardMultiple', env: 'SHARDLINE_SHARD_MULTIPLE', flag: '--shard-multiple', help: 'Large bots: shard counts must be a multiple of the number Discord gave you (default 1)' },
 ] as const satisfies readonly { key: keyof Config; env: string; flag: string | null; help: string }[];
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -143,6 +155,19 @@ export function loadConfig(input: LoadConfigInput): Config {
   const advertiseUrl = raw('advertiseUrl').value?.replace(/\/+$/, '') ?? null;
   if (advertiseUrl !== null && !isHttpUrl(advertiseUrl)) problems.push(`SHARDLINE_ADVERTISE_URL must be an http(s) URL, got ${JSON.stringify(advertiseUrl)}`);
 
+  const thresholdRaw = raw('reshardThreshold');
+  let threshold = 2;
+  if (thresholdRaw.value !== undefined) {
+    threshold = Number(thresholdRaw.value);
+    if (!/^\d+(\.\d+)?$/.test(thresholdRaw.value) || (threshold !== 0 && threshold < 1) || threshold > 100) {
+      problems.push(`${thresholdRaw.source} must be 0 (never) or a number from 1 to 100, got ${JSON.stringify(thresholdRaw.value)}`);
+      threshold = 2;
+    }
+  }
+  const on4011Raw = raw('reshardOn4011');
+  const on4011 = on4011Raw.value ?? 'true';
+  if (on4011 !== 'true' && on4011 !== 'false') problems.push(`${on4011Raw.source} must be true or false, got ${JSON.stringify(on4011)}`);
+
   const config: Config = {
     token,
     apiUrl,
@@ -162,6 +187,10 @@ export function loadConfig(input: LoadConfigInput): Config {
     litefsUrl,
     advertiseUrl,
     nodeTimeoutMs: int('nodeTimeoutMs', 5_000, 500, 600_000),
+    reshardThreshold: threshold,
+    reshardCheckMs: int('reshardCheckMs', 3_600_000, 0, 7 * 86_400_000),
+    reshardOn4011: on4011 !== 'false',
+    shardMultiple: int('shardMultiple', 1, 1, 65_535),
   };
   if (problems.length > 0) {
     throw new ShardlineError('INVALID_CONFIG', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });

@@ -18,6 +18,7 @@ import {
 import type { ForwardResult } from '../cluster/forwarding-writer.ts';
 import { claimRequest, forwardedDrainRequest, forwardedMoveRequest, holdWritesRequest, releaseRequest, type PrimaryOperations } from './control-operations.ts';
 import { nodeIdParam, parseBody, parseOptionalBody, shardIdParam } from './parse-body.ts';
+import { createReshardInternalRoutes, type ReshardNodeOps } from './reshard-internal-routes.ts';
 import { requireBearer } from './secret-auth.ts';
 
 /** What the internal routes need from the node. Primary-only calls throw NOT_PRIMARY elsewhere. */
@@ -28,9 +29,11 @@ export interface InternalDeps {
   acceptWrites(nodeId: string, entries: WriteEntry[], options: { batched: boolean }): Promise<ForwardResult>;
   identify(request: IdentifyRequest): Promise<IdentifyDecision>;
   detach(shardId: number, epoch: number): Promise<ResumeInfo>;
-  start(shardId: number, epoch: number, resume: ResumeInfo | null): void;
+  start(shardId: number, epoch: number, resume: ResumeInfo | null, set?: { generation: number; shardCount: number }): void;
   /** Handoff, resume, move and drain asked by another node; absent: those routes are not served. */
   readonly operations?: PrimaryOperations;
+  /** The Resharder's commands to this node (and reshards forwarded to the primary); absent: not served. */
+  readonly reshard?: ReshardNodeOps;
 }
 
 /** Forwarded batches can be large (a GUILD_CREATE with thousands of members). */
@@ -70,9 +73,10 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
   });
   app.post('/shards/:id/start', async (c) => {
     const body = await parseBody(c, startRequest);
-    deps.start(shardIdParam(c.req.param('id')), body.epoch, body.resume === undefined ? null : parseResumeInfo(body.resume));
+    deps.start(shardIdParam(c.req.param('id')), body.epoch, body.resume === undefined ? null : parseResumeInfo(body.resume), body.set);
     return c.json({ ok: true });
   });
+  if (deps.reshard) app.route('/reshard', createReshardInternalRoutes(deps.reshard));
   const ops = deps.operations;
   if (ops) {
     app.post('/shards/:id/release', async (c) => {

@@ -5,6 +5,7 @@ import type { Logger } from '../core/ports.ts';
 import type { Runtime } from '../core/runtime.ts';
 import type { SqliteDriverFactory } from '../core/sqlite.ts';
 import type { ShardOptions } from '../gateway/shard-options.ts';
+import type { RunnerReshardTuning } from './shard-runner.ts';
 import type { WriteFunnelOptions } from '../store/write-funnel.ts';
 
 /** Apart from src/host.ts (which re-exports it) so the parts in src/host/ take their slice without importing the Host. */
@@ -37,6 +38,8 @@ export interface HostOptions {
   readonly queryThreads?: { maxConcurrent?: number; graceMs?: number };
   /** Write funnel thresholds (tests force back-pressure with small ones). */
   readonly funnelTuning?: Partial<Pick<WriteFunnelOptions, 'flushThresholdRows' | 'highWaterRows' | 'retryBaseMs' | 'retryMaxMs'>>;
+  /** Reshard tuning (tests shorten the burst timeout): see RunnerReshardTuning. */
+  readonly reshard?: RunnerReshardTuning;
   /** Extra shard tuning (tests: short backoffs, no invalid-session wait). */
   readonly shardTuning?: Partial<Omit<ShardOptions, 'shardId' | 'shardCount' | 'token' | 'intents' | 'gatewayUrl' | 'transport' | 'identifyThrottler' | 'onDispatch'>>;
 }

@@ -14,7 +14,7 @@ export interface WriteQueueOptions {
   /** enqueue() holds its caller while this many rows or more are queued. */
   readonly highWaterRows: number;
   /** Returns false when (shardId, epoch) is no longer the shard's assignment. */
-  readonly fence?: (shardId: number, epoch: number) => boolean;
+  readonly fence?: (shardId: number, epoch: number, generation?: number) => boolean;
   /**
    * Fold an entry without rows into its shard's last entry not yet taken for a batch. Most
    * dispatches change no row (messages, typing) and only move the shard's seq: carrying the
@@ -209,6 +209,6 @@ export class WriteQueue {
 
   /** False when the entry's epoch is no longer its shard's assignment; the funnels ask again at commit time. */
   fenceAccepts(entry: WriteEntry): boolean {
-    return this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch) : true;
+    return this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch, entry.generation) : true;
   }
 }

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import type { BotDefinition } from '../../src/bot.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { FakeDiscord, type FakeDiscordOptions } from '../../src/discord-sim/fake-discord.ts';
-import { Host } from '../../src/host.ts';
+import { Host, type HostOptions } from '../../src/host.ts';
 import { SimLiteFs } from '../../src/litefs-sim/sim-litefs.ts';
 import type { SimLiteFsNode } from '../../src/litefs-sim/sim-litefs-node.ts';
 import { betterSqlite3Driver } from '../../src/runtime/better-sqlite3-driver.ts';
@@ -91,6 +91,7 @@ export class SimCluster {
       identifySpacingMs: this.#options.identifySpacingMs ?? 50,
       cluster: { heartbeatMs: 200, reconcileMs: 50, tickMs: 50, settleMs: 300, maxConcurrentHandoffs: 2, ...this.#options.timing },
       shardTuning: { invalidSessionDelayMs: { min: 10, max: 50 }, backoffBaseMs: 50, backoffCapMs: 500 },
+      ...(this.#options.reshard ? { reshard: this.#options.reshard } : {}),
     });
     this.nodes.set(id, node);
     await node.host.start();
@@ -163,4 +164,6 @@ export interface SimClusterOptions {
   readonly timing?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number };
   /** Settings of every node, over the test-fast ones (benchmarks set SHARDLINE_FLUSH_MS back to its default, say). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Reshard tuning of every node (burst timeout, overlap). */
+  readonly reshard?: HostOptions['reshard'];
 }

@@ -1,0 +1,495 @@
+import { ShardlineError } from '../core/errors.ts';
+import type { IdentifyBudget, SessionStartLimit } from '../core/identify-budget.ts';
+import type { PlacementNode } from '../core/placement.ts';
+import { planPlacement } from '../core/placement.ts';
+import type { Clock, Logger } from '../core/ports.ts';
+import { budgetProblem, recommendedCountDue, resolveTarget, switchGroups, type SwitchGroup } from '../core/reshard-plan.ts';
+import type { SqliteDriver } from '../core/sqlite.ts';
+import { resumableSessions } from '../store/queries.ts';
+import type { HeartbeatRequest } from './cluster-protocol.ts';
+import { appendEvent, identifiesOf, readAssignments, writeAssignment, type AssignmentRow } from './cluster-tables.ts';
+import type { ReshardCommands, ReshardTrigger } from './reshard-protocol.ts';
+import { deleteSetRows, insertShardSet, nextGeneration, readLiveSets, updateShardSet, type ShardSetRow } from './shard-sets.ts';
+
+/** What the Resharder needs of the Coordinator that owns it (the active set and the nodes). */
+export interface ReshardCoordinatorPort {
+  running(): boolean;
+  active(): { readonly generation: number; readonly shardCount: number };
+  activeRows(): ReadonlyMap<number, AssignmentRow>;
+  placementNodes(): PlacementNode[];
+  nodeStatus(nodeId: string): 'unknown' | 'dead' | 'draining' | 'alive';
+  /** Keeps moves away from old shards while their range switches. */
+  hold(shardIds: readonly number[], on: boolean): void;
+  isMoving(shardId: number): boolean;
+  /** Old rows committed as retired. */
+  retired(rows: readonly AssignmentRow[]): void;
+  /** The new set is the active one now. */
+  promote(generation: number, shardCount: number, rows: ReadonlyMap<number, AssignmentRow>): void;
+  assignmentsChanged(): void;
+}
+
+/** Discord's figures, fresh from GET /gateway/bot. */
+export interface GatewayFigures {
+  readonly shards: number;
+  readonly sessionStartLimit: SessionStartLimit;
+}
+
+export interface ReshardSettings {
+  /** Large bots must run a multiple of the number Discord gave them. Default 1. */
+  readonly shardMultiple?: number;
+  /** Reshard by itself once the recommended count reaches this multiple of the current one; 0 never. Default 2. */
+  readonly threshold?: number;
+  /** How often the primary asks for the recommended count; 0 never. Default 1 h. */
+  readonly checkMs?: number;
+  /** Reshard by itself when Discord closes a shard with 4011. Default true. */
+  readonly on4011?: boolean;
+}
+
+/** What the host gives the coordinator for resharding; without it a reshard is refused. */
+export interface ResharderDeps {
+  readonly commands?: ReshardCommands;
+  readonly gatewayBot?: () => Promise<GatewayFigures>;
+  readonly budget?: () => IdentifyBudget | null;
+  readonly settings?: ReshardSettings;
+}
+
+export interface ResharderOptions extends ResharderDeps {
+  readonly db: SqliteDriver;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly exclusive: <T>(write: () => T) => Promise<T>;
+  readonly port: ReshardCoordinatorPort;
+}
+
+/** What a node last said of a shard of the new set. */
+interface ShardReport {
+  readonly nodeId: string;
+  readonly epoch: number;
+  readonly status: string;
+  readonly caughtUp: boolean;
+  readonly closeCode: number | null;
+}
+
+interface Pending {
+  readonly generation: number;
+  readonly shardCount: number;
+  readonly from: { readonly generation: number; readonly shardCount: number };
+  readonly trigger: string;
+  readonly startedAt: number;
+  readonly groups: readonly SwitchGroup[];
+  readonly rows: Map<number, AssignmentRow>;
+  readonly switched: Set<number>;
+  /** Every node tracks handled keys (asked in this primary's life). */
+  prepared: boolean;
+}
+
+/** A new set's shard closed with one of these cannot succeed: the reshard rolls back (before any switch). */
+const FATAL_FOR_RESHARD = new Set([4004, 4010, 4011, 4013, 4014]);
+const AUTO_RETRY_MS = 60_000;
+
+export interface StartReshard {
+  readonly shardCount: number | 'auto';
+  readonly trigger: ReshardTrigger;
+}
+
+/**
+ * The reshard of contract 13, on the primary: starts a new shard set beside the active one,
+ * places its shards over the nodes (they identify through the cluster's buckets and ledger and
+ * hold their events back), switches the handlers group by group once a group's new shards are
+ * ready and past their GUILD_CREATE burst, and promotes the new set when every group switched.
+ * Its state lives in the tables (shard_sets, shard_assignments), so a new primary picks it up
+ * where the old one left it.
+ */
+export class Resharder {
+  readonly #o: ResharderOptions;
+  readonly #log: Logger;
+  #pending: Pending | null = null;
+  #starting: Promise<unknown> | null = null;
+  #busy = false;
+  readonly #reports = new Map<string, ShardReport>();
+  #lastCheck = 0;
+  #lastAutoAttempt = Number.NEGATIVE_INFINITY;
+
+  constructor(options: ResharderOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: 'resharder' });
+  }
+
+  get running(): boolean {
+    return this.#pending !== null;
+  }
+
+  /** The new set's generation while a reshard runs. */
+  get pendingGeneration(): number | null {
+    return this.#pending?.generation ?? null;
+  }
+
+  /** On becoming primary: a reshard recorded by the previous primary goes on from where it was. */
+  load(now: number): void {
+    this.#pending = null;
+    this.#reports.clear();
+    this.#lastCheck = now;
+    const { pending } = readLiveSets(this.#o.db);
+    if (!pending) return;
+    this.#pending = this.#fromRow(pending);
+    this.#log.warn({ generation: pending.generation, to: pending.shardCount, switched: [...this.#pending.switched] }, 'a reshard was in progress when this node became primary: continuing it');
+  }
+
+  /** What the new set's shard last reported (in a heartbeat); undefined when nothing was heard. */
+  report(generation: number, shardId: number): { status: string; caughtUp: boolean } | undefined {
+    const report = this.#reports.get(`${generation}:${shardId}`);
+    return report ? { status: report.status, caughtUp: report.caughtUp } : undefined;
+  }
+
+  /** Contract 5 for the new set's writes. */
+  fence(shardId: number, epoch: number, generation: number): boolean {
+    const pending = this.#pending;
+    return pending !== null && pending.generation === generation && pending.rows.get(shardId)?.epoch === epoch;
+  }
+
+  /** Heartbeats say how the new set's shards are doing, and whether an active one died of 4011. */
+  observe(request: HeartbeatRequest): void {
+    const pending = this.#pending;
+    for (const shard of request.shards) {
+      if (pending && shard.generation === pending.generation) {
+        this.#reports.set(`${shard.generation}:${shard.shardId}`, {
+          nodeId: request.nodeId,
+          epoch: shard.epoch,
+          status: shard.status,
+          caughtUp: shard.caughtUp === true,
+          closeCode: shard.closeCode ?? null,
+        });
+      } else if (!pending && shard.closeCode === 4011 && this.#o.settings?.on4011 !== false) {
+        this.#auto('4011', { shardId: shard.shardId, nodeId: request.nodeId });
+      }
+    }
+  }
+
+  /** Starts a reshard, or refuses with a clear error and changes nothing. */
+  start(request: StartReshard): Promise<ReshardStarted> {
+    if (!this.#o.port.running()) return Promise.reject(new ShardlineError('NOT_PRIMARY', 'Cannot reshard: this node\'s coordinator is not running'));
+    const pending = this.#pending;
+    if (pending) {
+      return Promise.reject(new ShardlineError('CONFLICT', `Cannot reshard: a reshard to ${pending.shardCount} shards (generation ${pending.generation}) is running since ${new Date(pending.startedAt).toISOString()}, ${pending.switched.size} of ${pending.groups.length} groups switched`));
+    }
+    if (this.#starting) return Promise.reject(new ShardlineError('CONFLICT', 'Cannot reshard: another reshard is being started right now'));
+    const starting = this.#start(request, false).finally(() => {
+      if (this.#starting === starting) this.#starting = null;
+    });
+    this.#starting = starting;
+    return starting;
+  }
+
+  async #start(request: StartReshard, mustGrow: boolean): Promise<ReshardStarted> {
+    const { commands, gatewayBot } = this.#o;
+    if (!commands) throw new ShardlineError('CONFLICT', 'Cannot reshard: this host was built without resharding');
+    const active = this.#o.port.active();
+    let figures: GatewayFigures | null = null;
+    try {
+      figures = gatewayBot ? await gatewayBot() : null;
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message }, 'GET /gateway/bot failed; the reshard is checked against the last known budget');
+    }
+    const budget = this.#o.budget?.() ?? null;
+    if (figures && budget) budget.update(figures.sessionStartLimit, this.#o.clock.now());
+    const guilds = Number(this.#o.db.prepare('SELECT count(*) AS n FROM guilds').get()?.['n'] ?? 0);
+    const decision = resolveTarget({
+      current: active.shardCount,
+      requested: request.shardCount,
+      recommended: figures?.shards ?? null,
+      guilds,
+      shardMultiple: this.#o.settings?.shardMultiple ?? 1,
+      mustGrow,
+    });
+    const what = `Cannot reshard from ${active.shardCount} to ${request.shardCount === 'auto' ? "'auto'" : request.shardCount} shards`;
+    if (!decision.ok) throw new ShardlineError('INVALID_INPUT', `${what}: ${decision.reason}`, { details: { current: active.shardCount } });
+    const target = decision.target;
+    const snapshot = budget?.snapshot();
+    if (snapshot) {
+      const problem = budgetProblem({ remaining: snapshot.remaining, reserve: snapshot.reserve, resetAfterMs: Math.max(0, snapshot.resetAt - this.#o.clock.now()), need: target });
+      if (problem) throw new ShardlineError('IDENTIFY_REFUSED', `${what}: ${problem}`, { details: { remaining: snapshot.remaining, reserve: snapshot.reserve, need: target } });
+    }
+    const started = await this.#o.exclusive((): ReshardStarted => {
+      if (!this.#o.port.running()) throw new ShardlineError('NOT_PRIMARY', `${what}: this node stopped being the primary`);
+      if (this.#pending || readLiveSets(this.#o.db).pending) throw new ShardlineError('CONFLICT', `${what}: another reshard started meanwhile`);
+      const db = this.#o.db;
+      const now = this.#o.clock.now();
+      const from = { generation: active.generation, shardCount: active.shardCount };
+      const row: ShardSetRow = { generation: nextGeneration(db), shardCount: target, state: 'pending', createdAt: now, updatedAt: now, detail: { trigger: request.trigger, from, switched: [], startedAt: now } };
+      db.transaction(() => {
+        insertShardSet(db, row);
+        for (let shardId = 0; shardId < target; shardId++) {
+          writeAssignment(db, { generation: row.generation, shardId, nodeId: null, epoch: 0, state: 'assigned', updatedAt: now });
+        }
+        appendEvent(db, { at: now, kind: 'reshard_start', detail: { generation: row.generation, from: active.shardCount, to: target, trigger: request.trigger } });
+      });
+      this.#pending = this.#fromRow(row);
+      this.#reports.clear();
+      return { generation: row.generation, from: active.shardCount, to: target, trigger: request.trigger, groups: this.#pending.groups.length };
+    });
+    this.#log.info(started, `resharding from ${started.from} to ${started.to} shards: the new set starts beside the old one`);
+    this.tick(this.#o.clock.now());
+    return started;
+  }
+
+  /** One step of the reshard at a time, from the coordinator's tick; errors are logged and the next tick retries. */
+  tick(now: number): void {
+    const pending = this.#pending;
+    if (!pending) {
+      this.#checkRecommended(now);
+      return;
+    }
+    if (this.#busy || !this.#o.port.running()) return;
+    this.#busy = true;
+    void this.#step(pending)
+      .catch((error: unknown) => this.#log.warn({ err: (error as Error).message }, 'reshard step failed; retrying'))
+      .finally(() => {
+        this.#busy = false;
+      });
+  }
+
+  async #step(pending: Pending): Promise<void> {
+    const commands = this.#o.commands;
+    if (!commands) return;
+    if (!pending.prepared) {
+      await this.#prepare(pending, commands);
+      pending.prepared = true;
+    }
+    const fatal = this.#fatal(pending);
+    if (fatal && pending.switched.size === 0) {
+      await this.#abort(pending, fatal);
+      return;
+    }
+    await this.#place(pending, commands);
+    for (const group of pending.groups) {
+      if (pending.switched.has(group.index) || !this.#groupReady(pending, group)) continue;
+      await this.#switch(pending, group, commands);
+      return;
+    }
+    if (pending.switched.size === pending.groups.length) await this.#promote(pending);
+  }
+
+  /** Every alive node keeps the keys its handlers see from now on, so the switch knows what not to hand twice. */
+  async #prepare(pending: Pending, commands: ReshardCommands): Promise<void> {
+    const nodes = this.#o.port.placementNodes().filter((n) => n.alive);
+    const results = await Promise.allSettled(nodes.map((n) => commands.prepare(n.id, { generation: pending.generation })));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') this.#log.warn({ nodeId: nodes[i]!.id, err: (r.reason as Error).message }, 'node did not confirm it tracks handled events; it starts from its replica');
+    });
+  }
+
+  /** Places the new set's shards (and fails them over) like the coordinator does the active set's; no rebalancing until it is active. */
+  async #place(pending: Pending, commands: ReshardCommands): Promise<void> {
+    const owners = new Map<number, string | null>([...pending.rows].map(([id, row]) => [id, row.nodeId]));
+    const moves = planPlacement({ shardCount: pending.shardCount, owners, nodes: this.#o.port.placementNodes() }).filter((m) => m.kind !== 'handoff');
+    if (moves.length === 0) return;
+    const rows = await this.#o.exclusive((): AssignmentRow[] => {
+      if (this.#pending !== pending || !this.#o.port.running()) return [];
+      const db = this.#o.db;
+      const now = this.#o.clock.now();
+      const out: AssignmentRow[] = [];
+      db.transaction(() => {
+        for (const move of moves) {
+          const row: AssignmentRow = { generation: pending.generation, shardId: move.shardId, nodeId: move.to, epoch: (pending.rows.get(move.shardId)?.epoch ?? 0) + 1, state: 'assigned', updatedAt: now };
+          writeAssignment(db, row);
+          appendEvent(db, { at: now, kind: move.kind === 'failover' ? 'failover' : 'place', nodeId: move.to, shardId: move.shardId, detail: { generation: pending.generation, from: move.from, epoch: row.epoch } });
+          out.push(row);
+        }
+      });
+      for (const row of out) pending.rows.set(row.shardId, row);
+      return out;
+    });
+    if (rows.length === 0) return;
+    this.#o.port.assignmentsChanged();
+    const sessions = resumableSessions(this.#o.db, pending.shardCount, pending.generation);
+    await Promise.allSettled(
+      rows.map((row) =>
+        commands.start(row.nodeId!, { generation: pending.generation, shardCount: pending.shardCount, shardId: row.shardId, epoch: row.epoch, resume: sessions.get(row.shardId) ?? null }).catch((error: unknown) => {
+          this.#log.debug({ err: (error as Error).message, shardId: row.shardId, nodeId: row.nodeId }, 'start request for a new-set shard failed; the node reconciles from its replica');
+        }),
+      ),
+    );
+  }
+
+  #groupReady(pending: Pending, group: SwitchGroup): boolean {
+    return group.newShards.every((shardId) => {
+      const row = pending.rows.get(shardId);
+      const report = this.#reports.get(`${pending.generation}:${shardId}`);
+      return row?.nodeId != null && report !== undefined && report.nodeId === row.nodeId && report.epoch === row.epoch && report.status === 'ready' && report.caughtUp;
+    });
+  }
+
+  #fatal(pending: Pending): string | null {
+    for (const [key, report] of this.#reports) {
+      if (key.startsWith(`${pending.generation}:`) && report.closeCode !== null && FATAL_FOR_RESHARD.has(report.closeCode)) {
+        return `new shard ${key.split(':')[1]} was closed by Discord with ${report.closeCode}`;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * One group's switch: the old shards stop (their owners answer the ids their handlers saw),
+   * their rows are retired, and the new shards take over from what they held back.
+   */
+  async #switch(pending: Pending, group: SwitchGroup, commands: ReshardCommands): Promise<void> {
+    const port = this.#o.port;
+    if (group.oldShards.some((id) => port.isMoving(id))) return;
+    port.hold(group.oldShards, true);
+    const started = this.#o.clock.now();
+    try {
+      const active = port.active();
+      const rows = port.activeRows();
+      const alive = port.placementNodes().filter((n) => n.alive).map((n) => n.id);
+      const uncovered = new Set<number>();
+      for (const shardId of group.oldShards) {
+        const owner = rows.get(shardId)?.nodeId ?? null;
+        if (owner === null || port.nodeStatus(owner) === 'dead' || port.nodeStatus(owner) === 'unknown') uncovered.add(shardId);
+      }
+      const keys = new Set<string>();
+      const answers = await Promise.allSettled(
+        alive.map((nodeId) =>
+          commands.retire(nodeId, {
+            generation: active.generation,
+            shards: group.oldShards.map((shardId) => ({ shardId, epoch: rows.get(shardId)?.nodeId === nodeId ? rows.get(shardId)!.epoch : null })),
+          }),
+        ),
+      );
+      answers.forEach((answer, i) => {
+        const nodeId = alive[i]!;
+        if (answer.status === 'rejected') {
+          this.#log.warn({ nodeId, err: (answer.reason as Error).message, group: group.index }, 'node did not answer the retire of its old shards; ids it handled may reach the handlers twice');
+          for (const shardId of group.oldShards) if (rows.get(shardId)?.nodeId === nodeId) uncovered.add(shardId);
+          return;
+        }
+        for (const key of answer.value.keys) keys.add(key);
+        for (const shardId of answer.value.uncovered) uncovered.add(shardId);
+      });
+      const retiredRows = await this.#o.exclusive((): AssignmentRow[] => {
+        if (this.#pending !== pending || !port.running()) throw new ShardlineError('NOT_PRIMARY', `Switch of group ${group.index} abandoned: this node stopped being the primary`);
+        const db = this.#o.db;
+        const now = this.#o.clock.now();
+        const out = group.oldShards.map((shardId): AssignmentRow => ({ generation: active.generation, shardId, nodeId: null, epoch: (rows.get(shardId)?.epoch ?? 0) + 1, state: 'retired', updatedAt: now }));
+        const switched = [...pending.switched, group.index].sort((a, b) => a - b);
+        db.transaction(() => {
+          for (const row of out) writeAssignment(db, row);
+          updateShardSet(db, pending.generation, { detail: this.#detail(pending, { switched }) }, now);
+          appendEvent(db, { at: now, kind: 'reshard_switch', detail: { generation: pending.generation, group: group.index, old: group.oldShards, new: group.newShards, handledIds: keys.size, uncovered: [...uncovered] } });
+        });
+        pending.switched.add(group.index);
+        return out;
+      });
+      port.retired(retiredRows);
+      const skipKeys = [...keys];
+      await Promise.allSettled(
+        group.newShards.map((shardId) => {
+          const row = pending.rows.get(shardId)!;
+          return commands.takeOver(row.nodeId!, { generation: pending.generation, shardId, epoch: row.epoch, skipKeys, uncovered: uncovered.size > 0 }).catch((error: unknown) => {
+            this.#log.warn({ err: (error as Error).message, shardId, nodeId: row.nodeId }, 'new shard did not confirm its take-over; its node takes over from its replica');
+          });
+        }),
+      );
+      this.#log.info({ group: group.index, old: group.oldShards, new: group.newShards, handledIds: keys.size, uncovered: [...uncovered], tookMs: this.#o.clock.now() - started }, `switched group ${group.index + 1} of ${pending.groups.length} to the new shard set`);
+    } finally {
+      port.hold(group.oldShards, false);
+    }
+  }
+
+  async #promote(pending: Pending): Promise<void> {
+    const port = this.#o.port;
+    const identifies = identifiesOf(this.#o.db, pending.generation);
+    const rows = await this.#o.exclusive(() => {
+      if (this.#pending !== pending || !port.running()) return null;
+      const db = this.#o.db;
+      const now = this.#o.clock.now();
+      db.transaction(() => {
+        updateShardSet(db, pending.from.generation, { state: 'retired' }, now);
+        updateShardSet(db, pending.generation, { state: 'active', detail: this.#detail(pending, { finishedAt: now, identifies }) }, now);
+        deleteSetRows(db, pending.from.generation);
+        // The cache names each guild's shard: from now on the new set's.
+        db.prepare('UPDATE guilds SET shard_id = (CAST(id AS INTEGER) >> 22) % ? WHERE shard_id <> (CAST(id AS INTEGER) >> 22) % ?').run([pending.shardCount, pending.shardCount]);
+        appendEvent(db, { at: now, kind: 'reshard_done', detail: { generation: pending.generation, from: pending.from.shardCount, to: pending.shardCount, tookMs: now - pending.startedAt, identifies } });
+      });
+      return readAssignments(db, pending.generation);
+    });
+    if (!rows) return;
+    this.#pending = null;
+    this.#reports.clear();
+    port.promote(pending.generation, pending.shardCount, rows);
+    this.#log.info({ generation: pending.generation, from: pending.from.shardCount, to: pending.shardCount, tookMs: this.#o.clock.now() - pending.startedAt, identifies }, `reshard done: the bot runs ${pending.shardCount} shards`);
+  }
+
+  /** Rolls back a reshard no group of which switched yet: the new set goes, the old one never stopped. */
+  async #abort(pending: Pending, reason: string): Promise<void> {
+    await this.#o.exclusive(() => {
+      if (this.#pending !== pending) return;
+      const db = this.#o.db;
+      const now = this.#o.clock.now();
+      db.transaction(() => {
+        updateShardSet(db, pending.generation, { state: 'aborted', detail: this.#detail(pending, { finishedAt: now, reason }) }, now);
+        deleteSetRows(db, pending.generation);
+        appendEvent(db, { at: now, kind: 'reshard_aborted', detail: { generation: pending.generation, to: pending.shardCount, reason } });
+      });
+      this.#pending = null;
+      this.#reports.clear();
+    });
+    this.#o.port.assignmentsChanged();
+    this.#log.error({ generation: pending.generation, reason }, `reshard to ${pending.shardCount} shards rolled back: ${reason}`);
+  }
+
+  #checkRecommended(now: number): void {
+    const settings = this.#o.settings ?? {};
+    const checkMs = settings.checkMs ?? 3_600_000;
+    if (checkMs <= 0 || now - this.#lastCheck < checkMs || !this.#o.gatewayBot || this.#starting) return;
+    this.#lastCheck = now;
+    void this.#o.gatewayBot().then(
+      (figures) => {
+        const current = this.#o.port.active().shardCount;
+        if (recommendedCountDue({ current, recommended: figures.shards, threshold: settings.threshold ?? 2 })) this.#auto('recommended', { recommended: figures.shards, current });
+      },
+      (error: unknown) => this.#log.debug({ err: (error as Error).message }, 'could not read the recommended shard count'),
+    );
+  }
+
+  /** An automatic reshard ('auto' target); refusals are logged, and retried a minute later at the soonest. */
+  #auto(trigger: '4011' | 'recommended', why: Record<string, unknown>): void {
+    const now = this.#o.clock.now();
+    if (this.#pending || this.#starting || now - this.#lastAutoAttempt < AUTO_RETRY_MS) return;
+    this.#lastAutoAttempt = now;
+    this.#log.warn({ trigger, ...why }, trigger === '4011' ? 'Discord closed a shard with 4011 (sharding required): resharding' : 'the recommended shard count passed the threshold: resharding');
+    const starting = this.#start({ shardCount: 'auto', trigger }, trigger === '4011')
+      .catch((error: unknown) => this.#log.error({ err: (error as Error).message, trigger }, 'automatic reshard refused'))
+      .finally(() => {
+        if (this.#starting === starting) this.#starting = null;
+      });
+    this.#starting = starting;
+  }
+
+  #fromRow(row: ShardSetRow): Pending {
+    const from = row.detail.from ?? this.#o.port.active();
+    return {
+      generation: row.generation,
+      shardCount: row.shardCount,
+      from: { generation: from.generation, shardCount: from.shardCount },
+      trigger: row.detail.trigger ?? 'unknown',
+      startedAt: row.detail.startedAt ?? row.createdAt,
+      groups: switchGroups(from.shardCount, row.shardCount),
+      rows: readAssignments(this.#o.db, row.generation),
+      switched: new Set(row.detail.switched ?? []),
+      prepared: false,
+    };
+  }
+
+  #detail(pending: Pending, extra: Partial<ShardSetRow['detail']>): ShardSetRow['detail'] {
+    return { trigger: pending.trigger, from: pending.from, switched: [...pending.switched].sort((a, b) => a - b), startedAt: pending.startedAt, ...extra };
+  }
+}
+
+export interface ReshardStarted {
+  readonly generation: number;
+  readonly from: number;
+  readonly to: number;
+  readonly trigger: string;
+  /** Switch groups: the old set's shards hand over in this many steps. */
+  readonly groups: number;
+}
