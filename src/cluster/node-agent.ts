@@ -279,20 +279,23 @@ export class NodeAgent {
     const retired: number[] = [];
     const uncovered: number[] = [];
     for (const { shardId, epoch } of request.shards) {
-      for (const key of this.#archive.get(shardId)?.values() ?? []) keys.add(key);
       const runner = this.runners.get(shardId);
-      if (epoch === null) continue;
-      retired.push(shardId);
-      this.#retired.set(shardId, epoch);
-      if (!runner || runner.epoch !== epoch) {
-        uncovered.push(shardId);
-        continue;
+      if (epoch !== null) {
+        retired.push(shardId);
+        const again = this.#retired.get(shardId) === epoch;
+        this.#retired.set(shardId, epoch);
+        if (runner && runner.epoch === epoch) {
+          this.runners.delete(shardId);
+          this.#o.onRunnersChanged?.();
+          const result = await runner.retire();
+          // Kept: a primary that dies before committing the switch makes the next one ask again.
+          this.#archiveKeys(runner, result.keys);
+          if (result.uncovered) uncovered.push(shardId);
+        } else if (!again) {
+          uncovered.push(shardId);
+        }
       }
-      this.runners.delete(shardId);
-      this.#o.onRunnersChanged?.();
-      const result = await runner.retire();
-      for (const key of result.keys) keys.add(key);
-      if (result.uncovered) uncovered.push(shardId);
+      for (const key of this.#archive.get(shardId)?.values() ?? []) keys.add(key);
     }
     return { keys: [...keys], retired, uncovered };
   }
@@ -373,9 +376,8 @@ export class NodeAgent {
     return [...this.runners.values(), ...this.pendingRunners()];
   }
 
-  #archiveKeys(runner: ShardRunner): void {
+  #archiveKeys(runner: ShardRunner, keys: string[] = runner.handledKeys()): void {
     if (!this.#tracking) return;
-    const keys = runner.handledKeys();
     if (keys.length === 0) return;
     let archive = this.#archive.get(runner.shardId);
     if (!archive) this.#archive.set(runner.shardId, (archive = new HandledKeys()));

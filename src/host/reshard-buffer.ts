@@ -94,9 +94,8 @@ export interface ReplayOptions {
   /** Keys of id-carrying dispatches the old set's handlers already saw. */
   readonly skipKeys: ReadonlySet<string>;
   /**
-   * An old shard of the group was not running (failed with 4011, or its node dead): its range
-   * has no current cache rows, so the snapshots are replayed too, and every dispatch reaches
-   * the handlers.
+   * An old shard of the group was not running (failed with 4011, or its node dead): nobody
+   * handled its range's events, so every held dispatch reaches the handlers.
    */
   readonly uncovered: boolean;
   /**
@@ -107,8 +106,8 @@ export interface ReplayOptions {
 }
 
 export interface ReplayPlan {
-  /** Dispatches whose cache effects the take-over writes, in order (one transaction). */
-  readonly cache: BufferedDispatch[];
+  /** Dispatches whose cache effects the take-over writes, in order (one transaction): all of them. */
+  readonly cache: readonly BufferedDispatch[];
   /** Dispatches the handlers get, in order. */
   readonly handlers: BufferedDispatch[];
   /** This node's time from which other (id-less) dispatches reach the handlers. */
@@ -116,14 +115,17 @@ export interface ReplayPlan {
 }
 
 /**
- * Which held dispatches a new shard replays when its group switches. The cache gets every
- * dispatch after the snapshot (a replay of a suffix of the same stream the old set wrote, so
- * the rows converge), the snapshot too when the range was uncovered. The handlers get each
- * id-carrying dispatch the old set did not handle (exactly once), and the others from a little
- * before the last point both streams share (at least once).
+ * Which held dispatches a new shard replays when its group switches. The cache gets all of
+ * them, READY's clear of the range and the GUILD_CREATE snapshots included: the range is
+ * rebuilt as an IDENTIFY would build it, from the snapshot and every event after it, in one
+ * transaction after the old set's last write. Replaying only the deltas onto the old set's rows
+ * would not do: applied twice, a member upsert (a voice join, an update) revives a member the
+ * old set already removed, and its removal then counts twice in member_count.
+ * The handlers get each id-carrying dispatch the old set did not handle (exactly once), and the
+ * others from a little before the last point both streams share (at least once).
  */
 export function replayPlan(items: readonly BufferedDispatch[], options: ReplayOptions): ReplayPlan {
-  const cache = options.uncovered ? [...items] : items.filter((item) => !item.burst);
+  const cache = items;
   let cutAt = Number.NEGATIVE_INFINITY;
   if (!options.uncovered) {
     for (const item of items) if (item.key !== null && options.skipKeys.has(item.key)) cutAt = item.at - options.overlapMs;

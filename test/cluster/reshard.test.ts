@@ -35,6 +35,8 @@ describe('live resharding', () => {
     c.discord.traffic.start({ eventsPerSecond: 300, mix: RESHARD_MIX });
     await waitFor(() => recorded.length > 200);
 
+    const oldSessions = new Set([...c.nodes.values()].flatMap((n) => n.host.runners().map((r) => r.shard.resumeInfo()!.sessionId)));
+    const resumedBefore = new Set(c.discord.connections().filter((conn) => conn.resumed).map((conn) => conn.id));
     const replica = NODES.find((id) => !c.node(id).host.isPrimary)!;
     const answer = await admin(c, replica, 'POST', '/reshard', { shardCount: 8 });
     expect(answer.status, JSON.stringify(answer.json)).toBe(202);
@@ -54,7 +56,63 @@ describe('live resharding', () => {
     const status = primary.host.status();
     expect(status.reshard).toMatchObject({ phase: 'done', from: { shardCount: 4 }, to: 8, identifies: 8 });
     expect(status.events.map((e) => e.kind)).toEqual(expect.arrayContaining(['reshard_start', 'reshard_switch', 'reshard_done']));
-    // Old sessions ended (closed 1000), none resumed.
-    expect(c.discord.stats.resumes).toBe(0);
+    // Old sessions ended (closed 1000): none was resumed anywhere afterwards.
+    const resumed = c.discord.connections().filter((conn) => conn.resumed && !resumedBefore.has(conn.id)).map((conn) => conn.sessionId);
+    expect(resumed.filter((id) => id !== null && oldSessions.has(id))).toEqual([]);
+  });
+
+  it('grows 4 -> 6 (not a multiple): two switch groups of gcd 2, the same guarantees', { timeout: 180_000 }, async () => {
+    const recorded: Recorded[] = [];
+    const c = await started(recorded);
+    const identifies = c.discord.stats.identifies;
+    const since = c.discord.ledger.logicalEventCount;
+    c.discord.traffic.start({ eventsPerSecond: 300, mix: RESHARD_MIX });
+    await waitFor(() => recorded.length > 200);
+    const answer = await admin(c, c.primary()!.id, 'POST', '/reshard', { shardCount: 6, via: 'cli' });
+    expect(answer.status, JSON.stringify(answer.json)).toBe(202);
+    expect(answer.json['reshard']).toMatchObject({ from: 4, to: 6, trigger: 'cli', groups: 2 });
+    await reshardDone(c, 6);
+    c.discord.traffic.stop();
+    const check = await handledAll(c, recorded, since);
+    expect(check.duplicatedIdCarrying).toEqual([]);
+    expect(c.discord.stats.identifies - identifies).toBe(6);
+    expect(c.discord.stats.interactionsAnsweredTwice).toBe(0);
+    const primary = c.primary()!;
+    expect(primary.host.status().reshard?.groups.map((g) => [g.oldShards, g.newShards])).toEqual([[[0, 2], [0, 2, 4]], [[1, 3], [1, 3, 5]]]);
+    await waitFor(() => cacheVsWorld(primary.host, c.discord.world).length === 0, { timeoutMs: 20_000, message: 'the cache equals the world' }).catch(() => {
+      expect(cacheVsWorld(primary.host, c.discord.world).slice(0, 20)).toEqual([]);
+    });
+    // Each guild's row names its shard in the new set.
+    const wrong = primary.host.query('SELECT count(*) FROM guilds WHERE shard_id <> (CAST(id AS INTEGER) >> 22) % 6').rows[0]![0];
+    expect(Number(wrong)).toBe(0);
+  });
+
+  it('refuses a reshard the identify budget cannot pay for, an invalid count, and a second one while one runs, changing nothing', { timeout: 120_000 }, async () => {
+    const recorded: Recorded[] = [];
+    const c = await started(recorded, { discord: { sessionStartLimit: { total: 11 } } });
+    const identifies = c.discord.stats.identifies;
+    const tables = (): string => JSON.stringify(c.primary()!.host.query('SELECT (SELECT count(*) FROM shard_sets), (SELECT count(*) FROM shard_assignments), (SELECT group_concat(kind) FROM cluster_events WHERE kind LIKE \'reshard%\')').rows);
+    const before = tables();
+    const short = await admin(c, NODES.find((id) => !c.node(id).host.isPrimary)!, 'POST', '/reshard', { shardCount: 8 });
+    expect(short.status).toBe(429);
+    expect(short.json['error']).toMatchObject({ code: 'IDENTIFY_REFUSED', message: expect.stringContaining('the new set needs 8 IDENTIFYs and Discord allows 7 more session starts today') });
+    for (const [body, why] of [[{ shardCount: 4 }, 'already runs 4'], [{ shardCount: 0 }, 'integer from 1'], [{ shardCount: 2.5 }, 'integer'], [{ shardCount: 'auto' }, 'recommends']] as const) {
+      const refused = await admin(c, c.primary()!.id, 'POST', '/reshard', body);
+      expect(refused.status, JSON.stringify(body)).toBe(400);
+      expect(String((refused.json['error'] as { message: string }).message)).toContain(why);
+    }
+    expect((await admin(c, c.primary()!.id, 'POST', '/reshard', { count: 8 })).status).toBe(400);
+    expect(tables()).toBe(before);
+    expect(c.discord.stats.identifies).toBe(identifies);
+    expect(onOneSet(c, 4)).toBe(true);
+    expect(c.primary()!.host.status().reshard).toBeNull();
+
+    // With budget enough for 6, one runs; a second is refused while it does.
+    const ok = await admin(c, c.primary()!.id, 'POST', '/reshard', { shardCount: 6 });
+    expect(ok.status, JSON.stringify(ok.json)).toBe(202);
+    const busy = await admin(c, c.primary()!.id, 'POST', '/reshard', { shardCount: 5 });
+    expect(busy.status).toBe(409);
+    expect(String((busy.json['error'] as { message: string }).message)).toContain('a reshard to 6 shards (generation 1) is running');
+    await reshardDone(c, 6);
   });
 });
