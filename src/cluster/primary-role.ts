@@ -46,6 +46,9 @@ export class PrimaryRole {
   #coordinator: Coordinator | null = null;
   #budget: IdentifyBudget | null = null;
   readonly #hold = new WriteHold();
+  /** Entries other nodes forwarded: if the role is lost before they commit, their senders send them again. */
+  readonly #forwarded = new WeakSet<WriteEntry>();
+  #lost = false;
 
   constructor(options: PrimaryRoleOptions) {
     this.#o = options;
@@ -124,8 +127,24 @@ export class PrimaryRole {
     return heldMs;
   }
 
+  /**
+   * The lease is gone: from now on a forwarded batch is refused rather than acknowledged, since
+   * the funnel's drain hands it on instead of committing it. Its sender still holds it and sends
+   * it to the new primary, in its order; re-forwarding it from here could land it after newer
+   * writes of the same shard.
+   */
+  relinquish(): void {
+    this.#lost = true;
+  }
+
+  /** Whether another node forwarded this entry (it is theirs to send again, not this node's to hand on). */
+  isForwarded(entry: WriteEntry): boolean {
+    return this.#forwarded.has(entry);
+  }
+
   /** Loses the role: nothing more is written from here. Returns uncommitted writes, oldest first. */
   async stop(): Promise<WriteEntry[]> {
+    this.#lost = true;
     this.#coordinator?.stop();
     const pending = (await this.#funnel?.drain()) ?? [];
     await this.#funnel?.close();
@@ -161,12 +180,14 @@ export class PrimaryRole {
         }
         continue;
       }
+      this.#forwarded.add(entry);
       await funnel.enqueue(entry);
     }
     // Every replica sends as soon as its last batch is acknowledged, so committing each send at
     // once would cost one transaction (a FUSE round trip on LiteFS) per send per replica.
     if (options.batched) await funnel.committed();
     else await funnel.flush();
+    if (this.#lost) throw new ShardlineError('NOT_PRIMARY', 'This node lost the primary role before committing the batch: send it to the new primary');
     return { stale };
   }
 
