@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SimCluster } from '../helpers/sim-cluster.ts';
+import { runAdminCommand } from '../../src/cli/admin-commands.ts';
+import { ADMIN_TOKEN, SimCluster } from '../helpers/sim-cluster.ts';
 import { RESHARD_MIX, admin, answeringBot, handledAll, onOneSet, reshardDone } from '../helpers/reshard-checks.ts';
 import type { Recorded } from '../helpers/test-host.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -64,16 +65,21 @@ describe('live resharding', () => {
     }
   });
 
-  it('grows 4 -> 6 (not a multiple): two switch groups of gcd 2, the same guarantees', { timeout: 180_000 }, async () => {
+  it('grows 4 -> 6 (not a multiple) from the CLI: two switch groups of gcd 2, the same guarantees', { timeout: 180_000 }, async () => {
     const recorded: Recorded[] = [];
     const c = await started(recorded);
     const identifies = c.discord.stats.identifies;
     const since = c.discord.ledger.logicalEventCount;
     c.discord.traffic.start({ eventsPerSecond: 300, mix: RESHARD_MIX });
     await waitFor(() => recorded.length > 200);
-    const answer = await admin(c, c.primary()!.id, 'POST', '/reshard', { shardCount: 6, via: 'cli' });
-    expect(answer.status, JSON.stringify(answer.json)).toBe(202);
-    expect(answer.json['reshard']).toMatchObject({ from: 4, to: 6, trigger: 'cli', groups: 2 });
+    // `shardline reshard 6`, against a replica (which forwards it): it follows the reshard to its end.
+    const out: string[] = [];
+    const replica = NODES.find((id) => !c.node(id).host.isPrimary)!;
+    const io = { env: { SHARDLINE_ADMIN_TOKEN: ADMIN_TOKEN }, stdout: (text: string) => void out.push(text), stderr: (text: string) => void out.push(`stderr: ${text}`) };
+    const code = await runAdminCommand('reshard', ['6', '--url', c.node(replica).host.url!], io);
+    expect(code, out.join('')).toBe(0);
+    expect(out[0]).toMatch(/^resharding 4 -> 6 shards \(generation 1, 2 switch groups\)/);
+    expect(out.at(-1)).toBe('reshard 4 -> 6 (generation 1, cli): done; 6 shards, 6 IDENTIFYs\n');
     await reshardDone(c, 6);
     c.discord.traffic.stop();
     const check = await handledAll(c, recorded, since);
