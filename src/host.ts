@@ -129,6 +129,7 @@ export class Host extends TypedEmitter<HostEvents> {
       leadership: this.#leadership,
       primary: () => this.#role.current,
       shardCount: () => this.shardCount,
+      generation: () => this.#agent?.generation ?? 0,
       runner: (shardId) => this.runner(shardId),
       pendingRunners: () => this.#agent?.pendingRunners() ?? [],
       runners: () => this.runners(),

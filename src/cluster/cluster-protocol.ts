@@ -23,6 +23,8 @@ export const heartbeatRequest = z.strictObject({
         generation: z.number().int().nonnegative().optional(),
         /** A new-set shard is past its GUILD_CREATE burst (its group may switch). */
         caughtUp: z.boolean().optional(),
+        /** live, or shadow: a new-set shard still holding its events back. */
+        mode: z.enum(['live', 'shadow']).optional(),
         /** Why a failed shard failed (4011 asks for a reshard). */
         closeCode: z.number().int().nullable().optional(),
       }),

@@ -120,6 +120,7 @@ export class NodeAgent {
         generation: r.generation,
         caughtUp: r.caughtUp,
         closeCode: r.closeCode,
+        mode: r.mode,
       })),
     };
     try {

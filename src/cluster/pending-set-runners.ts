@@ -7,7 +7,7 @@ import type { AssignmentRow } from './cluster-tables.ts';
 import type { TakeOverRequest } from './reshard-protocol.ts';
 
 /** How long a new shard whose group switched waits for the primary's take-over command before it takes over alone. */
-export const TAKE_OVER_GRACE_MS = 5_000;
+export const TAKE_OVER_GRACE_MS = 15_000;
 
 export interface PendingSetInputs {
   readonly nodeId: string;
@@ -57,7 +57,7 @@ export class PendingSetRunners {
         if (runner) runner.epoch = row.epoch;
         else {
           sessions ??= this.#i.sessions();
-          this.#launch(row.shardId, row.epoch, sessions.get(row.shardId) ?? null, switched.has(this.#group(row.shardId)));
+          this.#launch(row.shardId, row.epoch, sessions.get(row.shardId) ?? null);
         }
       } else if (runner && row.epoch > runner.epoch) {
         this.#log.warn({ shardId: row.shardId, epoch: row.epoch, owner: row.nodeId }, 'new-set shard reassigned to another node; stopping it here');
@@ -86,7 +86,7 @@ export class PendingSetRunners {
       runner.epoch = epoch;
       return;
     }
-    this.#launch(shardId, epoch, resume, false);
+    this.#launch(shardId, epoch, resume);
   }
 
   async takeOver(request: TakeOverRequest): Promise<void> {
@@ -112,9 +112,11 @@ export class PendingSetRunners {
     return groupOf(shardId, this.#i.oldShardCount, this.shardCount);
   }
 
-  #launch(shardId: number, epoch: number, resume: ResumeInfo | null, switched: boolean): void {
-    // A shard started after its group switched (a failover) is live from the start.
-    const runner = this.#i.createRunner(shardId, epoch, switched ? 'live' : 'shadow');
+  #launch(shardId: number, epoch: number, resume: ResumeInfo | null): void {
+    // A shadow commits only its READY (seq 1, a session's first dispatch): resuming from there
+    // holds the snapshot again. A later seq was committed by a take-over: that session is live.
+    const live = resume !== null && resume.seq > 1;
+    const runner = this.#i.createRunner(shardId, epoch, live ? 'live' : 'shadow');
     this.runners.set(shardId, runner);
     this.#i.onChanged();
     this.#log.info({ shardId, epoch, resume: resume ? resume.seq : null, mode: runner.mode }, resume ? 'starting new-set shard by RESUME' : 'starting new-set shard by IDENTIFY');

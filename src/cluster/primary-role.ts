@@ -156,8 +156,9 @@ export class PrimaryRole {
     return pending;
   }
 
-  /** A crash, as far as one process can have one: nothing queued is committed. */
+  /** A crash, as far as one process can have one: nothing queued is committed (nor acknowledged). */
   async kill(): Promise<void> {
+    this.#lost = true;
     this.#coordinator?.stop();
     await this.#funnel?.drain();
     await this.#funnel?.close();

@@ -68,7 +68,11 @@ interface ShardReport {
   readonly status: string;
   readonly caughtUp: boolean;
   readonly closeCode: number | null;
+  readonly mode: 'live' | 'shadow' | null;
 }
+
+/** A switched group's new shard still in shadow this long after its take-over was sent is sent one again. */
+const TAKE_OVER_AGAIN_MS = 3_000;
 
 interface Pending {
   readonly generation: number;
@@ -81,6 +85,8 @@ interface Pending {
   readonly switched: Set<number>;
   /** Every node tracks handled keys (asked in this primary's life). */
   prepared: boolean;
+  /** When this primary last sent a group's take-overs. */
+  readonly tookOver: Map<number, number>;
 }
 
 /** A new set's shard closed with one of these cannot succeed: the reshard rolls back (before any switch). */
@@ -158,6 +164,7 @@ export class Resharder {
           status: shard.status,
           caughtUp: shard.caughtUp === true,
           closeCode: shard.closeCode ?? null,
+          mode: shard.mode ?? null,
         });
       } else if (!pending && shard.closeCode === 4011 && this.#o.settings?.on4011 !== false) {
         this.#auto('4011', { shardId: shard.shardId, nodeId: request.nodeId });
@@ -261,6 +268,7 @@ export class Resharder {
       return;
     }
     await this.#place(pending, commands);
+    await this.#takeOverAgain(pending, commands);
     for (const group of pending.groups) {
       if (pending.switched.has(group.index) || !this.#groupReady(pending, group)) continue;
       await this.#switch(pending, group, commands);
@@ -308,6 +316,48 @@ export class Resharder {
           this.#log.debug({ err: (error as Error).message, shardId: row.shardId, nodeId: row.nodeId }, 'start request for a new-set shard failed; the node reconciles from its replica');
         }),
       ),
+    );
+  }
+
+  /**
+   * A switched group whose new shard is still in shadow: the take-over never reached it (the
+   * primary died between the switch and its commands), or the shard failed over after the
+   * switch and started again in shadow. The ids the old set handled are still on the nodes.
+   */
+  async #takeOverAgain(pending: Pending, commands: ReshardCommands): Promise<void> {
+    const now = this.#o.clock.now();
+    for (const group of pending.groups) {
+      if (!pending.switched.has(group.index) || now - (pending.tookOver.get(group.index) ?? 0) < TAKE_OVER_AGAIN_MS) continue;
+      const waiting = group.newShards.filter((shardId) => {
+        const row = pending.rows.get(shardId);
+        const report = this.#reports.get(`${pending.generation}:${shardId}`);
+        return row?.nodeId != null && report?.nodeId === row.nodeId && report.epoch === row.epoch && report.mode === 'shadow' && report.status === 'ready' && report.caughtUp;
+      });
+      if (waiting.length === 0) continue;
+      this.#log.warn({ group: group.index, shards: waiting }, 'new shards of a switched group are still held back: sending their take-over again');
+      const keys = await this.#handledKeys(commands, { generation: pending.from.generation, shards: group.oldShards.map((shardId) => ({ shardId, epoch: null })) });
+      pending.tookOver.set(group.index, this.#o.clock.now());
+      await this.#sendTakeOvers(pending, waiting, [...keys], false, commands);
+    }
+  }
+
+  /** Asks every alive node for the ids its runners of these old shards handled (and, with an epoch, to retire its own). */
+  async #handledKeys(commands: ReshardCommands, request: { generation: number; shards: { shardId: number; epoch: number | null }[] }): Promise<Set<string>> {
+    const keys = new Set<string>();
+    const alive = this.#o.port.placementNodes().filter((n) => n.alive).map((n) => n.id);
+    const answers = await Promise.allSettled(alive.map((nodeId) => commands.retire(nodeId, request)));
+    for (const answer of answers) if (answer.status === 'fulfilled') for (const key of answer.value.keys) keys.add(key);
+    return keys;
+  }
+
+  async #sendTakeOvers(pending: Pending, shardIds: readonly number[], skipKeys: string[], uncovered: boolean, commands: ReshardCommands): Promise<void> {
+    await Promise.allSettled(
+      shardIds.map((shardId) => {
+        const row = pending.rows.get(shardId)!;
+        return commands.takeOver(row.nodeId!, { generation: pending.generation, shardId, epoch: row.epoch, skipKeys, uncovered }).catch((error: unknown) => {
+          this.#log.warn({ err: (error as Error).message, shardId, nodeId: row.nodeId }, 'new shard did not confirm its take-over; it is sent again, or its node takes over from its replica');
+        });
+      }),
     );
   }
 
@@ -380,15 +430,8 @@ export class Resharder {
         return out;
       });
       port.retired(retiredRows);
-      const skipKeys = [...keys];
-      await Promise.allSettled(
-        group.newShards.map((shardId) => {
-          const row = pending.rows.get(shardId)!;
-          return commands.takeOver(row.nodeId!, { generation: pending.generation, shardId, epoch: row.epoch, skipKeys, uncovered: uncovered.size > 0 }).catch((error: unknown) => {
-            this.#log.warn({ err: (error as Error).message, shardId, nodeId: row.nodeId }, 'new shard did not confirm its take-over; its node takes over from its replica');
-          });
-        }),
-      );
+      pending.tookOver.set(group.index, this.#o.clock.now());
+      await this.#sendTakeOvers(pending, group.newShards, [...keys], uncovered.size > 0, commands);
       this.#log.info({ group: group.index, old: group.oldShards, new: group.newShards, handledIds: keys.size, uncovered: [...uncovered], tookMs: this.#o.clock.now() - started }, `switched group ${group.index + 1} of ${pending.groups.length} to the new shard set`);
     } finally {
       port.hold(group.oldShards, false);
@@ -477,6 +520,7 @@ export class Resharder {
       rows: readAssignments(this.#o.db, row.generation),
       switched: new Set(row.detail.switched ?? []),
       prepared: false,
+      tookOver: new Map(),
     };
   }
 

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { ReshardView } from '../cluster/reshard-view.ts';
 
 /** What a scrape reads from the node: snapshots only, so nothing on the hot path changes. */
 export interface MetricsSnapshot {
@@ -33,6 +34,9 @@ export interface MetricsSnapshot {
   /** Times the event loop was blocked (see src/host/loop-stall-monitor.ts). */
   readonly eventLoop?: { readonly stalls: number; readonly stalledMs: number; readonly maxStallMs: number };
   readonly identify: { readonly total: number; readonly remaining: number; readonly granted: number; readonly reserve: number } | null;
+  /** The active shard set and the running (or last) reshard (contract 13). */
+  readonly shardSet?: { readonly generation: number; readonly shardCount: number };
+  readonly reshard?: ReshardView | null;
 }
 
 export interface QueryPoolSnapshot {
@@ -86,6 +90,13 @@ export function createControlMetrics(): ControlMetrics {
   const identifyTotal = new Gauge({ name: 'shardline_identify_total', help: 'Daily session start limit (primary only)', registers });
   const identifyReserve = new Gauge({ name: 'shardline_identify_reserve', help: 'Session starts kept in reserve (primary only)', registers });
   const identifyGranted = new Counter({ name: 'shardline_identify_granted_total', help: 'Identify slots granted by this primary', registers });
+  const setGeneration = new Gauge({ name: 'shardline_shard_set_generation', help: 'Generation of the active shard set (grows with every reshard)', registers });
+  const setShards = new Gauge({ name: 'shardline_shard_set_shards', help: 'Shard count of the active shard set', registers });
+  const reshardRunning = new Gauge({ name: 'shardline_reshard_running', help: '1 while a reshard runs (a new shard set beside the active one)', registers });
+  const reshardTarget = new Gauge({ name: 'shardline_reshard_target_shards', help: 'Shard count of the running reshard\'s new set', registers });
+  const reshardGroups = new Gauge({ name: 'shardline_reshard_groups', help: 'Switch groups of the running reshard, by whether their handlers moved to the new set', labelNames: ['switched'], registers });
+  const reshardReady = new Gauge({ name: 'shardline_reshard_new_shards_ready', help: 'New-set shards ready and past their GUILD_CREATE burst', registers });
+  const reshardIdentifies = new Gauge({ name: 'shardline_reshard_identifies', help: 'IDENTIFYs the running (or last) reshard\'s new set has taken', registers });
 
   // Scrapes run one at a time: a reset between another scrape's set and read would blank it.
   let last: Promise<unknown> = Promise.resolve();
@@ -142,6 +153,20 @@ export function createControlMetrics(): ControlMetrics {
       identifyTotal.set(s.identify.total);
       identifyReserve.set(s.identify.reserve);
       identifyGranted.inc(s.identify.granted);
+    }
+    if (s.shardSet) {
+      setGeneration.set(s.shardSet.generation);
+      setShards.set(s.shardSet.shardCount);
+    }
+    const r = s.reshard;
+    const running = r !== null && r !== undefined && (r.phase === 'identifying' || r.phase === 'switching');
+    reshardRunning.set(running ? 1 : 0);
+    if (r) reshardIdentifies.set(r.identifies);
+    if (r && running) {
+      reshardTarget.set(r.to);
+      reshardGroups.set({ switched: 'true' }, r.groups.filter((g) => g.switched).length);
+      reshardGroups.set({ switched: 'false' }, r.groups.filter((g) => !g.switched).length);
+      reshardReady.set(r.shards.filter((x) => x.status === 'ready' && x.caughtUp === true).length);
     }
     return registry.metrics();
   };

@@ -24,6 +24,8 @@ export interface HostView {
   readonly leadership: Leadership;
   primary(): PrimaryRole | null;
   shardCount(): number;
+  /** The active shard set's generation. */
+  generation(): number;
   runner(shardId: number): ShardRunner | undefined;
   runners(): ShardRunner[];
   /** This node's shards of a reshard's new set. */
@@ -190,6 +192,8 @@ export class HostOperations {
       botQueries: this.#h.botQueryStats(),
       eventLoop: this.#h.loopStats(),
       identify: primary?.budget?.snapshot() ?? null,
+      shardSet: { generation: this.#h.generation(), shardCount: this.#h.shardCount() },
+      reshard: this.reshardView(),
     };
   }
 

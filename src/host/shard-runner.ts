@@ -1,7 +1,7 @@
 import type { GatewayDispatchPayload, GatewaySendPayload } from 'discord-api-types/v10';
 import type { BotContext, BotDefinition, DispatchHandlers } from '../bot.ts';
 import { isShardlineError } from '../core/errors.ts';
-import type { CacheTable, WriteEntry, Writer } from '../core/mutation.ts';
+import type { CacheTable, Mutation, WriteEntry, Writer } from '../core/mutation.ts';
 import type { Logger } from '../core/ports.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
 import { Shard } from '../gateway/shard.ts';
@@ -198,7 +198,10 @@ export class ShardRunner {
 
   async #replayCache(items: readonly BufferedDispatch[]): Promise<void> {
     if (items.length === 0) return;
-    const mutations = items.flatMap((item) => withoutTables(dispatchMutations(item.payload, this.shardId, this.shardCount), this.#skipped));
+    // The range is rebuilt from the snapshot, as an IDENTIFY would: cleared first (READY clears it
+    // too, but a shadow resumed after a failover holds no READY, only what came after it).
+    const clear: Mutation = { op: 'clearShard', shardId: this.shardId, shardCount: this.shardCount };
+    const mutations = [clear, ...items.flatMap((item) => withoutTables(dispatchMutations(item.payload, this.shardId, this.shardCount), this.#skipped))];
     const last = items.at(-1)!;
     const url = this.shard.resumeGatewayUrl;
     const entry: WriteEntry = { shardId: this.shardId, epoch: this.epoch, generation: this.generation, mutations };
@@ -292,11 +295,15 @@ export class ShardRunner {
     this.#deliverToBot(payload, context);
   }
 
-  /** Shadow: held back; only the seq is committed (the old set keeps the cache current meanwhile), so a failover can resume it. */
+  /**
+   * Shadow: held back (the old set keeps the cache current meanwhile). Only READY's seq is
+   * committed: a failover then resumes from it, and Discord replays the snapshot and every event
+   * since, which is exactly what this buffer held. Committing a later seq would lose the snapshot.
+   */
   #hold(payload: GatewayDispatchPayload, context: DispatchContext): void | Promise<void> {
     this.#buffer!.push(payload, context, Date.now());
-    if (context.seq === null) return;
-    const resumeGatewayUrl = payload.t === 'READY' ? payload.d.resume_gateway_url : this.shard.resumeGatewayUrl;
+    if (context.seq === null || payload.t !== 'READY') return;
+    const resumeGatewayUrl = payload.d.resume_gateway_url;
     if (!resumeGatewayUrl) return;
     const entry: WriteEntry = {
       shardId: this.shardId,

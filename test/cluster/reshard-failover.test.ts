@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SimCluster } from '../helpers/sim-cluster.ts';
+import { ADMIN_TOKEN, SimCluster } from '../helpers/sim-cluster.ts';
 import { RESHARD_MIX, admin, answeringBot, handledAll, onOneSet, reshardDone } from '../helpers/reshard-checks.ts';
 import type { Recorded } from '../helpers/test-host.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -20,15 +20,10 @@ describe('a primary change in the middle of a reshard', () => {
     cluster = undefined;
   });
 
-  const voice: { guild: string; user: string; channel: string | null; shardId: number; shardCount: number; at: number; sessionId: string; seq: number | null }[] = [];
   async function midReshard(recorded: Recorded[]): Promise<{ c: SimCluster; since: number }> {
-    const bot = answeringBot(recorded);
     const c = (cluster = await new SimCluster({
       shardCount: 4,
-      bot: { ...bot, onDispatch(event, ctx) {
-        bot.onDispatch!(event, ctx);
-        if (event.t === 'VOICE_STATE_UPDATE') { const d = event.d as { guild_id: string; user_id: string; channel_id: string | null }; voice.push({ guild: d.guild_id, user: d.user_id, channel: d.channel_id, shardId: event.shardId, shardCount: ctx.shardCount, at: Date.now(), sessionId: event.sessionId, seq: event.seq }); }
-      } },
+      bot: answeringBot(recorded),
       identifySpacingMs: 300,
       reshard: { burstTimeoutMs: 10_000, overlapMs: 100 },
       discord: { maxConcurrency: 1, identifySpacingMs: 300, world: { seed: 9, guilds: 48, membersPerGuild: 8 } },
@@ -41,6 +36,17 @@ describe('a primary change in the middle of a reshard', () => {
     expect(answer.status, JSON.stringify(answer.json)).toBe(202);
     await waitFor(() => c.primary()?.host.status().reshard?.phase === 'switching', { timeoutMs: 60_000, message: 'a first group switched' });
     expect(c.primary()!.host.status().reshard!.groups.filter((g) => g.switched).length).toBeLessThan(4);
+    // Visible mid-way: the dashboard shows both sets and the switch, the metrics the progress.
+    const page = await fetch(`${c.primary()!.host.url}/dashboard/live`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const html = await page.text();
+    expect(html).toContain('Shard sets');
+    expect(html).toMatch(/switching<\/span> 4 → 8 shards \(http\)/);
+    expect(html).toContain('new set</span>');
+    expect(html).toContain('old set</span>');
+    const metrics = await (await fetch(`${c.primary()!.host.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    expect(metrics).toContain('shardline_reshard_running 1');
+    expect(metrics).toContain('shardline_reshard_target_shards 8');
+    expect(metrics).toMatch(/shardline_reshard_groups\{switched="true"\} [1-3]/);
     return { c, since };
   }
 
@@ -51,17 +57,6 @@ describe('a primary change in the middle of a reshard', () => {
     await handledAll(c, recorded, since);
     const primary = c.primary()!;
     await waitFor(() => cacheVsWorld(primary.host, c.discord.world).length === 0, { timeoutMs: 20_000, message: 'the cache equals the world' }).catch(() => {
-      if (process.env['DEBUG_RESHARD']) {
-        const diff = cacheVsWorld(primary.host, c.discord.world);
-        console.log(diff.slice(0, 5));
-        const m = /voiceStates (\d+)\/(\d+)/.exec(diff.join(' '));
-        if (m) {
-          const [, g, u] = m;
-          console.log(JSON.stringify(voice.filter((v) => v.guild === g && v.user === u)));
-          console.log(JSON.stringify(c.discord.world.guilds.get(g!)!.voiceStates.get(u!)));
-        }
-        console.log(c.log.text().split('\n').filter((l) => /"level":(40|50)|resharder|took over|retired/.test(l)).map((l) => l.slice(0, 300)).join('\n'));
-      }
       expect(cacheVsWorld(primary.host, c.discord.world).slice(0, 20)).toEqual([]);
     });
     const sets = primary.host.query("SELECT generation, shard_count, state FROM shard_sets ORDER BY generation").rows;

@@ -57,6 +57,10 @@ describe('live resharding', () => {
     const status = primary.host.status();
     expect(status.reshard).toMatchObject({ phase: 'done', from: { shardCount: 4 }, to: 8, identifies: 8 });
     expect(status.events.map((e) => e.kind)).toEqual(expect.arrayContaining(['reshard_start', 'reshard_switch', 'reshard_done']));
+    const metrics = await (await fetch(`${primary.host.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    expect(metrics).toContain('shardline_shard_set_shards 8');
+    expect(metrics).toContain('shardline_shard_set_generation 1');
+    expect(metrics).toContain('shardline_reshard_running 0');
     // The old sessions ended (closed with 1000): Discord refuses to resume any of them.
     for (const sessionId of oldSessions) {
       const client = await resumingClient(c.discord.gatewayUrl, sessionId, 0);
