@@ -180,7 +180,7 @@ export class NodeAgent {
         if (runner) {
           this.#log.warn({ shardId: row.shardId }, 'shard\'s range switched to the new set without a retire here; stopping it');
           this.runners.delete(row.shardId);
-          void runner.retire().catch(() => {});
+          runner.retire();
           this.#o.onRunnersChanged?.();
         }
         continue;
@@ -288,7 +288,7 @@ export class NodeAgent {
         if (runner && runner.epoch === epoch) {
           this.runners.delete(shardId);
           this.#o.onRunnersChanged?.();
-          const result = await runner.retire();
+          const result = runner.retire();
           // Kept: a primary that dies before committing the switch makes the next one ask again.
           this.#archiveKeys(runner, result.keys);
           if (result.uncovered) uncovered.push(shardId);

@@ -23,7 +23,10 @@ export class Dispatcher {
   /** Returns how many sessions sequenced the event. */
   dispatchToGuild(guildId: string, event: string, data: unknown): number {
     const shardKey = this.#world.guilds.get(guildId)?.shardKey ?? Number(BigInt(guildId) >> 22n);
-    return this.#route(event, data, guildId, (s) => shardKey % s.shardCount === s.shardId);
+    const delivered = this.#route(event, data, guildId, (s) => shardKey % s.shardCount === s.shardId);
+    // Not for want of an intent: no session of any count covers the guild.
+    if (delivered === 0 && !this.#sessions.all().some((s) => shardKey % s.shardCount === s.shardId)) this.#ledger.noteUndelivered();
+    return delivered;
   }
 
   /** Guild-less events (USER_UPDATE, DMs) go to shard 0 of every session. */

@@ -92,6 +92,7 @@ export class Ledger {
   #eventCount = 0;
   readonly #types: string[] = [];
   readonly #typeIndex = new Map<string, number>();
+  #undelivered = 0;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
@@ -111,6 +112,22 @@ export class Ledger {
     this.#eventTimes[n] = this.#now();
     this.#eventCount = n;
     return n;
+  }
+
+  /** A guild event Discord had no session for (no shard of any count covered its guild): lost for every client. */
+  noteUndelivered(): void {
+    this.#undelivered += 1;
+  }
+
+  /** Guild events that reached no session so far (a bot with every shard down loses them). */
+  get undeliveredCount(): number {
+    return this.#undelivered;
+  }
+
+  /** A routed dispatch's type and when it was sent; undefined for an unknown number. */
+  logicalEvent(eventNo: number): { t: string; at: number } | undefined {
+    if (!Number.isInteger(eventNo) || eventNo < 1 || eventNo > this.#eventCount) return undefined;
+    return { t: this.#types[this.#eventTypes[eventNo]!]!, at: this.#eventTimes[eventNo]! };
   }
 
   /** Routed dispatches numbered so far (a test's `since`). */

@@ -158,15 +158,16 @@ export class ShardRunner {
 
   /**
    * The range of this old-set shard switched to the new set: stop delivering (to handlers and
-   * to the cache) at once, commit what was written, and close with 1000 so Discord ends the
-   * session: it is never resumed again (contract 13).
+   * to the cache) at once and close with 1000 so Discord ends the session: it is never resumed
+   * again (contract 13). Its writes still queued need no flush: the switch bumps its epoch
+   * before the new shards write, so any that arrive later are refused as stale, and the new
+   * shards' rebuild of the range holds every event they carried.
    */
-  async retire(): Promise<RetireResult> {
+  retire(): RetireResult {
     const uncovered = this.shard.status === 'failed' || this.shard.status === 'stopped' || this.shard.status === 'idle';
     this.#retired = true;
     const keys = this.handledKeys();
-    await this.#options.writer.flush().catch((error: unknown) => this.#log.warn({ err: (error as Error).message }, 'could not flush the retired shard\'s last writes; the new set replays them'));
-    await this.shard.close({ endSession: true }).catch(() => {});
+    void this.shard.close({ endSession: true }).catch(() => {});
     this.#log.info({ keys: keys.length, uncovered }, 'shard retired: its range switched to the new shard set');
     return { keys, uncovered };
   }

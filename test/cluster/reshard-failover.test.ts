@@ -34,6 +34,12 @@ describe('a primary change in the middle of a reshard', () => {
     await waitFor(() => recorded.length > 200);
     const answer = await admin(c, c.primary()!.id, 'POST', '/reshard', { shardCount: 8 });
     expect(answer.status, JSON.stringify(answer.json)).toBe(202);
+    // Moves go on while the new set identifies: an old shard moves by RESUME, and the ids its
+    // handlers saw before the move still count at its switch.
+    const old = c.primary()!.host.primary!.coordinator.assignments().get(1)!;
+    const to = NODES.find((id) => id !== old.nodeId)!;
+    const moved = await admin(c, c.primary()!.id, 'POST', '/shards/1/move', { to });
+    expect(moved.status, JSON.stringify(moved.json)).toBe(200);
     await waitFor(() => c.primary()?.host.status().reshard?.phase === 'switching', { timeoutMs: 60_000, message: 'a first group switched' });
     expect(c.primary()!.host.status().reshard!.groups.filter((g) => g.switched).length).toBeLessThan(4);
     // Visible mid-way: the dashboard shows both sets and the switch, the metrics the progress.

@@ -39,10 +39,22 @@ describe('live resharding', () => {
 
     const oldSessions = new Set([...c.nodes.values()].flatMap((n) => n.host.runners().map((r) => r.shard.resumeInfo()!.sessionId)));
     const replica = NODES.find((id) => !c.node(id).host.isPrimary)!;
+    // The cache stays complete throughout: every guild is in it at every moment of the reshard.
+    const guildCounts: number[] = [];
+    const sampler = setInterval(() => guildCounts.push(Number(c.node(replica).host.query('SELECT count(*) FROM guilds').rows[0]![0])), 5);
     const answer = await admin(c, replica, 'POST', '/reshard', { shardCount: 8 });
     expect(answer.status, JSON.stringify(answer.json)).toBe(202);
     expect(answer.json['reshard']).toMatchObject({ from: 4, to: 8, trigger: 'http', groups: 4 });
     await reshardDone(c, 8);
+    clearInterval(sampler);
+    expect(guildCounts.length).toBeGreaterThan(10);
+    expect(Math.min(...guildCounts)).toBe(c.discord.world.guilds.size);
+    // After it, shards of the new set move by RESUME like any other.
+    const movable = c.primary()!.host.primary!.coordinator.assignments().get(5)!;
+    const target = NODES.find((id) => id !== movable.nodeId)!;
+    const moved = await admin(c, c.primary()!.id, 'POST', '/shards/5/move', { to: target });
+    expect(moved.status, JSON.stringify(moved.json)).toBe(200);
+    await waitFor(() => c.node(target).host.runner(5)?.shard.status === 'ready' && onOneSet(c, 8), { message: 'shard 5 runs on its new node' });
     c.discord.traffic.stop();
 
     const check = await handledAll(c, recorded, since);
