@@ -401,7 +401,8 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#closing.abort(new ShardlineError('CLOSED', 'host closing'));
     this.#unsubscribe?.();
     this.#agent?.stop();
-    await stopRunners(this.runners(), graceful, this.#writer, this.#log);
+    // A reshard's new shards stop too (resumably: a shadow one from its READY, see ShardRunner.detach).
+    await stopRunners([...this.runners(), ...(this.#agent?.pendingRunners() ?? [])], graceful, this.#writer, this.#log);
     await this.#role.stop(graceful);
     await this.#forwarder?.close();
     await this.#leadership.close();

@@ -232,7 +232,8 @@ export class ShardRunner {
       return null;
     }
     const info = await this.shard.detach();
-    if (!this.#fenced && options.commit !== false) await this.#commit({ shardId: this.shardId, epoch: this.epoch, generation: this.generation, mutations: [], session: sessionOf(info) });
+    // A shadow's committed session stays at its READY: resuming from there brings its snapshot back.
+    if (!this.#fenced && options.commit !== false && this.#mode === 'live') await this.#commit({ shardId: this.shardId, epoch: this.epoch, generation: this.generation, mutations: [], session: sessionOf(info) });
     return info;
   }
 
