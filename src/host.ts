@@ -194,7 +194,8 @@ export class Host extends TypedEmitter<HostEvents> {
     }
     if (this.#leadership instanceof StaticLeadership) {
       await untilAllReady({
-        shardCount: this.#shardCount,
+        // The recorded shard set's count (a reshard may have changed it since SHARD_COUNT was set).
+        shardCount: this.shardCount,
         signal: this.#closing.signal,
         progress: () => this.progress(),
         runners: () => this.runners(),

@@ -20,7 +20,7 @@ describe('live reshard of an embedded node', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('grows 2 -> 4 under traffic, ids once, the cache equal to the world, and leaves nothing running when closed', { timeout: 120_000 }, async () => {
+  it('grows 2 -> 4 under traffic, ids once, the cache equal to the world, leaves nothing running when closed, and restarts on the new count', { timeout: 120_000 }, async () => {
     discord = new FakeDiscord({ shards: 2, maxConcurrency: 2, identifySpacingMs: 10, heartbeatIntervalMs: 500, world: { seed: 4, guilds: 24, membersPerGuild: 8 } });
     await discord.start();
     dir = tempDir();
@@ -43,6 +43,11 @@ describe('live reshard of an embedded node', () => {
     });
     await host.close();
     expect(discord.connections().filter((c) => c.open)).toEqual([]);
-    host = undefined;
+    // A restart runs the recorded set, not the configured count ('auto': Discord still recommends 2), by RESUME.
+    host = testHost(discord, { dataDir: dir, bot: answeringBot(recorded) });
+    await host.start();
+    expect(host.shardCount).toBe(4);
+    expect(host.runners().map((r) => r.shardCount)).toEqual([4, 4, 4, 4]);
+    expect(discord.stats.identifies).toBe(6);
   });
 });
