@@ -46,6 +46,7 @@ describe('a primary change in the middle of a reshard', () => {
     const page = await fetch(`${c.primary()!.host.url}/dashboard/live`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const html = await page.text();
     expect(html).toContain('Shard sets');
+    expect(html).toMatch(/data-action="reshard"[^>]*disabled/);
     expect(html).toMatch(/switching<\/span> 4 → 8 shards \(http\)/);
     expect(html).toContain('new set</span>');
     expect(html).toContain('old set</span>');

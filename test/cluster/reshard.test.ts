@@ -140,4 +140,26 @@ describe('live resharding', () => {
     expect(String((busy.json['error'] as { message: string }).message)).toContain('a reshard to 6 shards (generation 1) is running');
     await reshardDone(c, 6);
   });
+
+  it('rolls back a reshard Discord refuses (4010 off the large-bot multiple the cluster was not told of): the old set never stopped, the new set is gone', { timeout: 120_000 }, async () => {
+    const recorded: Recorded[] = [];
+    const c = await started(recorded, { discord: { largeBotShardMultiple: 2 } });
+    const since = c.discord.ledger.logicalEventCount;
+    c.discord.traffic.start({ eventsPerSecond: 200, mix: RESHARD_MIX });
+    await waitFor(() => recorded.length > 100);
+    const answer = await admin(c, c.primary()!.id, 'POST', '/reshard', { shardCount: 5 });
+    expect(answer.status, JSON.stringify(answer.json)).toBe(202);
+    await waitFor(() => c.primary()?.host.status().reshard?.phase === 'aborted', { timeoutMs: 30_000, message: 'the reshard rolled back' });
+    expect(c.primary()!.host.status().reshard?.reason).toMatch(/closed by Discord with 4010/);
+    await waitFor(() => [...c.nodes.values()].every((n) => n.host.status().pendingShards?.length === 0) && onOneSet(c, 4), { message: 'only the old set runs' });
+    expect(Number(c.primary()!.host.query('SELECT count(*) FROM shard_assignments WHERE generation <> 0').rows[0]![0])).toBe(0);
+    expect(c.primary()!.host.status().events.map((e) => e.kind)).toContain('reshard_aborted');
+    c.discord.traffic.stop();
+    const check = await handledAll(c, recorded, since);
+    expect(check.duplicatedIdCarrying).toEqual([]);
+    expect(check.duplicatedOther).toBe(0);
+    // And a valid count goes through afterwards.
+    expect((await admin(c, c.primary()!.id, 'POST', '/reshard', { shardCount: 8 })).status).toBe(202);
+    await reshardDone(c, 8);
+  });
 });
