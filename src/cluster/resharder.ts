@@ -1,102 +1,23 @@
 import { ShardlineError } from '../core/errors.ts';
-import type { IdentifyBudget, SessionStartLimit } from '../core/identify-budget.ts';
-import type { PlacementNode } from '../core/placement.ts';
 import { planPlacement } from '../core/placement.ts';
-import type { Clock, Logger } from '../core/ports.ts';
+import type { Logger } from '../core/ports.ts';
 import { budgetProblem, recommendedCountDue, resolveTarget, switchGroups, type SwitchGroup } from '../core/reshard-plan.ts';
-import type { SqliteDriver } from '../core/sqlite.ts';
 import { resumableSessions } from '../store/queries.ts';
 import type { HeartbeatRequest } from './cluster-protocol.ts';
-import { appendEvent, identifiesOf, readAssignments, writeAssignment, type AssignmentRow } from './cluster-tables.ts';
-import type { ReshardCommands, ReshardTrigger } from './reshard-protocol.ts';
-import { deleteSetRows, insertShardSet, nextGeneration, readLiveSets, updateShardSet, type ShardSetRow } from './shard-sets.ts';
+import { identifiesOf, readAssignments, type AssignmentRow } from './cluster-tables.ts';
+import { commitAbort, commitPlacement, commitPromotion, commitStart, commitSwitch } from './reshard-commits.ts';
+import type { ReshardCommands } from './reshard-protocol.ts';
+import type { GatewayFigures, Pending, ReshardStarted, ResharderOptions, ShardReport, StartReshard } from './resharder-types.ts';
+import { readLiveSets, type ShardSetRow } from './shard-sets.ts';
 
-/** What the Resharder needs of the Coordinator that owns it (the active set and the nodes). */
-export interface ReshardCoordinatorPort {
-  running(): boolean;
-  active(): { readonly generation: number; readonly shardCount: number };
-  activeRows(): ReadonlyMap<number, AssignmentRow>;
-  placementNodes(): PlacementNode[];
-  nodeStatus(nodeId: string): 'unknown' | 'dead' | 'draining' | 'alive';
-  /** Keeps moves away from old shards while their range switches. */
-  hold(shardIds: readonly number[], on: boolean): void;
-  isMoving(shardId: number): boolean;
-  /** Old rows committed as retired. */
-  retired(rows: readonly AssignmentRow[]): void;
-  /** The new set is the active one now. */
-  promote(generation: number, shardCount: number, rows: ReadonlyMap<number, AssignmentRow>): void;
-  assignmentsChanged(): void;
-}
-
-/** Discord's figures, fresh from GET /gateway/bot. */
-export interface GatewayFigures {
-  readonly shards: number;
-  readonly sessionStartLimit: SessionStartLimit;
-}
-
-export interface ReshardSettings {
-  /** Large bots must run a multiple of the number Discord gave them. Default 1. */
-  readonly shardMultiple?: number;
-  /** Reshard by itself once the recommended count reaches this multiple of the current one; 0 never. Default 2. */
-  readonly threshold?: number;
-  /** How often the primary asks for the recommended count; 0 never. Default 1 h. */
-  readonly checkMs?: number;
-  /** Reshard by itself when Discord closes a shard with 4011. Default true. */
-  readonly on4011?: boolean;
-}
-
-/** What the host gives the coordinator for resharding; without it a reshard is refused. */
-export interface ResharderDeps {
-  readonly commands?: ReshardCommands;
-  readonly gatewayBot?: () => Promise<GatewayFigures>;
-  readonly budget?: () => IdentifyBudget | null;
-  readonly settings?: ReshardSettings;
-}
-
-export interface ResharderOptions extends ResharderDeps {
-  readonly db: SqliteDriver;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly exclusive: <T>(write: () => T) => Promise<T>;
-  readonly port: ReshardCoordinatorPort;
-}
-
-/** What a node last said of a shard of the new set. */
-interface ShardReport {
-  readonly nodeId: string;
-  readonly epoch: number;
-  readonly status: string;
-  readonly caughtUp: boolean;
-  readonly closeCode: number | null;
-  readonly mode: 'live' | 'shadow' | null;
-}
+export type { GatewayFigures, ReshardCoordinatorPort, ReshardSettings, ResharderDeps, ResharderOptions, ReshardStarted, StartReshard } from './resharder-types.ts';
 
 /** A switched group's new shard still in shadow this long after its take-over was sent is sent one again. */
 const TAKE_OVER_AGAIN_MS = 3_000;
-
-interface Pending {
-  readonly generation: number;
-  readonly shardCount: number;
-  readonly from: { readonly generation: number; readonly shardCount: number };
-  readonly trigger: string;
-  readonly startedAt: number;
-  readonly groups: readonly SwitchGroup[];
-  readonly rows: Map<number, AssignmentRow>;
-  readonly switched: Set<number>;
-  /** Every node tracks handled keys (asked in this primary's life). */
-  prepared: boolean;
-  /** When this primary last sent a group's take-overs. */
-  readonly tookOver: Map<number, number>;
-}
-
 /** A new set's shard closed with one of these cannot succeed: the reshard rolls back (before any switch). */
 const FATAL_FOR_RESHARD = new Set([4004, 4010, 4011, 4013, 4014]);
 const AUTO_RETRY_MS = 60_000;
 
-export interface StartReshard {
-  readonly shardCount: number | 'auto';
-  readonly trigger: ReshardTrigger;
-}
 
 /**
  * The reshard of contract 13, on the primary: starts a new shard set beside the active one,
@@ -219,17 +140,8 @@ export class Resharder {
     const started = await this.#o.exclusive((): ReshardStarted => {
       if (!this.#o.port.running()) throw new ShardlineError('NOT_PRIMARY', `${what}: this node stopped being the primary`);
       if (this.#pending || readLiveSets(this.#o.db).pending) throw new ShardlineError('CONFLICT', `${what}: another reshard started meanwhile`);
-      const db = this.#o.db;
-      const now = this.#o.clock.now();
       const from = { generation: active.generation, shardCount: active.shardCount };
-      const row: ShardSetRow = { generation: nextGeneration(db), shardCount: target, state: 'pending', createdAt: now, updatedAt: now, detail: { trigger: request.trigger, from, switched: [], startedAt: now } };
-      db.transaction(() => {
-        insertShardSet(db, row);
-        for (let shardId = 0; shardId < target; shardId++) {
-          writeAssignment(db, { generation: row.generation, shardId, nodeId: null, epoch: 0, state: 'assigned', updatedAt: now });
-        }
-        appendEvent(db, { at: now, kind: 'reshard_start', detail: { generation: row.generation, from: active.shardCount, to: target, trigger: request.trigger } });
-      });
+      const row = commitStart(this.#o.db, { from, to: target, trigger: request.trigger, now: this.#o.clock.now() });
       this.#pending = this.#fromRow(row);
       this.#reports.clear();
       return { generation: row.generation, from: active.shardCount, to: target, trigger: request.trigger, groups: this.#pending.groups.length };
@@ -293,17 +205,7 @@ export class Resharder {
     if (moves.length === 0) return;
     const rows = await this.#o.exclusive((): AssignmentRow[] => {
       if (this.#pending !== pending || !this.#o.port.running()) return [];
-      const db = this.#o.db;
-      const now = this.#o.clock.now();
-      const out: AssignmentRow[] = [];
-      db.transaction(() => {
-        for (const move of moves) {
-          const row: AssignmentRow = { generation: pending.generation, shardId: move.shardId, nodeId: move.to, epoch: (pending.rows.get(move.shardId)?.epoch ?? 0) + 1, state: 'assigned', updatedAt: now };
-          writeAssignment(db, row);
-          appendEvent(db, { at: now, kind: move.kind === 'failover' ? 'failover' : 'place', nodeId: move.to, shardId: move.shardId, detail: { generation: pending.generation, from: move.from, epoch: row.epoch } });
-          out.push(row);
-        }
-      });
+      const out = commitPlacement(this.#o.db, pending.generation, moves, (shardId) => pending.rows.get(shardId)?.epoch ?? 0, this.#o.clock.now());
       for (const row of out) pending.rows.set(row.shardId, row);
       return out;
     });
@@ -417,14 +319,15 @@ export class Resharder {
       });
       const retiredRows = await this.#o.exclusive((): AssignmentRow[] => {
         if (this.#pending !== pending || !port.running()) throw new ShardlineError('NOT_PRIMARY', `Switch of group ${group.index} abandoned: this node stopped being the primary`);
-        const db = this.#o.db;
         const now = this.#o.clock.now();
         const out = group.oldShards.map((shardId): AssignmentRow => ({ generation: active.generation, shardId, nodeId: null, epoch: (rows.get(shardId)?.epoch ?? 0) + 1, state: 'retired', updatedAt: now }));
         const switched = [...pending.switched, group.index].sort((a, b) => a - b);
-        db.transaction(() => {
-          for (const row of out) writeAssignment(db, row);
-          updateShardSet(db, pending.generation, { detail: this.#detail(pending, { switched }) }, now);
-          appendEvent(db, { at: now, kind: 'reshard_switch', detail: { generation: pending.generation, group: group.index, old: group.oldShards, new: group.newShards, handledIds: keys.size, uncovered: [...uncovered] } });
+        commitSwitch(this.#o.db, {
+          generation: pending.generation,
+          retired: out,
+          detail: this.#detail(pending, { switched }),
+          event: { group: group.index, old: group.oldShards, new: group.newShards, handledIds: keys.size, uncovered: [...uncovered] },
+          now,
         });
         pending.switched.add(group.index);
         return out;
@@ -443,17 +346,17 @@ export class Resharder {
     const identifies = identifiesOf(this.#o.db, pending.generation);
     const rows = await this.#o.exclusive(() => {
       if (this.#pending !== pending || !port.running()) return null;
-      const db = this.#o.db;
       const now = this.#o.clock.now();
-      db.transaction(() => {
-        updateShardSet(db, pending.from.generation, { state: 'retired' }, now);
-        updateShardSet(db, pending.generation, { state: 'active', detail: this.#detail(pending, { finishedAt: now, identifies }) }, now);
-        deleteSetRows(db, pending.from.generation);
-        // The cache names each guild's shard: from now on the new set's.
-        db.prepare('UPDATE guilds SET shard_id = (CAST(id AS INTEGER) >> 22) % ? WHERE shard_id <> (CAST(id AS INTEGER) >> 22) % ?').run([pending.shardCount, pending.shardCount]);
-        appendEvent(db, { at: now, kind: 'reshard_done', detail: { generation: pending.generation, from: pending.from.shardCount, to: pending.shardCount, tookMs: now - pending.startedAt, identifies } });
+      commitPromotion(this.#o.db, {
+        from: pending.from,
+        generation: pending.generation,
+        shardCount: pending.shardCount,
+        detail: this.#detail(pending, { finishedAt: now, identifies }),
+        tookMs: now - pending.startedAt,
+        identifies,
+        now,
       });
-      return readAssignments(db, pending.generation);
+      return readAssignments(this.#o.db, pending.generation);
     });
     if (!rows) return;
     this.#pending = null;
@@ -466,13 +369,8 @@ export class Resharder {
   async #abort(pending: Pending, reason: string): Promise<void> {
     await this.#o.exclusive(() => {
       if (this.#pending !== pending) return;
-      const db = this.#o.db;
       const now = this.#o.clock.now();
-      db.transaction(() => {
-        updateShardSet(db, pending.generation, { state: 'aborted', detail: this.#detail(pending, { finishedAt: now, reason }) }, now);
-        deleteSetRows(db, pending.generation);
-        appendEvent(db, { at: now, kind: 'reshard_aborted', detail: { generation: pending.generation, to: pending.shardCount, reason } });
-      });
+      commitAbort(this.#o.db, { generation: pending.generation, to: pending.shardCount, detail: this.#detail(pending, { finishedAt: now, reason }), reason, now });
       this.#pending = null;
       this.#reports.clear();
     });
@@ -529,11 +427,3 @@ export class Resharder {
   }
 }
 
-export interface ReshardStarted {
-  readonly generation: number;
-  readonly from: number;
-  readonly to: number;
-  readonly trigger: string;
-  /** Switch groups: the old set's shards hand over in this many steps. */
-  readonly groups: number;
-}
