@@ -74,12 +74,13 @@ export class Resharder {
     return pending !== null && pending.generation === generation && pending.rows.get(shardId)?.epoch === epoch;
   }
 
-  /** Heartbeats say how the new set's shards are doing, and whether an active one died of 4011. */
+  /** Heartbeats say how both sets' shards are doing, and whether an active one died of 4011. */
   observe(request: HeartbeatRequest): void {
     const pending = this.#pending;
     for (const shard of request.shards) {
-      if (pending && shard.generation === pending.generation) {
-        this.#reports.set(`${shard.generation}:${shard.shardId}`, {
+      const generation = shard.generation ?? this.#o.port.active().generation;
+      if (pending && (generation === pending.generation || generation === pending.from.generation)) {
+        this.#reports.set(`${generation}:${shard.shardId}`, {
           nodeId: request.nodeId,
           epoch: shard.epoch,
           status: shard.status,
@@ -263,11 +264,26 @@ export class Resharder {
     );
   }
 
+  /**
+   * A group switches once its new shards are ready and past their burst, and each old shard is
+   * either running (ready) where it is assigned or failed for good. An old shard that is not
+   * running (handed off and not resumed yet, or its node dead and not failed over yet) holds a
+   * session with events no new shard may have seen: the switch waits until it resumed them.
+   */
   #groupReady(pending: Pending, group: SwitchGroup): boolean {
-    return group.newShards.every((shardId) => {
+    const fresh = group.newShards.every((shardId) => {
       const row = pending.rows.get(shardId);
       const report = this.#reports.get(`${pending.generation}:${shardId}`);
       return row?.nodeId != null && report !== undefined && report.nodeId === row.nodeId && report.epoch === row.epoch && report.status === 'ready' && report.caughtUp;
+    });
+    if (!fresh) return false;
+    const rows = this.#o.port.activeRows();
+    return group.oldShards.every((shardId) => {
+      const row = rows.get(shardId);
+      const report = this.#reports.get(`${pending.from.generation}:${shardId}`);
+      if (row?.state === 'retired') return true;
+      if (report === undefined || row?.nodeId == null || report.nodeId !== row.nodeId || report.epoch !== row.epoch) return false;
+      return report.status === 'ready' || (report.status === 'failed' && report.closeCode !== null);
     });
   }
 

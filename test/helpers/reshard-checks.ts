@@ -54,6 +54,7 @@ export async function handledAll(cluster: SimCluster, recorded: readonly Recorde
   const check = (): LogicalCheck => cluster.discord.ledger.checkLogical(recorded, { since, idCarrying: isIdCarrying });
   await waitFor(() => check().lost.length === 0, { timeoutMs: 30_000, message: 'every routed event handled' }).catch((error: Error) => {
     const lost = check().lost;
+    if (process.env['DEBUG_RESHARD']) console.log(cluster.log.text().split('\n').filter((l) => /resharder|took over|retired|level":(40|50)/.test(l)).map((l) => l.slice(0, 260)).join('\n'));
     throw new Error(`${error.message}: ${lost.length} lost, first ${JSON.stringify(lost.slice(0, 5))}\n${cluster.dump()}`, { cause: error });
   });
   return check();
