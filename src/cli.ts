@@ -23,6 +23,7 @@ Commands:
   move <shard> <node>   move a shard to another node by RESUME
   drain <node>          move every shard off a node; --undrain to let it take shards again
   status                nodes, shards per node and the identify budget, as a table
+  reshard <count|auto>  change the shard count live: a new set starts beside the old one
   help [command]        this text, or a command's options
   version               print the version
 
@@ -61,6 +62,7 @@ export async function runCli(runtime: Runtime): Promise<number> {
       case 'move':
       case 'drain':
       case 'status':
+      case 'reshard':
         return await runAdminCommand(command, rest, runtime);
       case 'fake-discord':
         return await runFakeDiscordCommand(rest, {

@@ -117,6 +117,11 @@ export class Host extends TypedEmitter<HostEvents> {
           agentOrThrow: () => this.#agentOrThrow(),
           client: () => this.#link.clientOrThrow(),
           urlOf: (nodeId) => this.#link.urlOf(nodeId),
+          gatewayBot: async () => {
+            const info = await fetchGatewayBot(this.#rest!, this.config.apiUrl);
+            const limit = info.session_start_limit;
+            return { shards: info.shards, sessionStartLimit: { total: limit.total, remaining: limit.remaining, resetAfterMs: limit.reset_after, maxConcurrency: Math.max(1, limit.max_concurrency) } };
+          },
         }),
       writer: () => this.#writer,
       closing: () => this.#state === 'closing' || this.#state === 'closed',
@@ -135,8 +140,10 @@ export class Host extends TypedEmitter<HostEvents> {
       signal: this.#closing.signal,
       leadership: this.#leadership,
       primary: () => this.#role.current,
-      shardCount: () => this.#shardCount,
+      shardCount: () => this.shardCount,
+      generation: () => this.#agent?.generation ?? 0,
       runner: (shardId) => this.runner(shardId),
+      pendingRunners: () => this.#agent?.pendingRunners() ?? [],
       runners: () => this.runners(),
       readDb: () => this.#readDb,
       forwarderStats: () => this.#forwarder?.stats() ?? null,
@@ -162,8 +169,9 @@ export class Host extends TypedEmitter<HostEvents> {
     return this.#http?.url ?? null;
   }
 
+  /** The active shard set's count (a reshard changes it). */
   get shardCount(): number {
-    return this.#shardCount;
+    return this.#agent?.shardCount ?? this.#shardCount;
   }
 
   get isPrimary(): boolean {
@@ -201,7 +209,8 @@ export class Host extends TypedEmitter<HostEvents> {
     }
     if (this.#leadership instanceof StaticLeadership) {
       await untilAllReady({
-        shardCount: this.#shardCount,
+        // The recorded shard set's count (a reshard may have changed it since SHARD_COUNT was set).
+        shardCount: this.shardCount,
         signal: this.#closing.signal,
         progress: () => this.progress(),
         runners: () => this.runners(),
@@ -300,7 +309,7 @@ export class Host extends TypedEmitter<HostEvents> {
       logger: this.#log,
       url: () => this.#link.advertiseUrl(),
       heartbeat: (request) => this.#link.heartbeat(request),
-      identify: (shardId) => this.#link.identify(shardId),
+      identify: (shardId, generation) => this.#link.identify(shardId, generation),
       onProgress: () => this.emit('progress', this.progress()),
       onShardReady: (event) => this.emit('shardReady', event),
     });
@@ -384,8 +393,10 @@ export class Host extends TypedEmitter<HostEvents> {
       startedAt: this.#startedAt,
       state: this.#state,
       url: this.#http ? this.#link.advertiseUrl() : null,
-      shardCount: this.#shardCount,
+      shardCount: this.shardCount,
       runners: this.runners(),
+      pendingRunners: this.#agent?.pendingRunners() ?? [],
+      reshard: this.#operations.reshardView(),
       readDb: this.#readDb,
       primary: this.#role.current,
       forwarder: this.#forwarder?.stats() ?? null,
@@ -493,7 +504,8 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#closing.abort(new ShardlineError('CLOSED', 'host closing'));
     this.#unsubscribe?.();
     this.#agent?.stop();
-    await stopRunners(this.runners(), graceful, this.#writer, this.#log);
+    // A reshard's new shards stop too (resumably: a shadow one from its READY, see ShardRunner.detach).
+    await stopRunners([...this.runners(), ...(this.#agent?.pendingRunners() ?? [])], graceful, this.#writer, this.#log);
     this.#restBudget?.close();
     await this.#role.stop(graceful);
     await this.#forwarder?.close();

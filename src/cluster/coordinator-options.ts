@@ -1,6 +1,7 @@
 import type { Clock, Logger } from '../core/ports.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
+import type { ResharderDeps } from './resharder.ts';
 
 /** How the coordinator acts on nodes: in-process for itself, over HTTP for the others. */
 export interface NodeCommands {
@@ -47,6 +48,8 @@ export interface CoordinatorOptions {
    * start() goes through it. Default: on the next microtask.
    */
   readonly exclusive?: <T>(write: () => T) => Promise<T>;
+  /** What resharding needs from the host (node commands, /gateway/bot, the identify budget); absent: reshards are refused. */
+  readonly reshard?: ResharderDeps;
 }
 
 export interface MoveResult {

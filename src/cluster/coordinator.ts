@@ -9,8 +9,10 @@ import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts'
 import type { ClaimResult, CoordinatorOptions, MoveResult, ReleaseResult } from './coordinator-options.ts';
 import { pickHandoffs, type HandoffReason } from './handoff-slots.ts';
 import { JoinedWrites } from './joined-writes.ts';
-import { appendEvent, readAssignments, readNodes, setDraining, upsertNode, writeAssignment, deleteAssignmentsFrom, type AssignmentRow } from './cluster-tables.ts';
+import { appendEvent, readAllAssignments, readAssignments, readNodes, setDraining, upsertNode, writeAssignment, deleteAssignmentsFrom, type AssignmentRow } from './cluster-tables.ts';
 import { NodeRegistry } from './node-registry.ts';
+import { Resharder } from './resharder.ts';
+import { ensureActiveSet } from './shard-sets.ts';
 
 export type { ClaimResult, CoordinatorOptions, MoveResult, NodeCommands, ReleaseResult } from './coordinator-options.ts';
 
@@ -55,6 +57,13 @@ export class Coordinator {
     },
     (write) => this.#exclusive(write),
   );
+  /** The active shard set (contract 13): the configured count seeds only the first one. */
+  #generation = 0;
+  #shardCount: number;
+  /** Old shards whose range is switching to a new set: no move may start meanwhile. */
+  readonly #held = new Set<number>();
+  /** A reshard's new set beside the active one, its switch and its promotion. */
+  readonly resharder: Resharder;
   #pendingEvents: PendingEvent[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
@@ -69,6 +78,47 @@ export class Coordinator {
     this.#clock = options.clock ?? systemClock;
     this.#applier = new MutationApplier(options.db);
     this.#nodes = new NodeRegistry({ timeoutMs: options.nodeTimeoutMs ?? 5_000, tickMs: options.tickMs ?? 250 });
+    this.#shardCount = options.shardCount;
+    this.resharder = new Resharder({
+      ...options.reshard,
+      db: options.db,
+      logger: this.#log,
+      clock: this.#clock,
+      exclusive: (write) => this.#exclusive(write),
+      port: {
+        running: () => this.#running,
+        active: () => ({ generation: this.#generation, shardCount: this.#shardCount }),
+        activeRows: () => this.#assignments,
+        placementNodes: () => this.#nodes.placementNodes(),
+        nodeStatus: (nodeId) => this.#nodes.status(nodeId),
+        hold: (shardIds, on) => {
+          for (const id of shardIds) if (on) this.#held.add(id);
+          else this.#held.delete(id);
+        },
+        isMoving: (shardId) => this.#moving.has(shardId),
+        retired: (rows) => {
+          for (const row of rows) this.#assignments.set(row.shardId, row);
+          this.#o.onAssignmentsChanged?.();
+        },
+        promote: (generation, shardCount, rows) => {
+          this.#generation = generation;
+          this.#shardCount = shardCount;
+          this.#assignments = new Map(rows);
+          this.#held.clear();
+          this.#o.onAssignmentsChanged?.();
+        },
+        assignmentsChanged: () => this.#o.onAssignmentsChanged?.(),
+      },
+    });
+  }
+
+  /** The active set's generation and shard count. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get shardCount(): number {
+    return this.#shardCount;
   }
 
   get running(): boolean {
@@ -82,17 +132,26 @@ export class Coordinator {
     this.#lastPersist = 0;
     this.#pendingEvents = [];
     const db = this.#o.db;
-    this.#assignments = readAssignments(db);
-    const owners = [...this.#assignments.values()].flatMap((row) => (row.nodeId ? [row.nodeId] : []));
-    this.#nodes.load(readNodes(db), owners, now);
     // Written directly: the funnel has only just started, so nothing else commits yet.
-    db.transaction(() => {
-      const removed = deleteAssignmentsFrom(db, this.#o.shardCount);
-      if (removed > 0) for (const id of [...this.#assignments.keys()]) if (id >= this.#o.shardCount) this.#assignments.delete(id);
-      appendEvent(db, { at: now, kind: 'takeover', nodeId: this.#o.nodeId, detail: { shardCount: this.#o.shardCount } });
+    const active = db.transaction(() => {
+      const set = ensureActiveSet(db, this.#o.shardCount, now);
+      deleteAssignmentsFrom(db, set.shardCount, set.generation);
+      appendEvent(db, { at: now, kind: 'takeover', nodeId: this.#o.nodeId, detail: { shardCount: set.shardCount, generation: set.generation } });
+      return set;
     });
+    this.#generation = active.generation;
+    this.#shardCount = active.shardCount;
+    if (active.shardCount !== this.#o.shardCount) {
+      this.#log.warn({ configured: this.#o.shardCount, running: active.shardCount, generation: active.generation }, 'the cluster runs its recorded shard set, not the configured count: change the count with a reshard (POST /reshard, shardline reshard)');
+    }
+    this.#assignments = readAssignments(db, active.generation);
+    this.#held.clear();
+    // Owners of either set count as just seen: a pending set's nodes get the same grace.
+    const owners = readAllAssignments(db).flatMap((row) => (row.nodeId ? [row.nodeId] : []));
+    this.#nodes.load(readNodes(db), owners, now);
     this.#running = true;
-    this.#log.info({ nodes: this.#nodes.size, shards: this.#o.shardCount }, 'coordinator started on the primary');
+    this.resharder.load(now);
+    this.#log.info({ nodes: this.#nodes.size, shards: this.#shardCount, generation: this.#generation }, 'coordinator started on the primary');
     this.#timer = setInterval(() => void this.tick(), this.#o.tickMs ?? 250);
   }
 
@@ -105,15 +164,18 @@ export class Coordinator {
     this.#log.info('coordinator stopped');
   }
 
-  /** Contract 5: only the current epoch of a shard may write. */
-  fence(shardId: number, epoch: number): boolean {
-    return this.#assignments.get(shardId)?.epoch === epoch;
+  /** Contract 5: only the current epoch of a shard (of its set: the active one when not named) may write. */
+  fence(shardId: number, epoch: number, generation?: number): boolean {
+    if (generation === undefined || generation === this.#generation) return this.#assignments.get(shardId)?.epoch === epoch;
+    return this.resharder.fence(shardId, epoch, generation);
   }
 
   /** Memory only: the next round persists it. */
   heartbeat(request: HeartbeatRequest): HeartbeatResponse {
     if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot record the heartbeat of ${request.nodeId}: this node's coordinator is not running`);
-    for (const change of this.#nodes.heartbeat(request, this.#clock.now())) {
+    const changes = this.#nodes.heartbeat(request, this.#clock.now());
+    this.resharder.observe(request);
+    for (const change of changes) {
       if (change === 'join' || change === 'rejoin') {
         this.#event(change, request.nodeId, null, { url: request.url, version: request.version });
         // Other nodes find a node's URL in the replicated nodes table: write a newcomer in the next round.
@@ -128,7 +190,7 @@ export class Coordinator {
         void this.tick();
       }
     }
-    return { primary: this.#o.nodeId, shardCount: this.#o.shardCount };
+    return { primary: this.#o.nodeId, shardCount: this.#shardCount };
   }
 
   /** The old primary that handed this one the lease is leaving: drain it now (contract 11). */
@@ -183,6 +245,7 @@ export class Coordinator {
         this.#event('dead', nodeId, null, { silentMs });
         this.#log.warn({ nodeId, silentMs }, 'node declared dead: its shards fail over');
       }
+      this.resharder.tick(now);
       const moves = this.#plan(now);
       const limits = { rebalance: this.#o.maxConcurrentHandoffs ?? 1, drain: this.#o.maxConcurrentDrainMoves ?? 8 };
       const source = (nodeId: string): 'leaving' | 'draining' | 'other' => {
@@ -214,10 +277,15 @@ export class Coordinator {
   /** The planner's moves that are not already running or waiting for a manual resume. */
   #plan(now: number): Move[] {
     const owners = new Map<number, string | null>();
+    const retired = new Set<number>();
     // A shard on its way counts as at its target already, so moves planned in later rounds spread over the least loaded.
-    for (let shardId = 0; shardId < this.#o.shardCount; shardId++) owners.set(shardId, this.#moving.get(shardId)?.to ?? this.#assignments.get(shardId)?.nodeId ?? null);
-    return planPlacement({ shardCount: this.#o.shardCount, owners, nodes: this.#nodes.placementNodes() }).filter(
-      (m) => !this.#moving.has(m.shardId) && !this.#awaitingResume(m.shardId, now),
+    for (let shardId = 0; shardId < this.#shardCount; shardId++) {
+      const row = this.#assignments.get(shardId);
+      owners.set(shardId, this.#moving.get(shardId)?.to ?? row?.nodeId ?? null);
+      if (row?.state === 'retired') retired.add(shardId);
+    }
+    return planPlacement({ shardCount: this.#shardCount, owners, nodes: this.#nodes.placementNodes(), skip: retired }).filter(
+      (m) => !this.#moving.has(m.shardId) && !this.#held.has(m.shardId) && !this.#awaitingResume(m.shardId, now),
     );
   }
 
@@ -258,7 +326,7 @@ export class Coordinator {
       for (const event of events) appendEvent(db, event);
       for (const move of moves) {
         const epoch = (this.#assignments.get(move.shardId)?.epoch ?? 0) + 1;
-        const row: AssignmentRow = { shardId: move.shardId, nodeId: move.to, epoch, state: 'assigned', updatedAt: now };
+        const row: AssignmentRow = { generation: this.#generation, shardId: move.shardId, nodeId: move.to, epoch, state: 'assigned', updatedAt: now };
         writeAssignment(db, row);
         appendEvent(db, { at: now, kind: move.kind === 'failover' ? 'failover' : 'place', nodeId: move.to, shardId: move.shardId, detail: { from: move.from, epoch } });
         rows.push(row);
@@ -273,7 +341,7 @@ export class Coordinator {
   #startNewOwners(rows: readonly AssignmentRow[]): void {
     for (const row of rows) this.#assignments.set(row.shardId, row);
     this.#o.onAssignmentsChanged?.();
-    const sessions = resumableSessions(this.#o.db, this.#o.shardCount);
+    const sessions = resumableSessions(this.#o.db, this.#shardCount, this.#generation);
     for (const row of rows) {
       const resume = sessions.get(row.shardId) ?? null;
       void this.#o.commands.start(row.nodeId!, row.shardId, row.epoch, resume).catch((error: unknown) => {
@@ -285,9 +353,10 @@ export class Coordinator {
   /** The orchestrated move (contract 6): detach there, commit resume info and epoch together, resume here. */
   move(shardId: number, to: string): Promise<MoveResult> {
     if (!this.#running) return Promise.reject(new ShardlineError('NOT_PRIMARY', `Cannot move shard ${shardId}: this node is not the primary`));
-    if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.#o.shardCount) {
-      return Promise.reject(new ShardlineError('INVALID_INPUT', `Cannot move shard ${shardId}: shard ids run from 0 to ${this.#o.shardCount - 1}`));
+    if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.#shardCount) {
+      return Promise.reject(new ShardlineError('INVALID_INPUT', `Cannot move shard ${shardId}: shard ids run from 0 to ${this.#shardCount - 1}`));
     }
+    if (this.#held.has(shardId)) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: its range is switching to the new shard set right now`));
     const target = this.#nodes.status(to);
     if (target !== 'alive') return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId} to ${to}: that node is ${target}`));
     if (this.#moving.has(shardId)) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: a move of it is already running`));
@@ -304,11 +373,11 @@ export class Coordinator {
     this.#moving.set(shardId, { to, reason });
     try {
       const detached = parseResumeInfo(await this.#o.commands.detach(from, shardId, current.epoch));
-      if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
+      if (detached.shardId !== shardId || detached.shardCount !== this.#shardCount) {
         throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${from} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
       const epoch = current.epoch + 1;
-      const row: AssignmentRow = { shardId, nodeId: to, epoch, state: 'assigned', updatedAt: this.#clock.now() };
+      const row: AssignmentRow = { generation: this.#generation, shardId, nodeId: to, epoch, state: 'assigned', updatedAt: this.#clock.now() };
       await this.#moveCommits.add({ row, resume: detached, event: { kind: 'move', nodeId: to, detail: { from, to, epoch, seq: detached.seq, reason } } });
       this.#o.onAssignmentsChanged?.();
       await this.#o.commands.start(to, shardId, epoch, detached).catch((error: unknown) => {
@@ -345,12 +414,12 @@ export class Coordinator {
     this.#moving.set(shardId, { to: null, reason: null });
     try {
       const detached = parseResumeInfo(await this.#o.commands.detach(owner.nodeId, shardId, owner.epoch));
-      if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
+      if (detached.shardId !== shardId || detached.shardCount !== this.#shardCount) {
         throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId}: ${owner.nodeId} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
       const row = await this.#exclusive((): AssignmentRow => {
         if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Handoff of shard ${shardId} abandoned: this node lost the primary role`);
-        const row: AssignmentRow = { shardId, nodeId: null, epoch: owner.epoch + 1, state: 'detached', updatedAt: this.#clock.now() };
+        const row: AssignmentRow = { generation: this.#generation, shardId, nodeId: null, epoch: owner.epoch + 1, state: 'detached', updatedAt: this.#clock.now() };
         this.#commitAssignment(row, detached, { kind: 'handoff', nodeId: owner.nodeId, detail: { from: owner.nodeId, epoch: row.epoch, seq: detached.seq } });
         return row;
       });
@@ -371,8 +440,8 @@ export class Coordinator {
   async claimResume(shardId: number, nodeId: string, resume: ResumeInfo): Promise<ClaimResult> {
     this.#checkShard(shardId, 'resume');
     const what = `Cannot resume shard ${shardId} on ${nodeId}`;
-    if (resume.shardId !== shardId || resume.shardCount !== this.#o.shardCount) {
-      throw new ShardlineError('CONFLICT', `${what}: the resume info is for shard [${resume.shardId}, ${resume.shardCount}], the bot runs ${this.#o.shardCount} shards`);
+    if (resume.shardId !== shardId || resume.shardCount !== this.#shardCount) {
+      throw new ShardlineError('CONFLICT', `${what}: the resume info is for shard [${resume.shardId}, ${resume.shardCount}], the bot runs ${this.#shardCount} shards`);
     }
     const db = this.#o.db;
     // Checked and written in one synchronous step once the store is free, so two claims of
@@ -385,14 +454,14 @@ export class Coordinator {
       if (current?.state !== 'detached' || this.#moving.has(shardId)) {
         throw new ShardlineError('CONFLICT', `${what}: it is not detached (${describe(current)})`);
       }
-      const committed = listShardSessions(db).find((s) => s.shardId === shardId);
+      const committed = listShardSessions(db).find((s) => s.shardId === shardId && s.generation === this.#generation);
       if (!committed || committed.sessionId !== resume.sessionId) {
         throw new ShardlineError('CONFLICT', `${what}: unknown session ${resume.sessionId}${committed ? `; the committed session is ${committed.sessionId}` : '; no session is committed'}`);
       }
       if (resume.seq < committed.seq) {
         throw new ShardlineError('CONFLICT', `${what}: seq ${resume.seq} is behind the committed seq ${committed.seq}`);
       }
-      const row: AssignmentRow = { shardId, nodeId, epoch: current.epoch + 1, state: 'assigned', updatedAt: this.#clock.now() };
+      const row: AssignmentRow = { generation: this.#generation, shardId, nodeId, epoch: current.epoch + 1, state: 'assigned', updatedAt: this.#clock.now() };
       this.#commitAssignment(row, resume, { kind: 'resume', nodeId, detail: { epoch: row.epoch, seq: resume.seq } });
       return row;
     });
@@ -417,7 +486,7 @@ export class Coordinator {
   /** The writes of #commitAssignment, inside the caller's transaction. */
   #writeAssignment(row: AssignmentRow, resume: ResumeInfo, event: AssignmentEvent): void {
     const db = this.#o.db;
-    this.#applier.commitSession(row.shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, row.updatedAt);
+    this.#applier.commitSession(row.shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, row.updatedAt, row.generation);
     writeAssignment(db, row);
     appendEvent(db, { at: row.updatedAt, kind: event.kind, nodeId: event.nodeId, shardId: row.shardId, detail: event.detail });
   }
@@ -428,9 +497,10 @@ export class Coordinator {
 
   #checkShard(shardId: number, verb: string): void {
     if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot ${verb} shard ${shardId}: this node's coordinator is not running`);
-    if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.#o.shardCount) {
-      throw new ShardlineError('INVALID_INPUT', `Cannot ${verb} shard ${shardId}: shard ids run from 0 to ${this.#o.shardCount - 1}`);
+    if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.#shardCount) {
+      throw new ShardlineError('INVALID_INPUT', `Cannot ${verb} shard ${shardId}: shard ids run from 0 to ${this.#shardCount - 1}`);
     }
+    if (this.#held.has(shardId)) throw new ShardlineError('CONFLICT', `Cannot ${verb} shard ${shardId}: its range is switching to the new shard set right now`);
   }
 
   /** A shard detached by hand stays unplaced until resumed or until its wait is over. */
@@ -459,5 +529,6 @@ interface AssignmentEvent {
 function describe(row: AssignmentRow | undefined): string {
   if (!row) return 'it has no assignment';
   if (row.state === 'detached') return `it is detached at epoch ${row.epoch}, waiting for a resume`;
+  if (row.state === 'retired') return `its range switched to the new shard set (retired at epoch ${row.epoch})`;
   return `it is ${row.state} to ${row.nodeId ?? 'nobody'} at epoch ${row.epoch}`;
 }

@@ -42,6 +42,14 @@ export interface Config {
   readonly restGlobalLimit: number;
   /** Invalid REST answers (401, 403, 429) per 10 minutes that get an IP banned; the cluster slows down well before. */
   readonly restInvalidLimit: number;
+  /** Reshard by itself once /gateway/bot recommends this multiple of the current count; 0 never. */
+  readonly reshardThreshold: number;
+  /** How often the primary asks /gateway/bot for the recommended count; 0 never. */
+  readonly reshardCheckMs: number;
+  /** Reshard by itself when Discord closes a shard with 4011 (sharding required). */
+  readonly reshardOn4011: boolean;
+  /** Large bots: the shard count must be a multiple of the number Discord gave them. */
+  readonly shardMultiple: number;
 }
 
 export const DEFAULT_API_URL = 'https://discord.com/api';
@@ -71,6 +79,10 @@ export const CONFIG_SETTINGS = [
   { key: 'leaveTimeoutMs', env: 'SHARDLINE_LEAVE_TIMEOUT_MS', flag: '--leave-timeout-ms', help: `On SIGINT/SIGTERM, the longest a cluster node spends handing its lease and shards on before it stops (default ${DEFAULT_LEAVE_TIMEOUT_MS}; keep it under the platform's kill timeout; 0 turns the leave off)` },
   { key: 'restGlobalLimit', env: 'SHARDLINE_REST_GLOBAL_LIMIT', flag: '--rest-global-limit', help: "The token's global REST limit per second, shared by all nodes (default 50; raise it only if Discord raised it)" },
   { key: 'restInvalidLimit', env: 'SHARDLINE_REST_INVALID_LIMIT', flag: '--rest-invalid-limit', help: 'Invalid REST answers per 10 min that get the IP banned (default 10000); the cluster throttles before' },
+  { key: 'reshardThreshold', env: 'SHARDLINE_RESHARD_THRESHOLD', flag: '--reshard-threshold', help: 'Reshard live once Discord recommends this many times the current shard count (default 2; 0 never)' },
+  { key: 'reshardCheckMs', env: 'SHARDLINE_RESHARD_CHECK_MS', flag: '--reshard-check-ms', help: 'How often the primary checks the recommended shard count, in ms (default 3600000; 0 never)' },
+  { key: 'reshardOn4011', env: 'SHARDLINE_RESHARD_ON_4011', flag: '--reshard-on-4011', help: "Reshard live when Discord closes a shard with 4011 'sharding required' (true or false, default true)" },
+  { key: 'shardMultiple', env: 'SHARDLINE_SHARD_MULTIPLE', flag: '--shard-multiple', help: 'Large bots: shard counts must be a multiple of the number Discord gave you (default 1)' },
 ] as const satisfies readonly { key: keyof Config; env: string; flag: string | null; help: string }[];
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -167,6 +179,19 @@ export function loadConfig(input: LoadConfigInput): Config {
   const advertiseUrl = raw('advertiseUrl').value?.replace(/\/+$/, '') ?? null;
   if (advertiseUrl !== null && !isHttpUrl(advertiseUrl)) problems.push(`SHARDLINE_ADVERTISE_URL must be an http(s) URL, got ${shown(advertiseUrl)}`);
 
+  const thresholdRaw = raw('reshardThreshold');
+  let threshold = 2;
+  if (thresholdRaw.value !== undefined) {
+    threshold = Number(thresholdRaw.value);
+    if (!/^\d+(\.\d+)?$/.test(thresholdRaw.value) || (threshold !== 0 && threshold < 1) || threshold > 100) {
+      problems.push(`${thresholdRaw.source} must be 0 (never) or a number from 1 to 100, got ${JSON.stringify(thresholdRaw.value)}`);
+      threshold = 2;
+    }
+  }
+  const on4011Raw = raw('reshardOn4011');
+  const on4011 = on4011Raw.value ?? 'true';
+  if (on4011 !== 'true' && on4011 !== 'false') problems.push(`${on4011Raw.source} must be true or false, got ${JSON.stringify(on4011)}`);
+
   const config: Config = {
     token,
     apiUrl,
@@ -189,6 +214,10 @@ export function loadConfig(input: LoadConfigInput): Config {
     leaveTimeoutMs: int('leaveTimeoutMs', DEFAULT_LEAVE_TIMEOUT_MS, 0, 600_000),
     restGlobalLimit: int('restGlobalLimit', 50, 1, 100_000),
     restInvalidLimit: int('restInvalidLimit', 10_000, 10, 10_000_000),
+    reshardThreshold: threshold,
+    reshardCheckMs: int('reshardCheckMs', 3_600_000, 0, 7 * 86_400_000),
+    reshardOn4011: on4011 !== 'false',
+    shardMultiple: int('shardMultiple', 1, 1, 65_535),
   };
   if (problems.length > 0) {
     throw new ShardlineError('INVALID_CONFIG', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });

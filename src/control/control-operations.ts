@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ClaimResult, MoveResult } from '../cluster/coordinator-options.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
 import type { MetricsSnapshot } from './metrics.ts';
+import type { ReshardOperations } from './reshard-admin-routes.ts';
 
 /**
  * What the admin routes ask of the node (the host implements it; route tests pass fakes).
@@ -21,6 +22,8 @@ export interface ControlOperations {
   drain(nodeId: string, draining: boolean, options: { waitMs: number }): Promise<DrainReport>;
   /** Snapshots for GET /metrics, read at scrape time. */
   metrics(): MetricsSnapshot;
+  /** POST and GET /reshard; absent: those routes are not served. */
+  readonly reshard?: ReshardOperations;
 }
 
 /** Primary-side halves of handoff and resume, reached over /internal from the node the admin called. */

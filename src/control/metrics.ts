@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { ReshardView } from '../cluster/reshard-view.ts';
 
 /** What a scrape reads from the node: snapshots only, so nothing on the hot path changes. */
 export interface MetricsSnapshot {
@@ -39,6 +40,9 @@ export interface MetricsSnapshot {
   readonly moves?: Readonly<Record<string, number>> | null;
   /** The REST budget (src/host/rest-budget-host.ts); `cluster` on the primary only. */
   readonly rest?: RestMetricsSnapshot | null;
+  /** The active shard set and the running (or last) reshard (contract 13). */
+  readonly shardSet?: { readonly generation: number; readonly shardCount: number };
+  readonly reshard?: ReshardView | null;
 }
 
 export interface RestMetricsSnapshot {
@@ -121,6 +125,13 @@ export function createControlMetrics(): ControlMetrics {
   const restNodeDemand = new Gauge({ name: 'shardline_rest_node_demand', help: 'Requests per second each node would send (primary only)', labelNames: ['node'], registers });
   const restNodeSent = new Counter({ name: 'shardline_rest_node_requests_total', help: 'REST requests each node reported sent (primary only)', labelNames: ['node'], registers });
   const restNodeLimited = new Counter({ name: 'shardline_rest_node_rate_limited_total', help: '429 answers each node reported, by scope (primary only)', labelNames: ['node', 'scope'], registers });
+  const setGeneration = new Gauge({ name: 'shardline_shard_set_generation', help: 'Generation of the active shard set (grows with every reshard)', registers });
+  const setShards = new Gauge({ name: 'shardline_shard_set_shards', help: 'Shard count of the active shard set', registers });
+  const reshardRunning = new Gauge({ name: 'shardline_reshard_running', help: '1 while a reshard runs (a new shard set beside the active one)', registers });
+  const reshardTarget = new Gauge({ name: 'shardline_reshard_target_shards', help: 'Shard count of the running reshard\'s new set', registers });
+  const reshardGroups = new Gauge({ name: 'shardline_reshard_groups', help: 'Switch groups of the running reshard, by whether their handlers moved to the new set', labelNames: ['switched'], registers });
+  const reshardReady = new Gauge({ name: 'shardline_reshard_new_shards_ready', help: 'New-set shards ready and past their GUILD_CREATE burst', registers });
+  const reshardIdentifies = new Gauge({ name: 'shardline_reshard_identifies', help: 'IDENTIFYs the running (or last) reshard\'s new set has taken', registers });
 
   // Scrapes run one at a time: a reset between another scrape's set and read would blank it.
   let last: Promise<unknown> = Promise.resolve();
@@ -205,6 +216,20 @@ export function createControlMetrics(): ControlMetrics {
         restNodeSent.inc({ node: node.id }, node.sent);
         for (const [scope, count] of Object.entries(node.rateLimited)) restNodeLimited.inc({ node: node.id, scope }, count);
       }
+    }
+    if (s.shardSet) {
+      setGeneration.set(s.shardSet.generation);
+      setShards.set(s.shardSet.shardCount);
+    }
+    const r = s.reshard;
+    const running = r !== null && r !== undefined && (r.phase === 'identifying' || r.phase === 'switching');
+    reshardRunning.set(running ? 1 : 0);
+    if (r) reshardIdentifies.set(r.identifies);
+    if (r && running) {
+      reshardTarget.set(r.to);
+      reshardGroups.set({ switched: 'true' }, r.groups.filter((g) => g.switched).length);
+      reshardGroups.set({ switched: 'false' }, r.groups.filter((g) => !g.switched).length);
+      reshardReady.set(r.shards.filter((x) => x.status === 'ready' && x.caughtUp === true).length);
     }
     return registry.metrics();
   };

@@ -6,16 +6,18 @@ import type { IdentifyLimiter } from './identify-limiter.ts';
 import type { RestGate } from './rest-gate.ts';
 import { ROUTE_LIMITS } from './rest-route-limits.ts';
 import { registerRestRoutes } from './rest-routes.ts';
+import { registerInteractionRoutes, type InteractionStats } from './rest-interactions.ts';
 import type { World } from './world.ts';
 
 export interface RestContext {
   readonly token: string;
-  readonly shards: number;
+  recommendedShards(): number;
   readonly world: World;
   readonly dispatcher: Dispatcher;
   readonly identifyLimiter: IdentifyLimiter;
   /** Authentication, rate limits and their headers, the ban, and the counts (rest-gate.ts). */
   readonly gate: RestGate;
+  readonly stats: InteractionStats;
   gatewayUrl(): string;
 }
 
@@ -31,11 +33,13 @@ function buildApi(ctx: RestContext): Hono {
   ctx.gate.install(api, ROUTE_LIMITS);
   api.get('/gateway', (c) => c.json({ url: ctx.gatewayUrl() } satisfies APIGatewayInfo));
   api.get('/gateway/bot', (c) => {
-    const body: APIGatewayBotInfo = { url: ctx.gatewayUrl(), shards: ctx.shards, session_start_limit: ctx.identifyLimiter.snapshot() };
+    const body: APIGatewayBotInfo = { url: ctx.gatewayUrl(), shards: ctx.recommendedShards(), session_start_limit: ctx.identifyLimiter.snapshot() };
     return c.json(body);
   });
   api.get('/users/@me', (c) => c.json(ctx.world.botUser));
   api.get('/applications/@me', (c) => c.json({ ...ctx.world.application, bot: ctx.world.botUser }));
+  // Before the other routes: the callback acts on the interaction the world sent (40060 on a second answer).
+  registerInteractionRoutes(api, ctx.world, ctx.stats);
   registerRestRoutes(api, ctx);
   api.all('*', (c) => discordError(c, 404, '404: Not Found', 0));
   return api;

@@ -3,6 +3,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { BucketState, RestDecision, RestLimits } from './rest-limits.ts';
 import type { RouteLimits } from './rest-route-limits.ts';
 import type { RateLimitScope, RestStats } from './rest-stats.ts';
+import { isInteractionCallback } from './rest-interactions.ts';
 
 /**
  * The header that names the sending node. Discord counts invalid requests per IP; nodes in one
@@ -83,7 +84,8 @@ export class RestGate {
       }
       const info: RequestInfo = { token, client, route: null, limitedBy: null };
       this.#info.set(c.req.raw, info);
-      const open = c.req.method === 'GET' && /\/gateway\/?$/.test(c.req.path);
+      // The gateway URL needs no token, nor does an interaction callback (its own token authorizes it).
+      const open = (c.req.method === 'GET' && /\/gateway\/?$/.test(c.req.path)) || isInteractionCallback(c.req.path);
       if (!open && token === null) {
         c.res = c.json({ message: '401: Unauthorized', code: 0 }, 401);
       } else {

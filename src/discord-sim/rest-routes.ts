@@ -272,12 +272,7 @@ export const ROUTE_HANDLERS: Readonly<Record<string, Handler>> = {
     ctx.dispatcher.dispatchToGuild(guild.id, 'GUILD_ROLE_UPDATE', { guild_id: guild.id, role });
     return c.json(role);
   },
-  async 'POST /interactions/:interactionId/:interactionToken/callback'(c) {
-    const body = await jsonBody(c);
-    // Discord's callback types: pong, message, deferred message, deferred update, update, autocomplete, modal, premium, launch.
-    if (![1, 4, 5, 6, 7, 8, 9, 10, 12].includes(body['type'] as number)) throw invalidBody('type must be an interaction callback type');
-    return c.body(null, 204);
-  },
+
 };
 
 function applyRoleEdit(role: APIRole, body: Record<string, unknown>): void {

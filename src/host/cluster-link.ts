@@ -88,11 +88,12 @@ export class ClusterLink {
     return this.clientOrThrow().heartbeat(url, request);
   }
 
-  identify(shardId: number): Promise<IdentifyDecision> {
+  identify(shardId: number, generation?: number): Promise<IdentifyDecision> {
+    const request = { nodeId: this.#i.config.nodeId, shardId, ...(generation === undefined ? {} : { generation }) };
     const role = this.#i.primary();
-    if (role) return role.identify({ nodeId: this.#i.config.nodeId, shardId });
+    if (role) return role.identify(request);
     const url = this.primaryUrl();
     if (!url) return Promise.reject(new ShardlineError('NO_PRIMARY', 'No primary is known: identifies wait (contract 8)'));
-    return this.clientOrThrow().identify(url, { nodeId: this.#i.config.nodeId, shardId });
+    return this.clientOrThrow().identify(url, request);
   }
 }

@@ -6,6 +6,7 @@ import type { Runtime } from '../core/runtime.ts';
 import type { SqliteDriverFactory } from '../core/sqlite.ts';
 import type { ShardOptions } from '../gateway/shard-options.ts';
 import type { RestBudgetSettings } from './rest-budget-host.ts';
+import type { RunnerReshardTuning } from './shard-runner.ts';
 import type { WriteFunnelOptions } from '../store/write-funnel.ts';
 
 /** Apart from src/host.ts (which re-exports it) so the parts in src/host/ take their slice without importing the Host. */
@@ -42,6 +43,8 @@ export interface HostOptions {
   readonly funnelTuning?: Partial<Pick<WriteFunnelOptions, 'flushThresholdRows' | 'highWaterRows' | 'retryBaseMs' | 'retryMaxMs'>>;
   /** The REST budget's tuning (tests: the node header, a short invalid-request window). */
   readonly rest?: RestBudgetSettings;
+  /** Reshard tuning (tests shorten the burst timeout): see RunnerReshardTuning. */
+  readonly reshard?: RunnerReshardTuning;
   /** Extra shard tuning (tests: short backoffs, no invalid-session wait). */
   readonly shardTuning?: Partial<Omit<ShardOptions, 'shardId' | 'shardCount' | 'token' | 'intents' | 'gatewayUrl' | 'transport' | 'identifyThrottler' | 'onDispatch'>>;
 }

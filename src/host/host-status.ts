@@ -10,6 +10,7 @@ import type { LoopStallStats } from './loop-stall-monitor.ts';
 import type { RestBudgetView } from './rest-budget-host.ts';
 import type { WriteFunnelStats } from '../store/write-funnel.ts';
 import type { ShardRunner, ShardRunnerStats } from './shard-runner.ts';
+import type { ReshardView } from '../cluster/reshard-view.ts';
 
 /**
  * What GET /status and the dashboard show is bounded by construction (contract 14): shards by
@@ -34,6 +35,10 @@ export interface HostStatus {
   readonly shardCount: number;
   /** Shards running on this node. */
   readonly shards: readonly ShardRunnerStats[];
+  /** This node's shards of a reshard's new set (empty when none runs). */
+  readonly pendingShards?: readonly ShardRunnerStats[];
+  /** The running reshard, or the last one (contract 13). */
+  readonly reshard?: ReshardView | null;
   /** The nodes heard from most recently (at most STATUS_LIMITS.nodes), from the (replicated) nodes table. */
   readonly nodes: readonly NodeRow[];
   /** Who runs which shard at which epoch, from the (replicated) assignments table. */
@@ -66,6 +71,8 @@ export interface HostStatusInputs {
   readonly url: string | null;
   readonly shardCount: number;
   readonly runners: readonly ShardRunner[];
+  readonly pendingRunners?: readonly ShardRunner[];
+  readonly reshard?: ReshardView | null;
   readonly readDb: SqliteDriver | null;
   readonly primary: PrimaryRole | null;
   readonly forwarder: HostStatus['forwarder'];
@@ -91,6 +98,8 @@ export function hostStatus(inputs: HostStatusInputs): HostStatus {
     },
     shardCount: inputs.shardCount,
     shards: inputs.runners.map((r) => r.stats()),
+    pendingShards: (inputs.pendingRunners ?? []).map((r) => r.stats()),
+    reshard: inputs.reshard ?? null,
     nodes: db ? readNodes(db, STATUS_LIMITS.nodes) : [],
     assignments: db ? [...readAssignments(db).values()] : [],
     identify: inputs.primary?.budget?.snapshot() ?? null,

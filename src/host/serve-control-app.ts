@@ -39,8 +39,14 @@ export async function serveControlApp(inputs: ControlAppInputs): Promise<HttpSer
       acceptWrites: (_nodeId, entries, options) => inputs.primaryOrThrow('accept forwarded writes').acceptWrites(entries, options),
       identify: (request) => inputs.primaryOrThrow('grant identify slots').identify(request),
       detach: (shardId, epoch) => inputs.agentOrThrow().detachShard(shardId, epoch),
-      start: (shardId, epoch, resume) => inputs.agentOrThrow().startShard(shardId, epoch, resume),
+      start: (shardId, epoch, resume, set) => inputs.agentOrThrow().startShard(shardId, epoch, resume, set),
       restLease: (request) => inputs.restLease(request),
+      reshard: {
+        prepare: (request) => inputs.agentOrThrow().prepareReshard(request.generation),
+        retire: (request) => inputs.agentOrThrow().retireShards(request),
+        takeOver: (request) => inputs.agentOrThrow().takeOver(request),
+        start: (body) => inputs.primaryOrThrow('start a reshard').coordinator.resharder.start({ shardCount: body.shardCount, trigger: body.via }),
+      },
     },
     operations: inputs.operations,
   });

@@ -75,6 +75,8 @@ export function listMembers(db: SqliteDriver, guildId: string, options: { limit?
 }
 
 export interface ShardSessionView {
+  /** The shard set the session belongs to. */
+  generation: number;
   shardId: number;
   sessionId: string;
   seq: number;
@@ -85,9 +87,10 @@ export interface ShardSessionView {
 
 export function listShardSessions(db: SqliteDriver): ShardSessionView[] {
   return db
-    .prepare('SELECT shard_id, session_id, seq, resume_gateway_url, shard_count, updated_at FROM shard_sessions ORDER BY shard_id')
+    .prepare('SELECT generation, shard_id, session_id, seq, resume_gateway_url, shard_count, updated_at FROM shard_sessions ORDER BY generation, shard_id')
     .all()
     .map((r) => ({
+      generation: Number(r['generation']),
       shardId: Number(r['shard_id']),
       sessionId: String(r['session_id']),
       seq: Number(r['seq']),
@@ -97,11 +100,11 @@ export function listShardSessions(db: SqliteDriver): ShardSessionView[] {
     }));
 }
 
-/** The committed sessions a shard can resume from, by shard id: those of the current shard count. */
-export function resumableSessions(db: SqliteDriver, shardCount: number): Map<number, ResumeInfo> {
+/** The committed sessions a shard can resume from, by shard id: those of a set (its count, and its generation when given). */
+export function resumableSessions(db: SqliteDriver, shardCount: number, generation?: number): Map<number, ResumeInfo> {
   const result = new Map<number, ResumeInfo>();
   for (const s of listShardSessions(db)) {
-    if (s.shardCount === shardCount) result.set(s.shardId, { shardId: s.shardId, shardCount: s.shardCount, sessionId: s.sessionId, seq: s.seq, resumeGatewayUrl: s.resumeGatewayUrl });
+    if (s.shardCount === shardCount && (generation === undefined || s.generation === generation)) result.set(s.shardId, { shardId: s.shardId, shardCount: s.shardCount, sessionId: s.sessionId, seq: s.seq, resumeGatewayUrl: s.resumeGatewayUrl });
   }
   return result;
 }

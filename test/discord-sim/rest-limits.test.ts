@@ -63,7 +63,10 @@ describe('the simulated Discord enforces REST limits and answers like Discord', 
   it('holds a token to its global limit (exempting interaction callbacks) and answers a global 429 without bucket headers', async () => {
     const { channels, call } = await sim({ globalLimit: 3 });
     for (let i = 0; i < 3; i += 1) expect((await call('GET', `/channels/${channels[i % channels.length]!.id}`)).status).toBe(200);
-    expect((await call('POST', '/interactions/123456789012345678/t/callback', { type: 1 })).status).toBe(204);
+    discord!.traffic.setMix({ INTERACTION_CREATE: 1 });
+    discord!.traffic.emit(1);
+    const [interaction] = [...discord!.world.interactions.values()];
+    expect((await call('POST', `/interactions/${interaction!.id}/${interaction!.token}/callback`, { type: 1 })).status).toBe(204);
     restNow += 250;
     const res = await call('GET', `/channels/${channels[0]!.id}`);
     expect(res.status).toBe(429);

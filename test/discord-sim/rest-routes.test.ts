@@ -122,9 +122,14 @@ describe('REST routes that act on the world', () => {
     expect(await call('PATCH', `/guilds/${guild.id}/roles/${roleId}`, { hoist: true })).toMatchObject({ status: 200, body: { hoist: true } });
     expect(await event('GUILD_ROLE_UPDATE')).toMatchObject({ role: { id: roleId, hoist: true } });
     expect(guild.roles.get(roleId)!.hoist).toBe(true);
-    const callback = await call('POST', '/interactions/123456789012345678/tok/callback', { type: 4, data: { content: 'hi' } });
+    discord!.traffic.setMix({ INTERACTION_CREATE: 1 });
+    discord!.traffic.emit(1);
+    const [interaction] = [...discord!.world.interactions.values()];
+    const path = `/interactions/${interaction!.id}/${interaction!.token}/callback`;
+    expect(await call('POST', path, { type: 99 })).toMatchObject({ status: 400, body: { code: 50035 } });
+    const callback = await call('POST', path, { type: 4, data: { content: 'hi' } });
     expect(callback.status).toBe(204);
     expect(callback.headers.get('x-ratelimit-bucket')).toBeNull();
-    expect(await call('POST', '/interactions/123456789012345678/tok/callback', { type: 99 })).toMatchObject({ status: 400, body: { code: 50035 } });
+    expect(await call('POST', path, { type: 4, data: { content: 'again' } })).toMatchObject({ status: 400, body: { code: 40060 } });
   });
 });

@@ -84,3 +84,14 @@ export function differences(expected: Map<string, Row>, actual: Map<string, Row>
   return out;
 }
 
+/** Every difference between the world and the cache of `host`, counts first; empty when they agree. */
+export function cacheVsWorld(host: Host, world: WorldView): string[] {
+  const want = expectedFromWorld(world);
+  const got = cacheState(host);
+  const out: string[] = [];
+  for (const table of Object.keys(want)) {
+    if (want[table]!.size !== got[table]!.size) out.push(`${table}: world ${want[table]!.size} rows, cache ${got[table]!.size}`);
+    out.push(...differences(want[table]!, got[table]!).map((d) => `${table} ${d}`));
+  }
+  return out;
+}

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import type { BotDefinition } from '../../src/bot.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { FakeDiscord, type FakeDiscordOptions } from '../../src/discord-sim/fake-discord.ts';
-import { Host } from '../../src/host.ts';
+import { Host, type HostOptions } from '../../src/host.ts';
 import type { RestBudgetSettings } from '../../src/host/rest-budget-host.ts';
 import { SimLiteFs } from '../../src/litefs-sim/sim-litefs.ts';
 import type { SimLiteFsNode } from '../../src/litefs-sim/sim-litefs-node.ts';
@@ -94,6 +94,7 @@ export class SimCluster {
       shardTuning: { invalidSessionDelayMs: { min: 10, max: 50 }, backoffBaseMs: 50, backoffCapMs: 500 },
       // Each node names itself to the simulator, which counts invalid requests per node as Discord does per IP.
       rest: { nodeHeader: true, ...this.#options.rest },
+      ...(this.#options.reshard ? { reshard: this.#options.reshard } : {}),
     });
     this.nodes.set(id, node);
     await node.host.start();
@@ -173,4 +174,6 @@ export interface SimClusterOptions {
    * use it and `discord` stays unused. Default: `discord`, in this process.
    */
   readonly discordApiUrl?: string;
+  /** Reshard tuning of every node (burst timeout, overlap). */
+  readonly reshard?: HostOptions['reshard'];
 }

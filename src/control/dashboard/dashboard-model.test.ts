@@ -9,7 +9,7 @@ function status(overrides: Partial<HostStatus> = {}): HostStatus {
     node: { id: 'node-b', role: 'replica', primary: 'node-a', mode: 'cluster', version: '0.1.0', startedAt: NOW - 10_000, state: 'running', url: 'http://127.0.0.1:2' },
     shardCount: 4,
     shards: [
-      { shardId: 1, epoch: 2, status: 'ready', sessionId: 's1', seq: 120, readySince: NOW - 5_000, events: 10, identifies: 0, resumes: 1, reconnects: 0, heartbeatMs: 3, eventsByType: {} },
+      { shardId: 1, shardCount: 2, generation: 0, mode: 'live', caughtUp: true, closeCode: null, epoch: 2, status: 'ready', sessionId: 's1', seq: 120, readySince: NOW - 5_000, events: 10, identifies: 0, resumes: 1, reconnects: 0, heartbeatMs: 3, eventsByType: {} },
     ],
     nodes: [
       { id: 'node-a', url: 'http://127.0.0.1:1', version: '0.1.0', startedAt: NOW - 20_000, lastHeartbeatAt: NOW - 400, draining: false },

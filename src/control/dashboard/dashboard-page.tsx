@@ -117,6 +117,7 @@ export const LivePanels: FC<{ model: DashboardModel | null }> = ({ model }) => {
           {model.rest ? <RestStats rest={model.rest} /> : null}
         </section>
         {model.rest ? <RestPanel rest={model.rest} /> : null}
+        <ReshardPanel model={model} />
         <h2>Nodes and their shards</h2>
         <section class="nodes" aria-label="shard map">
           {model.nodes.map((node) => (
@@ -149,6 +150,67 @@ export const LivePanels: FC<{ model: DashboardModel | null }> = ({ model }) => {
         <p class="age">Times are UTC. This page reads node {self.id}'s replica of the cluster tables.</p>
       </main>
     </>
+  );
+};
+
+/** The shard sets: the active one (with the reshard button), and a running reshard's new set, groups and spend. */
+const ReshardPanel: FC<{ model: DashboardModel }> = ({ model }) => {
+  const r = model.reshard;
+  const running = r !== null && (r.phase === 'identifying' || r.phase === 'switching');
+  const ready = r ? r.shards.filter((s) => s.status === 'ready' && s.caughtUp === true).length : 0;
+  return (
+    <section class="reshard" aria-label="shard sets">
+      <h2>Shard sets</h2>
+      <div class="node-meta">
+        active set: <strong class="num">{model.shardCount}</strong> shards
+        {r && r.phase === 'done' ? ` (generation ${r.generation}, from ${r.from.shardCount} ${formatAge(model.now - (r.finishedAt ?? r.startedAt))} ago, ${r.identifies} IDENTIFYs)` : ''}
+        {r && r.phase === 'aborted' ? ` · the reshard to ${r.to} was rolled back: ${r.reason ?? '?'}` : ''}{' '}
+        <button type="button" class="small" data-action="reshard" data-count={String(model.shardCount)} disabled={running} title={running ? 'A reshard is running' : 'Start a new shard set beside this one'}>
+          reshard…
+        </button>
+      </div>
+      {r && running ? (
+        <div class="rows">
+          <p>
+            <span class="badge b-warn">{r.phase}</span> {r.from.shardCount} → {r.to} shards ({r.trigger}), started {formatAge(model.now - r.startedAt)} ago · new shards ready{' '}
+            <strong class="num">
+              {ready}/{r.to}
+            </strong>{' '}
+            · groups switched{' '}
+            <strong class="num">
+              {r.groups.filter((g) => g.switched).length}/{r.groups.length}
+            </strong>{' '}
+            · IDENTIFYs spent <strong class="num">{r.identifies}</strong>
+          </p>
+          <table>
+            <thead>
+              <tr>
+                <th>group</th>
+                <th>old shards</th>
+                <th>new shards (node, state)</th>
+                <th>handlers on</th>
+              </tr>
+            </thead>
+            <tbody>
+              {r.groups.map((g) => (
+                <tr data-group={String(g.index)}>
+                  <td class="num">{g.index}</td>
+                  <td>{g.oldShards.join(', ')}</td>
+                  <td>
+                    {g.newShards.map((id) => {
+                      const shard = r.shards[id];
+                      const state = shard?.status ? (shard.caughtUp ? shard.status : `${shard.status}, burst`) : 'starting';
+                      return <span class={`badge ${shard?.status === 'ready' && shard.caughtUp ? 'b-ok' : 'b-neutral'}`}>{`${id} ${shard?.nodeId ?? '—'} ${state}`}</span>;
+                    })}
+                  </td>
+                  <td>{g.switched ? <span class="badge b-ok">new set</span> : <span class="badge b-neutral">old set</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </section>
   );
 };
 
