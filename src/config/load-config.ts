@@ -184,13 +184,13 @@ export function loadConfig(input: LoadConfigInput): Config {
   if (thresholdRaw.value !== undefined) {
     threshold = Number(thresholdRaw.value);
     if (!/^\d+(\.\d+)?$/.test(thresholdRaw.value) || (threshold !== 0 && threshold < 1) || threshold > 100) {
-      problems.push(`${thresholdRaw.source} must be 0 (never) or a number from 1 to 100, got ${JSON.stringify(thresholdRaw.value)}`);
+      problems.push(`${thresholdRaw.source} must be 0 (never) or a number from 1 to 100, got ${shown(thresholdRaw.value)}`);
       threshold = 2;
     }
   }
   const on4011Raw = raw('reshardOn4011');
   const on4011 = on4011Raw.value ?? 'true';
-  if (on4011 !== 'true' && on4011 !== 'false') problems.push(`${on4011Raw.source} must be true or false, got ${JSON.stringify(on4011)}`);
+  if (on4011 !== 'true' && on4011 !== 'false') problems.push(`${on4011Raw.source} must be true or false, got ${shown(on4011)}`);
 
   const config: Config = {
     token,
