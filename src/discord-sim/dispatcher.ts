@@ -11,10 +11,25 @@ import type { Session } from './session.ts';
 export class Dispatcher {
   readonly #sessions: SessionRegistry;
   readonly #world: World;
+  /** While set (a replay being recorded), routed dispatches go here instead of being sequenced. */
+  #capture: ((session: Session, event: string, dataJson: string) => void) | null = null;
 
   constructor(sessions: SessionRegistry, world: World) {
     this.#sessions = sessions;
     this.#world = world;
+  }
+
+  /**
+   * Runs `body` (traffic being generated) with every routed dispatch handed to `into` instead
+   * of its session: the session, the event and the serialized view it would have got.
+   */
+  capture<T>(into: (session: Session, event: string, dataJson: string) => void, body: () => T): T {
+    this.#capture = into;
+    try {
+      return body();
+    } finally {
+      this.#capture = null;
+    }
   }
 
   /** Returns how many sessions sequenced the event. */
@@ -41,7 +56,8 @@ export class Dispatcher {
       let json: string;
       if (view === data) json = plainJson ??= JSON.stringify(data);
       else json = strippedJson ??= JSON.stringify(view);
-      session.dispatch(event, json);
+      if (this.#capture) this.#capture(session, event, json);
+      else session.dispatch(event, json);
       delivered += 1;
     }
     return delivered;

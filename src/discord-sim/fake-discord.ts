@@ -20,6 +20,7 @@ import { copySimStats, createSimStats } from './sim-stats.ts';
 import type { SimStats } from './sim-stats.ts';
 import { TimerRegistry } from './timer-registry.ts';
 import { Traffic } from './traffic.ts';
+import { TrafficReplay } from './traffic-replay.ts';
 import { generateWorld } from './world-generator.ts';
 import type { WorldOptions } from './world-generator.ts';
 import type { World, WorldView } from './world.ts';
@@ -79,6 +80,8 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
 export class FakeDiscord {
   readonly ledger: Ledger;
   readonly traffic: Traffic;
+  /** Traffic generated and encoded ahead of time, then written at full speed (throughput benches). */
+  readonly replay: TrafficReplay;
   readonly faults: Faults;
   readonly #world: World;
   readonly #timers = new TimerRegistry();
@@ -133,6 +136,7 @@ export class FakeDiscord {
       },
       this.#timers,
     );
+    this.replay = new TrafficReplay({ traffic: this.traffic, dispatcher: this.#dispatcher, sessions: this.#sessions });
     this.faults = new Faults(() => this.#gateway, this.#faultState);
   }
 
@@ -237,6 +241,7 @@ export class FakeDiscord {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.traffic.stop();
+    this.replay.clear();
     const server = this.#server;
     const gateway = this.#gateway;
     await gateway?.close();
