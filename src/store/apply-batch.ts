@@ -11,6 +11,7 @@ import { isUnavailableError, sqliteErrorCode } from '../core/sqlite.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
 import type { DroppedEntry, TransactionOutcome } from '../core/transaction-worker.ts';
 import type { MutationApplier } from './mutation-applier.ts';
+import { entryList, type BatchEntries } from './packed-entries.ts';
 
 export interface AppliedBatch {
   readonly committedRows: number;
@@ -29,7 +30,8 @@ export interface ApplyBatchOptions {
   readonly fenced?: boolean;
 }
 
-export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: readonly WriteEntry[], now: number, options: ApplyBatchOptions = {}): AppliedBatch {
+export function applyBatch(db: SqliteDriver, applier: MutationApplier, batch: readonly WriteEntry[] | BatchEntries, now: number, options: ApplyBatchOptions = {}): AppliedBatch {
+  const entries = isEntryArray(batch) ? entryList(batch) : batch;
   try {
     return db.transaction(() => {
       const stale = options.fenced ? staleIndexes(applier, entries) : NONE;
@@ -37,9 +39,9 @@ export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: 
       const sessions = new Map<number, SessionCommit>();
       for (let i = 0; i < entries.length; i++) {
         if (stale.has(i)) continue;
-        const entry = entries[i]!;
-        for (const mutation of entry.mutations) rows += applier.apply(mutation, now);
-        if (entry.session) sessions.set(entry.shardId, entry.session);
+        rows += entries.apply(i, applier, now);
+        const session = entries.session(i);
+        if (session) sessions.set(entries.shardId(i), session);
       }
       for (const [shardId, session] of sessions) {
         applier.commitSession(shardId, session, now);
@@ -53,42 +55,48 @@ export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: 
   }
 }
 
+function isEntryArray(batch: readonly WriteEntry[] | BatchEntries): batch is readonly WriteEntry[] {
+  return Array.isArray(batch);
+}
+
 const NONE: ReadonlySet<number> = new Set();
 
 /** Entries whose shard's committed epoch differs from theirs; a shard with no assignment row is not fenced. */
-function staleIndexes(applier: MutationApplier, entries: readonly WriteEntry[]): Set<number> {
+function staleIndexes(applier: MutationApplier, entries: BatchEntries): Set<number> {
   const epochs = new Map<number, number | null>();
   const stale = new Set<number>();
-  entries.forEach((entry, index) => {
-    if (!epochs.has(entry.shardId)) epochs.set(entry.shardId, applier.assignedEpoch(entry.shardId));
-    const committed = epochs.get(entry.shardId);
-    if (committed !== null && committed !== undefined && committed !== entry.epoch) stale.add(index);
-  });
+  for (let index = 0; index < entries.length; index++) {
+    const shardId = entries.shardId(index);
+    if (!epochs.has(shardId)) epochs.set(shardId, applier.assignedEpoch(shardId));
+    const committed = epochs.get(shardId);
+    if (committed !== null && committed !== undefined && committed !== entries.epoch(index)) stale.add(index);
+  }
   return stale;
 }
 
-function applyOneByOne(db: SqliteDriver, applier: MutationApplier, entries: readonly WriteEntry[], now: number, stale: ReadonlySet<number>): AppliedBatch {
+function applyOneByOne(db: SqliteDriver, applier: MutationApplier, entries: BatchEntries, now: number, stale: ReadonlySet<number>): AppliedBatch {
   let rows = 0;
   const sessions = new Map<number, SessionCommit>();
   const dropped: DroppedEntry[] = [];
-  entries.forEach((entry, index) => {
-    if (stale.has(index)) return;
+  for (let index = 0; index < entries.length; index++) {
+    if (stale.has(index)) continue;
+    const session = entries.session(index);
+    const shardId = entries.shardId(index);
     try {
       rows += db.transaction(() => {
-        let n = 0;
-        for (const mutation of entry.mutations) n += applier.apply(mutation, now);
-        if (entry.session) {
-          applier.commitSession(entry.shardId, entry.session, now);
+        let n = entries.apply(index, applier, now);
+        if (session) {
+          applier.commitSession(shardId, session, now);
           n += 1;
         }
         return n;
       });
-      if (entry.session) sessions.set(entry.shardId, entry.session);
+      if (session) sessions.set(shardId, session);
     } catch (error) {
       if (isUnavailableError(error)) throw error;
       dropped.push({ index, sqliteCode: sqliteErrorCode(error), message: error instanceof Error ? error.message : String(error) });
     }
-  });
+  }
   return { committedRows: rows, sessions, dropped, stale: [...stale] };
 }
 

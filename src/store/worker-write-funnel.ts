@@ -17,6 +17,7 @@ import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, T
 import type { SqliteDriver } from '../core/sqlite.ts';
 import { applyBatch, droppedWriteError, outcomeOf, staleError } from './apply-batch.ts';
 import { MutationApplier } from './mutation-applier.ts';
+import { packEntries } from './packed-entries.ts';
 import { DEFAULT_WAL_AUTOCHECKPOINT_PAGES } from './open-database.ts';
 import type { FlushInfo, WriteFunnelOptions, WriteFunnelStats } from './write-funnel.ts';
 import { WRITE_DEFAULTS, WriteQueue } from './write-queue.ts';
@@ -267,7 +268,7 @@ export class WorkerWriteFunnel implements Writer {
         this.#stats.threadRestarts += 1;
       }
       this.#worker ??= this.#o.workers({ databasePath: this.#o.databasePath, ...(this.#o.failNext ? { failNext: this.#o.failNext } : {}) });
-      outcome = await this.#worker.run({ entries: kept, now: this.#clock.now(), fenced: this.#o.fence !== undefined });
+      outcome = await this.#worker.run({ packed: packEntries(kept), now: this.#clock.now(), fenced: this.#o.fence !== undefined });
       if (outcome.ok) this.#threadCommitted = true;
       else if (outcome.sqliteCode === undefined && !this.#threadCommitted) await this.#threadFailedToStart(outcome.message);
     }
