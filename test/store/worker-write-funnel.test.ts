@@ -73,6 +73,33 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     expect(threads).toHaveLength(1);
   });
 
+  it('grows its batches once a transaction takes longer than the flush interval (slow storage)', async () => {
+    const sizes = async (slow: boolean): Promise<number[]> => {
+      const clock = { ms: 1_000, now: () => clock.ms };
+      const flushes: number[] = [];
+      const funnel = make({
+        clock,
+        flushIntervalMs: 50,
+        maxBatchRows: 10,
+        highWaterRows: 1_000,
+        // Each transaction "takes" 100 ms on the funnel's clock: longer than the interval it is compared with below.
+        workers: (options) => {
+          const inner = workers(options);
+          return { get running() { return inner.running; }, get heapUsedBytes() { return inner.heapUsedBytes; }, close: () => inner.close(), run: (batch) => { if (slow) clock.ms += 100; return inner.run(batch); } };
+        },
+        flushListener: (info) => flushes.push(info.entries),
+      });
+      funnel.start();
+      for (let seq = 1; seq <= 30; seq++) await funnel.enqueue(entry(1, seq));
+      await funnel.flush();
+      await funnel.close();
+      return flushes;
+    };
+    // 2 rows per entry: at most 5 entries under the cap of 10 rows.
+    expect(await sizes(false)).toEqual([5, 5, 5, 5, 5, 5]);
+    expect(await sizes(true)).toEqual([5, 25]);
+  });
+
   it('flushes on its own after the interval', async () => {
     const funnel = make();
     funnel.start();
