@@ -20,6 +20,14 @@ export interface OpenDatabaseOptions {
    * hot pages into the database file each time; contract 2 allows any WAL checkpointing.
    */
   readonly walAutocheckpointPages?: number;
+  /**
+   * Page size of a database this open creates (default 8192; an existing file keeps its own).
+   * The write funnel dirties pages at random over the cache tables, and each page it writes
+   * is one WAL frame: two writes, each a round trip to LiteFS on its FUSE mount. At 8 KiB the
+   * ingest burst of bench/ingest.ts made half the write calls of 4 KiB and a fraction of the
+   * page reads (bench/README.md, "page size").
+   */
+  readonly pageSizeBytes?: number;
 }
 
 export interface DatabasePragmas {
@@ -33,6 +41,7 @@ export interface DatabasePragmas {
 
 const MIN_BUSY_TIMEOUT_MS = 5000;
 export const DEFAULT_WAL_AUTOCHECKPOINT_PAGES = 10_000;
+export const DEFAULT_PAGE_SIZE_BYTES = 8_192;
 
 /**
  * For a connection beside the funnel's transaction thread. A checkpoint runs on whichever
@@ -52,6 +61,10 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDriver {
   const readonly = options.readonly ?? false;
   const busyTimeoutMs = options.busyTimeoutMs ?? MIN_BUSY_TIMEOUT_MS;
   const walAutocheckpointPages = options.walAutocheckpointPages ?? DEFAULT_WAL_AUTOCHECKPOINT_PAGES;
+  const pageSize = options.pageSizeBytes ?? DEFAULT_PAGE_SIZE_BYTES;
+  if (!Number.isInteger(pageSize) || pageSize < 512 || pageSize > 65_536 || (pageSize & (pageSize - 1)) !== 0) {
+    throw new ShardlineError('INVALID_CONFIG', `Cannot open ${options.path}: page size must be a power of two from 512 to 65536 bytes, got ${pageSize}`);
+  }
   if (!Number.isInteger(walAutocheckpointPages) || walAutocheckpointPages < 1) {
     throw new ShardlineError('INVALID_CONFIG', `Cannot open ${options.path}: WAL autocheckpoint must be a positive integer of pages, got ${walAutocheckpointPages}`);
   }
@@ -72,6 +85,8 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDriver {
     driver.exec('PRAGMA synchronous = NORMAL');
     driver.exec(`PRAGMA cache_size = -${Math.max(2048, Math.floor(options.cacheSizeKiB ?? 32_768))}`);
     if (!readonly) {
+      // Only a file with no page yet takes a page size; WAL mode would write the first one.
+      if (Number(driver.prepare('PRAGMA page_count').values()[0]?.[0] ?? 0) === 0) driver.exec(`PRAGMA page_size = ${pageSize}`);
       const mode = String(driver.prepare('PRAGMA journal_mode = WAL').get()?.['journal_mode'] ?? '');
       if (mode.toLowerCase() !== 'wal') {
         throw new ShardlineError('STORE_UNAVAILABLE', `Cannot open ${options.path}: journal_mode stayed "${mode}" after asking for WAL`);
