@@ -1,0 +1,117 @@
+/**
+ * The clusters bench/cluster-capacity.ts measures, behind one small interface: three real
+ * shardline processes on real LiteFS + Consul (test/litefs's ShardlineCluster), or three
+ * Hosts in this process on the simulated LiteFS (test/helpers' SimCluster). Either way the
+ * simulated Discord runs in this process, and status and SQL go through each node's admin API.
+ */
+import { join } from 'node:path';
+import type { FakeDiscord } from '../../src/discord-sim/fake-discord.ts';
+import type { HostStatus } from '../../src/host/host-status.ts';
+import { ADMIN_TOKEN as SIM_ADMIN_TOKEN, SimCluster } from '../../test/helpers/sim-cluster.ts';
+import { REPO_ROOT, liteFsPrerequisites } from '../../test/litefs/prerequisites.ts';
+import { ShardlineCluster } from '../../test/litefs/shardline-cluster.ts';
+import capacityBot from './capacity-bot.ts';
+
+export interface TargetOptions {
+  readonly shards: number;
+  readonly guilds: number;
+  readonly members: number;
+  readonly seed: number;
+}
+
+export interface CapacityTarget {
+  readonly engine: 'litefs' | 'sim';
+  readonly discord: FakeDiscord;
+  readonly nodes: readonly string[];
+  status(node: string): Promise<HostStatus>;
+  /** POST /query on the node: its own database (a replica's LiteFS copy, or the primary's). */
+  query(node: string, sql: string, params?: unknown[]): Promise<unknown[][]>;
+  /** Where the node's database lives (the FUSE mount on real LiteFS). */
+  dataDir(node: string): string;
+  /** Every shard ready on exactly one node, and every node running at least one: shard -> node. */
+  settled(): Promise<Map<number, string>>;
+  close(): Promise<void>;
+}
+
+/** The nodes' settings that differ from a production node: none but the bot and the simulated Discord's address. */
+const NODE_ENV = { SHARDLINE_FLUSH_MS: '50', SHARDLINE_LOG_LEVEL: 'warn' };
+
+/** Discord's own heartbeat interval: the bench overloads nodes on purpose, and a 1 s interval would turn that into reconnects. */
+const discordOptions = (o: TargetOptions) => ({ heartbeatIntervalMs: 41_250, maxConcurrency: o.shards, world: { seed: o.seed, guilds: o.guilds, membersPerGuild: o.members } });
+
+async function post(url: string, token: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${url}/query`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+function rowsOf(node: string, reply: { status: number; json: Record<string, unknown> }): unknown[][] {
+  if (reply.status !== 200) throw new Error(`POST /query on ${node} answered ${reply.status}: ${JSON.stringify(reply.json)}`);
+  return reply.json['rows'] as unknown[][];
+}
+
+function single(owners: Map<number, string[]>): Map<number, string> {
+  return new Map([...owners].map(([shard, nodes]) => [shard, nodes[0]!]));
+}
+
+export async function startLiteFsTarget(o: TargetOptions): Promise<CapacityTarget> {
+  const cluster = await ShardlineCluster.start({
+    tools: liteFsPrerequisites(),
+    shards: o.shards,
+    discord: discordOptions(o),
+    env: { ...NODE_ENV, SHARDLINE_BOT: join(REPO_ROOT, 'bench', 'capacity', 'capacity-bot.ts') },
+  });
+  return {
+    engine: 'litefs',
+    discord: cluster.discord,
+    nodes: cluster.hostnames,
+    status: (node) => cluster.status(node),
+    query: async (node, sql, params = []) => {
+      const reply = await cluster.admin(node, 'POST', '/query', { sql, params }, 30_000);
+      return rowsOf(node, reply);
+    },
+    dataDir: (node) => cluster.litefs.node(node).mountDir,
+    settled: async () => single(await cluster.settled({ spread: true, timeoutMs: 120_000 })),
+    close: () => cluster.close(),
+  };
+}
+
+export async function startSimTarget(o: TargetOptions): Promise<CapacityTarget> {
+  const nodes = ['n1', 'n2', 'n3'];
+  const cluster = new SimCluster({
+    shardCount: o.shards,
+    bot: capacityBot,
+    identifySpacingMs: 0,
+    env: NODE_ENV,
+    // The host's production cluster timings (SimCluster's defaults are tuned for quick tests).
+    timing: { heartbeatMs: 1_000, reconcileMs: 250, tickMs: 250, settleMs: 1_500 },
+    discord: { ...discordOptions(o), identifySpacingMs: 0 },
+  });
+  await cluster.start(nodes);
+  const host = (node: string) => cluster.node(node).host;
+  return {
+    engine: 'sim',
+    discord: cluster.discord,
+    nodes,
+    status: async (node) => host(node).status(),
+    query: async (node, sql, params = []) => rowsOf(node, await post(host(node).url!, SIM_ADMIN_TOKEN, { sql, params })),
+    dataDir: (node) => cluster.node(node).litefs.mountDir,
+    settled: async () => {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const owners = cluster.running();
+        const ready = nodes.every((n) => host(n).readiness().ready);
+        const exact = Array.from({ length: o.shards }, (_, s) => owners.get(s)?.length === 1).every(Boolean);
+        const spread = nodes.every((n) => [...owners.values()].some((list) => list[0] === n));
+        if (ready && exact && spread) return single(owners);
+        if (Date.now() > deadline) throw new Error(`the simulated cluster did not settle: ${cluster.dump()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    close: () => cluster.close(),
+  };
+}
