@@ -9,15 +9,15 @@
  * 50 ms, the default funnel) but for a bot that does nothing in its handlers. The simulated
  * Discord runs in this process in replay mode: each step's events are generated and encoded
  * before the step, then played at the step's rate, so generating traffic takes no CPU the
- * nodes need. Traffic rises by FACTOR per step until the cluster falls behind: the primary
- * commits less than 90% of what the step sent, or trails by more than a quarter second of
- * traffic at the step's end, or the write funnel holds shards back (back-pressure). One more step between the last that
+ * nodes need. Traffic rises by FACTOR per step until the cluster falls behind: how far the
+ * primary's committed seqs trail what was sent grows over the step (sampled every 250 ms) or
+ * exceeds a second of traffic at its end, or the write funnel holds shards back (back-pressure). One more step between the last that
  * held and the first that did not refines the figure.
  *
  * Then, in the same run: a step at half the highest rate with staleness sampled (every 25 ms,
  * each node that does not run a shard reads its committed seq; staleness is that moment minus
- * the simulator's send of each event) and the bench/sql-latency.ts queries timed on each
- * replica through POST /query; the raw ceiling of the primary's FUSE mount (a plain upsert
+ * the simulator's send of each event), and another with the bench/sql-latency.ts queries timed
+ * on each replica through POST /query; the raw ceiling of the primary's FUSE mount (a plain upsert
  * loop, bench/capacity/raw-upserts.ts) at the cluster's transaction rate; and the same cluster
  * on the simulated LiteFS (plain files, every node in this process), stepped the same way.
  *
@@ -69,7 +69,7 @@ async function stepUp(target: CapacityTarget, owners: Map<number, string>): Prom
     await drain(target, OPTIONS.shards);
     const step = await runStep(target, Math.round(r), { seconds: STEP_SECONDS, owners });
     steps.push(step);
-    console.log(`  [${target.engine}] ${fmt(step.rate)} events/s: committed ${fmt(step.committedPerSec)}/s, ${fmt(step.rowsPerSec)} rows/s, ${fmt(step.txPerSec, 1)} tx/s, lag at end ${fmt(step.endLag)}, max queue ${fmt(step.maxQueuedRows)} rows${step.pushedBack ? ', back-pressure' : ''}: ${step.sustained ? 'held' : 'fell behind'}`);
+    console.log(`  [${target.engine}] ${fmt(step.rate)} events/s: committed ${fmt(step.committedPerSec)}/s, ${fmt(step.rowsPerSec)} rows/s, ${fmt(step.txPerSec, 1)} tx/s, funnel busy ${Math.round(step.funnelBusy * 100)}%, lag at end ${fmt(step.endLag)}, max queue ${fmt(step.maxQueuedRows)} rows${step.pushedBack ? ', back-pressure' : ''}${step.growing ? ', lag growing' : ''}: ${step.sustained ? 'held' : 'fell behind'}`);
     return step;
   };
   for (let i = 0; i < MAX_STEPS; i++) {
@@ -128,11 +128,14 @@ async function measure(target: CapacityTarget, withRaw: boolean): Promise<Engine
   let queries: EngineRun['queries'] = [];
   if (max) {
     await drain(target, OPTIONS.shards);
-    // Staleness and SQL at half the highest rate; the queries run while that step's traffic plays.
+    // Staleness at half the highest rate; then SQL on the replicas during another such step (apart,
+    // so that the queries do not wait behind the staleness polls for the node's query slot).
+    half = await runStep(target, Math.round(max.rate / 2), { seconds: Math.max(STEP_SECONDS, 10), owners, stalenessPollMs: 25 });
+    await drain(target, OPTIONS.shards);
     const replicas = target.nodes.filter((n) => n !== primary);
-    const halfRun = runStep(target, Math.round(max.rate / 2), { seconds: Math.max(STEP_SECONDS, 10), owners, stalenessPollMs: 25 });
+    const traffic = runStep(target, Math.round(max.rate / 2), { seconds: Math.max(STEP_SECONDS, 10), owners });
     queries = await timeQueries(target, replicas);
-    half = await halfRun;
+    await traffic;
     console.log(`  [${target.engine}] half rate ${fmt(half.rate)} events/s: staleness p50 ${fmt(quantile(half.stalenessMs, 0.5))} ms, p99 ${fmt(quantile(half.stalenessMs, 0.99))} ms over ${fmt(half.stalenessMs.length)} event-node pairs; ${half.sustained ? 'held' : 'fell behind'}`);
   }
   const raw = withRaw ? rawUpsertCurve(target.dataDir(primary), [250, 1_000, 4_000, 16_000, 64_000]) : [];
@@ -143,8 +146,8 @@ function report(engine: string, run: EngineRun): void {
   console.log(`\n${engine}: steps`);
   console.log(
     formatTable(
-      ['events/s sent', 'committed/s', 'handled/s', 'rows/s', 'tx/s', 'rows/tx', 'lag at end', 'max queue rows', 'result'],
-      run.steps.map((s) => [fmt(s.rate), fmt(s.committedPerSec), fmt(s.handledPerSec), fmt(s.rowsPerSec), fmt(s.txPerSec, 1), fmt(s.rowsPerSec / s.txPerSec), fmt(s.endLag), fmt(s.maxQueuedRows), s.pushedBack ? 'back-pressure' : s.sustained ? 'held' : 'fell behind']),
+      ['events/s sent', 'committed/s', 'handled/s', 'rows/s', 'tx/s', 'rows/tx', 'funnel busy', 'lag at end', 'max queue rows', 'result'],
+      run.steps.map((s) => [fmt(s.rate), fmt(s.committedPerSec), fmt(s.handledPerSec), fmt(s.rowsPerSec), fmt(s.txPerSec, 1), fmt(s.rowsPerSec / s.txPerSec), `${Math.round(s.funnelBusy * 100)}%`, fmt(s.endLag), fmt(s.maxQueuedRows), s.pushedBack ? 'back-pressure' : s.growing ? 'lag growing' : s.sustained ? 'held' : 'fell behind']),
     ),
   );
   if (run.queries.length > 0) {

@@ -18,6 +18,17 @@ export interface RawPoint {
 
 const STATUSES = ['online', 'idle', 'dnd', 'offline'];
 
+/** murmur3's 32-bit finalizer: consecutive n map to keys all over the table. */
+function scramble(n: number): number {
+  let x = n;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
 export function rawUpsertCurve(dir: string, sizes: readonly number[], keys = 100_000, minMs = 1_500): RawPoint[] {
   const path = join(dir, 'raw-upserts.db');
   const db = openDatabase({ path, driverFactory: betterSqlite3Driver });
@@ -27,12 +38,14 @@ export function rawUpsertCurve(dir: string, sizes: readonly number[], keys = 100
     let n = 0;
     const one = (): void => {
       n++;
-      const key = (n * 7919) % keys;
+      // Keys in a scrambled order: each update lands on a random row, as a presence update
+      // does, not next to the last one in rowid order.
+      const key = scramble(n) % keys;
       const status = STATUSES[n % STATUSES.length]!;
       const raw = JSON.stringify({ status, activities: [{ name: `game ${n % 97}`, type: 0, created_at: 1_700_000_000_000 + n }], client_status: { desktop: status } });
       upsert.run([String(100_000_000_000_000_000 + (key % 1000)), String(200_000_000_000_000_000 + key), status, raw]);
     };
-    // Every key once, so the table has its full size before anything is timed.
+    // The table at about its full size before anything is timed.
     db.transaction(() => {
       for (let i = 0; i < keys; i++) one();
     });

@@ -54,6 +54,21 @@ function rowsOf(node: string, reply: { status: number; json: Record<string, unkn
   return reply.json['rows'] as unknown[][];
 }
 
+/**
+ * A keep-alive socket the node closed just as a request went out fails with "other side
+ * closed"; the request is sent again (twice at most), anything else is thrown.
+ */
+async function retried<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof TypeError && /fetch failed/.test(error.message))) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 function single(owners: Map<number, string[]>): Map<number, string> {
   return new Map([...owners].map(([shard, nodes]) => [shard, nodes[0]!]));
 }
@@ -69,14 +84,22 @@ export async function startLiteFsTarget(o: TargetOptions): Promise<CapacityTarge
     engine: 'litefs',
     discord: cluster.discord,
     nodes: cluster.hostnames,
-    status: (node) => cluster.status(node),
+    status: (node) => retried(() => cluster.status(node)),
     query: async (node, sql, params = []) => {
-      const reply = await cluster.admin(node, 'POST', '/query', { sql, params }, 30_000);
+      const reply = await retried(() => cluster.admin(node, 'POST', '/query', { sql, params, timeoutMs: 10_000 }, 30_000));
       return rowsOf(node, reply);
     },
     dataDir: (node) => cluster.litefs.node(node).mountDir,
     settled: async () => single(await cluster.settled({ spread: true, timeoutMs: 120_000 })),
-    close: () => cluster.close(),
+    close: async () => {
+      // A node that died during the run is worth knowing about before its logs are deleted.
+      try {
+        cluster.assertRunning();
+      } catch (error) {
+        console.error(String(error));
+      }
+      await cluster.close();
+    },
   };
 }
 
@@ -98,7 +121,7 @@ export async function startSimTarget(o: TargetOptions): Promise<CapacityTarget> 
     discord: cluster.discord,
     nodes,
     status: async (node) => host(node).status(),
-    query: async (node, sql, params = []) => rowsOf(node, await post(host(node).url!, SIM_ADMIN_TOKEN, { sql, params })),
+    query: async (node, sql, params = []) => rowsOf(node, await retried(() => post(host(node).url!, SIM_ADMIN_TOKEN, { sql, params, timeoutMs: 10_000 }))),
     dataDir: (node) => cluster.node(node).litefs.mountDir,
     settled: async () => {
       const deadline = Date.now() + 120_000;

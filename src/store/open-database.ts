@@ -21,11 +21,13 @@ export interface OpenDatabaseOptions {
    */
   readonly walAutocheckpointPages?: number;
   /**
-   * Page size of a database this open creates (default 8192; an existing file keeps its own).
-   * The write funnel dirties pages at random over the cache tables, and each page it writes
-   * is one WAL frame: two writes, each a round trip to LiteFS on its FUSE mount. At 8 KiB the
-   * ingest burst of bench/ingest.ts made half the write calls of 4 KiB and a fraction of the
-   * page reads (bench/README.md, "page size").
+   * Page size of a database this open creates (default 16 KiB; an existing file keeps its own).
+   * The write funnel dirties pages at random over the cache tables, and each page it writes is
+   * one WAL frame: two writes, each a round trip to LiteFS on its FUSE mount. Bigger pages hold
+   * more of the rows one transaction touches: the ingest burst of bench/ingest.ts made 224k
+   * write calls at 4 KiB, 104k at 8 KiB and 59k at 16 KiB (for 416, 483 and 518 MB), and on a
+   * LiteFS mount a transaction of 3,200 rows took 263-271, 181-204 and 125-168 ms
+   * (bench/README.md, "page size"). 32 KiB wrote fewer pages still but no faster there.
    */
   readonly pageSizeBytes?: number;
 }
@@ -41,7 +43,7 @@ export interface DatabasePragmas {
 
 const MIN_BUSY_TIMEOUT_MS = 5000;
 export const DEFAULT_WAL_AUTOCHECKPOINT_PAGES = 10_000;
-export const DEFAULT_PAGE_SIZE_BYTES = 8_192;
+export const DEFAULT_PAGE_SIZE_BYTES = 16_384;
 
 /**
  * For a connection beside the funnel's transaction thread. A checkpoint runs on whichever

@@ -35,10 +35,10 @@ describe('openDatabase', () => {
     }
   });
 
-  it('creates a database with 8 KiB pages and leaves an existing file its own page size', () => {
+  it('creates a database with 16 KiB pages and leaves an existing file its own page size', () => {
     const fresh = openDatabase({ path: join(dir, 'new.db'), driverFactory: betterSqlite3Driver });
     try {
-      expect(fresh.prepare('PRAGMA page_size').values()).toEqual([[8192]]);
+      expect(fresh.prepare('PRAGMA page_size').values()).toEqual([[16384]]);
     } finally {
       fresh.close();
     }
