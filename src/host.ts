@@ -28,6 +28,7 @@ import { HostOperations } from './host/host-operations.ts';
 import type { HostOptions } from './host/host-options.ts';
 import { hostReadiness, hostStatus, type HostStatus } from './host/host-status.ts';
 import { LoopStallMonitor } from './host/loop-stall-monitor.ts';
+import { MetricsHistory, readSessionRows } from './host/metrics-history.ts';
 import { openReadDatabase } from './host/read-database.ts';
 import { RoleSwitch } from './host/role-switch.ts';
 import { serveControlApp } from './host/serve-control-app.ts';
@@ -79,6 +80,7 @@ export class Host extends TypedEmitter<HostEvents> {
   #startedAt = 0;
   readonly #operations: HostOperations;
   readonly #loop: LoopStallMonitor;
+  readonly #history: MetricsHistory;
 
   constructor(options: HostOptions) {
     const logger = options.logger ?? silentLogger();
@@ -90,6 +92,7 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#log = logger.child({ component: 'host', ...(named ? {} : { node: options.config.nodeId }) });
     this.#leadership = options.leadership ?? defaultLeadership(options.config, this.#log, options.fetch);
     this.#loop = new LoopStallMonitor({ logger: this.#log.child({ component: 'event-loop' }) });
+    this.#history = new MetricsHistory({ status: () => this.status(), sessions: () => (this.#readDb ? readSessionRows(this.#readDb) : null), logger: this.#log });
     this.#role = new RoleSwitch({
       create: () =>
         createPrimaryRole({
@@ -218,6 +221,7 @@ export class Host extends TypedEmitter<HostEvents> {
         status: () => this.status(),
         query: (sql, params, limits) => this.query(sql, params, limits),
         runQuery: (sql, params, limits, signal) => this.runQuery(sql, params, limits, signal),
+        history: () => this.#history.samples(),
         primaryOrThrow: (what) => this.#link.primaryOrThrow(what),
         agentOrThrow: () => this.#agentOrThrow(),
       });
@@ -273,6 +277,7 @@ export class Host extends TypedEmitter<HostEvents> {
       onShardReady: (event) => this.emit('shardReady', event),
     });
     this.#agent.start();
+    this.#history.start();
   }
 
   /** Graceful stop: shards detach resumably, their final seqs are committed, then everything closes. */
@@ -405,6 +410,7 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#readDb?.close();
     this.#readDb = null;
     this.#loop.close();
+    this.#history.close();
   }
 }
 

@@ -16,6 +16,7 @@ export interface ControlAppInputs {
   status: ControlDeps['status'];
   query: ControlDeps['query'];
   runQuery: NonNullable<ControlDeps['runQuery']>;
+  history?: ControlDeps['history'];
   primaryOrThrow(what: string): PrimaryRole;
   agentOrThrow(): NodeAgent;
 }
@@ -31,6 +32,7 @@ export async function serveControlApp(inputs: ControlAppInputs): Promise<HttpSer
     status: () => inputs.status(),
     query: (sql, params, limits) => inputs.query(sql, params, limits),
     runQuery: (sql, params, limits, signal) => inputs.runQuery(sql, params, limits, signal),
+    ...(inputs.history ? { history: inputs.history } : {}),
     internal: {
       heartbeat: (request) => inputs.primaryOrThrow('record heartbeats').coordinator.heartbeat(request),
       acceptWrites: (_nodeId, entries, options) => inputs.primaryOrThrow('accept forwarded writes').acceptWrites(entries, options),
