@@ -47,6 +47,7 @@ const ROUNDS = Number(env['ROUNDS'] ?? 1);
 const PHASES = (env['PHASES'] ?? 'raw,shardline,shardline-json,discordjs').split(',').map((p) => p.trim());
 const KNOWN_PHASES = ['raw', 'shardline', 'shardline-json', 'shardline-inline', 'discordjs'];
 const MODE = env['MODE'] ?? 'replay';
+const BUILD = env['BUILD'] === '1';
 
 /** What a caching bot asks for; the same bits for every phase. */
 const INTENTS =
@@ -331,6 +332,10 @@ function memory(): { heapMb: number; rssMb: number; gc: boolean } {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc) for (let i = 0; i < 3; i++) gc();
   const m = process.memoryUsage();
+  if (env['DEBUG_MEM']) {
+    const status = readFileSync('/proc/self/status', 'utf8').split('\n').filter((l) => /^(VmRSS|RssAnon|RssFile|RssShmem|Threads)/.test(l)).join(' ');
+    console.error(`[mem] heapUsed ${(m.heapUsed / MB).toFixed(1)} heapTotal ${(m.heapTotal / MB).toFixed(1)} external ${(m.external / MB).toFixed(1)} arrayBuffers ${(m.arrayBuffers / MB).toFixed(1)} rss ${(m.rss / MB).toFixed(1)} | ${status.replace(/\s+/g, ' ')}`);
+  }
   return { heapMb: m.heapUsed / MB, rssMb: m.rss / MB, gc: gc !== undefined };
 }
 
@@ -413,9 +418,12 @@ async function runRaw(sim: SimProcess): Promise<PhaseResult> {
 }
 
 async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'inline' | 'thread' = 'thread'): Promise<PhaseResult> {
-  const { loadConfig } = await import('../src/config/load-config.ts');
-  const { createHost } = await import('../src/host.ts');
-  const { createNodeRuntime } = await import('../src/runtime/node-runtime.ts');
+  // BUILD=1: the compiled build (npm run build), as a node runs in production; its transaction
+  // thread then loads plain JS instead of registering tsx, which costs it memory of its own.
+  const from = <T>(module: string): Promise<T> => import(BUILD ? `../dist/${module}.js` : `../src/${module}.ts`) as Promise<T>;
+  const { loadConfig } = await from<typeof import('../src/config/load-config.ts')>('config/load-config');
+  const { createHost } = await from<typeof import('../src/host.ts')>('host');
+  const { createNodeRuntime } = await from<typeof import('../src/runtime/node-runtime.ts')>('runtime/node-runtime');
   const baseline = memory();
   const dataDir = mkdtempSync(join(tmpdir(), 'shardline-bench-'));
   let dispatches = 0;
