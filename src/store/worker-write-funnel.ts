@@ -19,7 +19,7 @@ import { applyBatch, droppedWriteError, outcomeOf, staleError } from './apply-ba
 import { batchRowsLimit, nextFlushAt } from './batch-policy.ts';
 import { MutationApplier } from './mutation-applier.ts';
 import { packEntries } from './packed-entries.ts';
-import { DEFAULT_WAL_AUTOCHECKPOINT_PAGES } from './open-database.ts';
+import { DEFAULT_WAL_AUTOCHECKPOINT_BYTES, walAutocheckpointPagesFor } from './open-database.ts';
 import type { FlushInfo, WriteFunnelOptions, WriteFunnelStats } from './write-funnel.ts';
 import { WRITE_DEFAULTS, WriteQueue } from './write-queue.ts';
 
@@ -268,7 +268,7 @@ export class WorkerWriteFunnel implements Writer {
       const now = this.#clock.now();
       outcome = outcomeOf(() => {
         // That connection left checkpoints to the thread; now it is the one that commits.
-        if (!inline.checkpoints) inline.db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_WAL_AUTOCHECKPOINT_PAGES}`);
+        if (!inline.checkpoints) inline.db.exec(`PRAGMA wal_autocheckpoint = ${walAutocheckpointPagesFor(inline.db, DEFAULT_WAL_AUTOCHECKPOINT_BYTES)}`);
         inline.checkpoints = true;
         return applyBatch(inline.db, inline.applier, kept, now, { fenced: this.#o.fence !== undefined });
       });

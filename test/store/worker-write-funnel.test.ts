@@ -282,14 +282,14 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
       };
     };
     const reports: ShardlineError[] = [];
-    db.exec('PRAGMA wal_autocheckpoint = 20000'); // as PrimaryRole opens it beside a thread
+    db.exec('PRAGMA wal_autocheckpoint = 5120'); // as PrimaryRole opens it beside a thread
     const funnel = make({ workers: broken, fallbackDb: db, errorListener: (error) => reports.push(error) });
     funnel.start();
     await funnel.enqueue(entry(10, 1));
     await waitFor(() => listShardSessions(db).find((s) => s.shardId === 10)?.seq === 1, { timeoutMs: 10_000, message: 'committed on the fallback' });
     expect(started).toBe(2);
     expect(funnel.stats()).toMatchObject({ thread: false, queuedEntries: 0, transactions: 1 });
-    expect(db.prepare('PRAGMA wal_autocheckpoint').values()[0]?.[0]).toBe(10_000); // it commits now, so it checkpoints too
+    expect(db.prepare('PRAGMA wal_autocheckpoint').values()[0]?.[0]).toBe(2_560); // it commits now, so it checkpoints too (40 MiB of 16 KiB pages)
     expect(reports.map((r) => r.message)).toContainEqual(expect.stringMatching(/transaction thread could not start \(the transaction thread failed: Cannot find module 'better-sqlite3'.*committing on the event loop from now on/));
     await funnel.enqueue(entry(10, 2));
     await funnel.flush();
