@@ -69,7 +69,7 @@ async function stepUp(target: CapacityTarget, owners: Map<number, string>): Prom
     await drain(target, OPTIONS.shards);
     const step = await runStep(target, Math.round(r), { seconds: STEP_SECONDS, owners });
     steps.push(step);
-    console.log(`  [${target.engine}] ${fmt(step.rate)} events/s: committed ${fmt(step.committedPerSec)}/s, ${fmt(step.rowsPerSec)} rows/s, ${fmt(step.txPerSec, 1)} tx/s, funnel busy ${Math.round(step.funnelBusy * 100)}%, lag at end ${fmt(step.endLag)}, max queue ${fmt(step.maxQueuedRows)} rows${step.pushedBack ? ', back-pressure' : ''}${step.growing ? ', lag growing' : ''}: ${step.sustained ? 'held' : 'fell behind'}`);
+    console.log(`  [${target.engine}] ${fmt(step.rate)} events/s: committed ${fmt(step.committedPerSec)}/s, ${fmt(step.rowsPerSec)} rows/s, ${fmt(step.txPerSec, 1)} tx/s, cluster CPU ${step.clusterCores.toFixed(2)} cores, funnel busy ${Math.round(step.funnelBusy * 100)}%, lag at end ${fmt(step.endLag)}, max queue ${fmt(step.maxQueuedRows)} rows${step.pushedBack ? ', back-pressure' : ''}${step.growing ? ', lag growing' : ''}: ${step.sustained ? 'held' : 'fell behind'}`);
     return step;
   };
   for (let i = 0; i < MAX_STEPS; i++) {
@@ -146,8 +146,8 @@ function report(engine: string, run: EngineRun): void {
   console.log(`\n${engine}: steps`);
   console.log(
     formatTable(
-      ['events/s sent', 'committed/s', 'handled/s', 'rows/s', 'tx/s', 'rows/tx', 'funnel busy', 'lag at end', 'max queue rows', 'result'],
-      run.steps.map((s) => [fmt(s.rate), fmt(s.committedPerSec), fmt(s.handledPerSec), fmt(s.rowsPerSec), fmt(s.txPerSec, 1), fmt(s.rowsPerSec / s.txPerSec), `${Math.round(s.funnelBusy * 100)}%`, fmt(s.endLag), fmt(s.maxQueuedRows), s.pushedBack ? 'back-pressure' : s.growing ? 'lag growing' : s.sustained ? 'held' : 'fell behind']),
+      ['events/s sent', 'committed/s', 'handled/s', 'rows/s', 'tx/s', 'rows/tx', 'cluster CPU (cores)', 'funnel busy', 'lag at end', 'max queue rows', 'result'],
+      run.steps.map((s) => [fmt(s.rate), fmt(s.committedPerSec), fmt(s.handledPerSec), fmt(s.rowsPerSec), fmt(s.txPerSec, 1), fmt(s.rowsPerSec / s.txPerSec), s.clusterCores.toFixed(2), `${Math.round(s.funnelBusy * 100)}%`, fmt(s.endLag), fmt(s.maxQueuedRows), s.pushedBack ? 'back-pressure' : s.growing ? 'lag growing' : s.sustained ? 'held' : 'fell behind']),
     ),
   );
   if (run.queries.length > 0) {

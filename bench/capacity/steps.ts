@@ -18,6 +18,8 @@ export interface StepResult {
   readonly committedPerSec: number;
   readonly rowsPerSec: number;
   readonly txPerSec: number;
+  /** Cores the cluster kept busy during the step (CapacityTarget.cpuMs). */
+  readonly clusterCores: number;
   /** Share of the step the primary's funnel spent in transactions (1 = it committed back to back). */
   readonly funnelBusy: number;
   /** Events sent but not committed when the step ended. */
@@ -135,6 +137,7 @@ export async function runStep(target: CapacityTarget, rate: number, o: StepOptio
     }
   })();
 
+  const cpu0 = target.cpuMs();
   const t0 = performance.now();
   let played = 0;
   while (played < total) {
@@ -147,6 +150,7 @@ export async function runStep(target: CapacityTarget, rate: number, o: StepOptio
     await sleep(5);
   }
   const elapsedS = (performance.now() - t0) / 1000;
+  const clusterCores = (target.cpuMs() - cpu0) / 1000 / elapsedS;
   const committed1 = await committedSeqs(target, primary);
   const sent1 = sentSeqs(target, shards);
   const handled1 = await handledTotal(target);
@@ -181,6 +185,7 @@ export async function runStep(target: CapacityTarget, rate: number, o: StepOptio
     committedPerSec: committedDuring / elapsedS,
     rowsPerSec: (after.committedRows - b.committedRows) / elapsedS,
     txPerSec: (after.transactions - b.transactions) / elapsedS,
+    clusterCores,
     funnelBusy: (after.totalFlushMs - b.totalFlushMs) / 1000 / elapsedS,
     endLag,
     pushedBack,

@@ -4,6 +4,7 @@
  * Hosts in this process on the simulated LiteFS (test/helpers' SimCluster). Either way the
  * simulated Discord runs in this process, and status and SQL go through each node's admin API.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FakeDiscord } from '../../src/discord-sim/fake-discord.ts';
 import type { HostStatus } from '../../src/host/host-status.ts';
@@ -28,6 +29,12 @@ export interface CapacityTarget {
   query(node: string, sql: string, params?: unknown[]): Promise<unknown[][]>;
   /** Where the node's database lives (the FUSE mount on real LiteFS). */
   dataDir(node: string): string;
+  /**
+   * CPU time (ms) the cluster has used so far: the nodes' processes and their LiteFS daemons
+   * (real LiteFS), or this process, where everything runs (simulated LiteFS; the simulated
+   * Discord included).
+   */
+  cpuMs(): number;
   /** Every shard ready on exactly one node, and every node running at least one: shard -> node. */
   settled(): Promise<Map<number, string>>;
   close(): Promise<void>;
@@ -69,6 +76,30 @@ async function retried<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** CPU ms of every process in these process groups (each LiteFS node runs as its own group, its app inside). */
+function groupCpuMs(groups: readonly number[]): number {
+  const wanted = new Set(groups);
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 5 (pgrp), 14 and 15 (utime, stime in clock ticks of 10 ms) of proc(5), counted from the state field.
+      if (wanted.has(Number(fields[2]))) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return ticks * 10;
+}
+
+/** Every node runs as many shards as any other, give or take one: the planner's placement, so it moves nothing during the steps. */
+function balanced(owners: Map<number, string>, nodes: readonly string[]): boolean {
+  const counts = nodes.map((n) => [...owners.values()].filter((o) => o === n).length);
+  return Math.max(...counts) - Math.min(...counts) <= 1;
+}
+
 function single(owners: Map<number, string[]>): Map<number, string> {
   return new Map([...owners].map(([shard, nodes]) => [shard, nodes[0]!]));
 }
@@ -90,7 +121,16 @@ export async function startLiteFsTarget(o: TargetOptions): Promise<CapacityTarge
       return rowsOf(node, reply);
     },
     dataDir: (node) => cluster.litefs.node(node).mountDir,
-    settled: async () => single(await cluster.settled({ spread: true, timeoutMs: 120_000 })),
+    cpuMs: () => groupCpuMs(cluster.hostnames.map((h) => cluster.litefs.pid(h)).filter((pid): pid is number => pid !== null)),
+    settled: async () => {
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const owners = single(await cluster.settled({ spread: true, timeoutMs: 120_000 }));
+        if (balanced(owners, cluster.hostnames)) return owners;
+        if (Date.now() > deadline) throw new Error(`the cluster did not balance its shards: ${[...owners].map(([s, n]) => `${s}:${n}`).join(' ')}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
     close: async () => {
       // A node that died during the run is worth knowing about before its logs are deleted.
       try {
@@ -123,14 +163,17 @@ export async function startSimTarget(o: TargetOptions): Promise<CapacityTarget> 
     status: async (node) => host(node).status(),
     query: async (node, sql, params = []) => rowsOf(node, await retried(() => post(host(node).url!, SIM_ADMIN_TOKEN, { sql, params, timeoutMs: 10_000 }))),
     dataDir: (node) => cluster.node(node).litefs.mountDir,
+    cpuMs: () => {
+      const usage = process.cpuUsage();
+      return (usage.user + usage.system) / 1000;
+    },
     settled: async () => {
       const deadline = Date.now() + 120_000;
       for (;;) {
         const owners = cluster.running();
         const ready = nodes.every((n) => host(n).readiness().ready);
         const exact = Array.from({ length: o.shards }, (_, s) => owners.get(s)?.length === 1).every(Boolean);
-        const spread = nodes.every((n) => [...owners.values()].some((list) => list[0] === n));
-        if (ready && exact && spread) return single(owners);
+        if (ready && exact && balanced(single(owners), nodes)) return single(owners);
         if (Date.now() > deadline) throw new Error(`the simulated cluster did not settle: ${cluster.dump()}`);
         await new Promise((r) => setTimeout(r, 100));
       }
