@@ -11,7 +11,8 @@
  * before the step, then played at the step's rate, so generating traffic takes no CPU the
  * nodes need. Traffic rises by FACTOR per step until the cluster falls behind: how far the
  * primary's committed seqs trail what was sent grows over the step (sampled every 250 ms) or
- * exceeds a second of traffic at its end, or the write funnel holds shards back (back-pressure). One more step between the last that
+ * exceeds a second of traffic at its end, the primary commits less than 90% of what the step
+ * sent, or the write funnel holds shards back (back-pressure). One more step between the last that
  * held and the first that did not refines the figure.
  *
  * Then, in the same run: a step at half the highest rate with staleness sampled (every 25 ms,

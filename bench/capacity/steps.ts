@@ -166,16 +166,17 @@ export async function runStep(target: CapacityTarget, rate: number, o: StepOptio
   const committedDuring = sum(Array.from({ length: shards }, (_, s) => (committed1.get(s)?.seq ?? 0) - (committed0.get(s)?.seq ?? 0)));
   const endLag = sum(Array.from({ length: shards }, (_, s) => sent1[s]! - (committed1.get(s)?.seq ?? 0)));
   const b = before.funnel!;
-  // Held: no shard was held back, the primary trails by at most a second of traffic at the end,
-  // and the trail did not grow over the step's second half (it holds what the flush interval,
-  // forwarding and a commit take in any case; falling behind makes it grow all along).
+  // Held: no shard was held back, the primary committed at least 90% of what was sent during
+  // the step and trails by at most a second of traffic at its end, and the trail did not grow
+  // over the step's second half (it holds what the flush interval, forwarding and a commit
+  // take in any case; falling behind makes it grow all along).
   const during = lags.filter((l) => l.at <= t0 + elapsedS * 1000);
   const half = (from: number, to: number): number => {
     const part = during.filter((l) => l.at >= t0 + from * elapsedS * 1000 && l.at < t0 + to * elapsedS * 1000);
     return part.length === 0 ? 0 : sum(part.map((l) => l.lag)) / part.length;
   };
   const growing = half(0.75, 1.01) > 1.5 * half(0.25, 0.5) + rate * 0.1;
-  const sustained = !pushedBack && !growing && endLag <= Math.max(200, rate);
+  const sustained = !pushedBack && !growing && committedDuring >= 0.9 * sentDuring && endLag <= Math.max(200, rate);
 
   return {
     rate,
