@@ -23,7 +23,7 @@ import { betterSqlite3Driver } from '../src/runtime/better-sqlite3-driver.ts';
 import { dispatchMutations } from '../src/store/dispatch-mutations.ts';
 import { runMigrations } from '../src/store/migrate.ts';
 import { MutationApplier } from '../src/store/mutation-applier.ts';
-import { BESIDE_THREAD_WAL_AUTOCHECKPOINT_PAGES, openDatabase } from '../src/store/open-database.ts';
+import { BESIDE_THREAD_WAL_AUTOCHECKPOINT_BYTES, openDatabase } from '../src/store/open-database.ts';
 import { nodeTransactionWorkers } from '../src/runtime/node-transaction-workers.ts';
 import { WorkerWriteFunnel } from '../src/store/worker-write-funnel.ts';
 import { WriteFunnel } from '../src/store/write-funnel.ts';
@@ -66,13 +66,13 @@ function makeShardStream(shardId: number) {
   };
 }
 
-function openTemp(walAutocheckpointPages?: number): { db: SqliteDriver; cleanup: () => void } {
+function openTemp(walAutocheckpointBytes?: number): { db: SqliteDriver; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'shardline-bench-'));
   const db = openDatabase({
     path: join(dir, 'bench.db'),
     driverFactory: betterSqlite3Driver,
     cacheSizeKiB: Number(process.env['CACHE_KIB'] ?? 32_768),
-    ...(walAutocheckpointPages ? { walAutocheckpointPages } : {}),
+    ...(walAutocheckpointBytes ? { walAutocheckpointBytes } : {}),
   });
   return { db, cleanup: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
 }
@@ -94,7 +94,7 @@ interface SideWrites {
 
 async function runFunnel(mode: 'inline' | 'thread', side?: 'direct' | 'exclusive'): Promise<Result & { maxBatch: number; avgFlushMs: number; side: SideWrites }> {
   // Beside the thread, the main connection is opened as PrimaryRole opens it.
-  const { db, cleanup } = openTemp(mode === 'thread' ? BESIDE_THREAD_WAL_AUTOCHECKPOINT_PAGES : undefined);
+  const { db, cleanup } = openTemp(mode === 'thread' ? BESIDE_THREAD_WAL_AUTOCHECKPOINT_BYTES : undefined);
   await runMigrations(db);
   const funnel = mode === 'inline' ? new WriteFunnel({ db }) : new WorkerWriteFunnel({ databasePath: db.path, workers: nodeTransactionWorkers });
   funnel.start();

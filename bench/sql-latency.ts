@@ -18,6 +18,7 @@ import type { Host } from '../src/host.ts';
 import { formatTable } from '../src/cli/format-table.ts';
 import { SimCluster } from '../test/helpers/sim-cluster.ts';
 import { waitFor } from '../test/helpers/wait-for.ts';
+import { QUERIES, type CacheQuery as Query } from './cache-queries.ts';
 
 const env = process.env;
 const RATE = Number(env['RATE'] ?? 2_000);
@@ -27,19 +28,6 @@ const MEMBERS = Number(env['MEMBERS'] ?? 100);
 const SHARDS = 6;
 const NODES = ['node-a', 'node-b', 'node-c'];
 const INTENTS = GatewayIntentBits.Guilds | GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.GuildMessages;
-
-interface Query {
-  name: string;
-  sql: string;
-  params: (pick: () => { guildId: string; userId: string; roleId: string }) => unknown[];
-}
-
-const QUERIES: Query[] = [
-  { name: 'one member by key', sql: 'select nick, joined_at from members where guild_id = ? and user_id = ?', params: (p) => { const x = p(); return [x.guildId, x.userId]; } },
-  { name: 'members with a role (json_each)', sql: 'select count(*) from members, json_each(members.roles) r where members.guild_id = ? and r.value = ?', params: (p) => { const x = p(); return [x.guildId, x.roleId]; } },
-  { name: 'a guild joined to users', sql: 'select u.username, m.nick from members m join users u on u.id = m.user_id where m.guild_id = ? order by u.username limit 50', params: (p) => [p().guildId] },
-  { name: 'online count per guild, top 10', sql: "select guild_id, count(*) n from presences where status = 'online' group by guild_id order by n desc limit 10", params: () => [] },
-];
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;

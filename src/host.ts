@@ -30,6 +30,7 @@ import { HostOperations } from './host/host-operations.ts';
 import type { HostOptions } from './host/host-options.ts';
 import { hostReadiness, hostStatus, type HostStatus } from './host/host-status.ts';
 import { LoopStallMonitor } from './host/loop-stall-monitor.ts';
+import { MetricsHistory, readSessionRows } from './host/metrics-history.ts';
 import { openReadDatabase } from './host/read-database.ts';
 import { RestBudgetHost } from './host/rest-budget-host.ts';
 import { RoleSwitch } from './host/role-switch.ts';
@@ -87,6 +88,7 @@ export class Host extends TypedEmitter<HostEvents> {
   #startedAt = 0;
   readonly #operations: HostOperations;
   readonly #loop: LoopStallMonitor;
+  readonly #history: MetricsHistory;
 
   constructor(options: HostOptions) {
     const logger = options.logger ?? silentLogger();
@@ -102,6 +104,7 @@ export class Host extends TypedEmitter<HostEvents> {
       ...(options.runtime.threadCpuMs ? { threadCpuMs: options.runtime.threadCpuMs } : {}),
       ...options.loopStall,
     });
+    this.#history = new MetricsHistory({ status: () => this.status(), sessions: () => (this.#readDb ? readSessionRows(this.#readDb) : null), logger: this.#log });
     this.#role = new RoleSwitch({
       create: () =>
         createPrimaryRole({
@@ -242,6 +245,7 @@ export class Host extends TypedEmitter<HostEvents> {
         status: () => this.status(),
         query: (sql, params, limits) => this.query(sql, params, limits),
         runQueryJson: (sql, params, limits, signal) => this.runQueryJson(sql, params, limits, signal),
+        history: () => this.#history.samples(),
         primaryOrThrow: (what) => this.#link.primaryOrThrow(what),
         agentOrThrow: () => this.#agentOrThrow(),
         restLease: (request) => {
@@ -314,6 +318,7 @@ export class Host extends TypedEmitter<HostEvents> {
       onShardReady: (event) => this.emit('shardReady', event),
     });
     this.#agent.start();
+    this.#history.start();
   }
 
   /** Graceful stop: shards detach resumably, their final seqs are committed, then everything closes. */
@@ -520,6 +525,7 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#readDb?.close();
     this.#readDb = null;
     this.#loop.close();
+    this.#history.close();
   }
 }
 

@@ -4,7 +4,7 @@ import type { WriteEntry } from '../core/mutation.ts';
 import type { Logger } from '../core/ports.ts';
 import type { SqliteDriver, SqliteDriverFactory } from '../core/sqlite.ts';
 import { runMigrations } from '../store/migrate.ts';
-import { BESIDE_THREAD_WAL_AUTOCHECKPOINT_PAGES, openDatabase } from '../store/open-database.ts';
+import { BESIDE_THREAD_WAL_AUTOCHECKPOINT_BYTES, openDatabase } from '../store/open-database.ts';
 import type { TransactionWorkerFactory } from '../core/transaction-worker.ts';
 import { WorkerWriteFunnel } from '../store/worker-write-funnel.ts';
 import { WriteFunnel, type WriteFunnelOptions } from '../store/write-funnel.ts';
@@ -76,8 +76,8 @@ export class PrimaryRole {
 
   async start(): Promise<void> {
     const o = this.#o;
-    const walAutocheckpointPages = o.transactionWorkers ? { walAutocheckpointPages: BESIDE_THREAD_WAL_AUTOCHECKPOINT_PAGES } : {};
-    this.#db = holdableDriver(openDatabase({ path: o.databasePath, driverFactory: o.driverFactory, ...walAutocheckpointPages }), this.#hold);
+    const walAutocheckpoint = o.transactionWorkers ? { walAutocheckpointBytes: BESIDE_THREAD_WAL_AUTOCHECKPOINT_BYTES } : {};
+    this.#db = holdableDriver(openDatabase({ path: o.databasePath, driverFactory: o.driverFactory, ...walAutocheckpoint }), this.#hold);
     const { applied } = await runMigrations(this.#db);
     if (applied.length > 0) this.#log.info({ applied }, 'migrations applied on the primary');
     const hold = this.#hold;

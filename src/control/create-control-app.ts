@@ -6,6 +6,7 @@ import { ShardlineError, isShardlineError } from '../core/errors.ts';
 import type { Logger } from '../core/ports.ts';
 import { createAdminRoutes } from './admin-routes.ts';
 import { createDashboardRoutes } from './dashboard/create-dashboard-routes.tsx';
+import type { MetricsSample } from './dashboard/chart-model.ts';
 import type { ControlOperations, PrimaryOperations } from './control-operations.ts';
 import { ERROR_STATUS } from './error-status.ts';
 import { createInternalRoutes, type InternalDeps } from './internal-routes.ts';
@@ -48,6 +49,8 @@ export interface ControlDeps {
   readonly internal?: Omit<InternalDeps, 'clusterSecret' | 'operations'>;
   /** Takeover, handoff, resume, move, drain, metrics (admin) and their primary-side halves (internal). */
   readonly operations?: ControlOperations & PrimaryOperations;
+  /** The node's recent samples, drawn as the dashboard's charts; absent: no charts. */
+  history?(): readonly MetricsSample[];
   /** Clock for the events/s in GET /status (tests pass their own). */
   readonly now?: () => number;
 }

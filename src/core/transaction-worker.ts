@@ -7,7 +7,12 @@ import type { SessionCommit, WriteEntry } from './mutation.ts';
 
 export interface TransactionBatch {
   /** Entries already fenced by the funnel, oldest first: applied in ONE transaction. */
-  readonly entries: readonly WriteEntry[];
+  readonly entries?: readonly WriteEntry[];
+  /**
+   * The same, packed in one flat array of values (src/store/packed-entries.ts); what the thread
+   * funnel sends, because it clones for a fraction of what entry objects cost. Used when set.
+   */
+  readonly packed?: readonly unknown[];
   /** The write time bound to `updated_at` columns. */
   readonly now: number;
   /**

@@ -13,11 +13,26 @@ export class Dispatcher {
   readonly #sessions: SessionRegistry;
   readonly #world: World;
   readonly #ledger: Ledger;
+  /** While set (a replay being recorded), routed dispatches go here instead of being sequenced. */
+  #capture: ((session: Session, event: string, dataJson: string, eventNo: number) => void) | null = null;
 
   constructor(sessions: SessionRegistry, world: World, ledger: Ledger) {
     this.#sessions = sessions;
     this.#world = world;
     this.#ledger = ledger;
+  }
+
+  /**
+   * Runs `body` (traffic being generated) with every routed dispatch handed to `into` instead
+   * of its session: the session, the event and the serialized view it would have got.
+   */
+  capture<T>(into: (session: Session, event: string, dataJson: string, eventNo: number) => void, body: () => T): T {
+    this.#capture = into;
+    try {
+      return body();
+    } finally {
+      this.#capture = null;
+    }
   }
 
   /** Returns how many sessions sequenced the event. */
@@ -50,7 +65,8 @@ export class Dispatcher {
       if (view === data) json = plainJson ??= JSON.stringify(data);
       else json = strippedJson ??= JSON.stringify(view);
       if (eventNo === 0) eventNo = this.#ledger.newEvent(event);
-      session.dispatch(event, json, eventNo);
+      if (this.#capture) this.#capture(session, event, json, eventNo);
+      else session.dispatch(event, json, eventNo);
       delivered += 1;
     }
     return delivered;

@@ -22,6 +22,7 @@ import type { SimStats } from './sim-stats.ts';
 import { TimerRegistry } from './timer-registry.ts';
 import { GuildGrowth } from './guild-growth.ts';
 import { Traffic } from './traffic.ts';
+import { TrafficReplay } from './traffic-replay.ts';
 import { generateWorld } from './world-generator.ts';
 import type { WorldOptions } from './world-generator.ts';
 import type { World, WorldView } from './world.ts';
@@ -101,6 +102,8 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
 export class FakeDiscord {
   readonly ledger: Ledger;
   readonly traffic: Traffic;
+  /** Traffic generated and encoded ahead of time, then written at full speed (throughput benches). */
+  readonly replay: TrafficReplay;
   readonly faults: Faults;
   /** The bot joining guilds: add some now, or at a rate (a world outgrowing its shards). */
   readonly guilds: GuildGrowth;
@@ -170,6 +173,7 @@ export class FakeDiscord {
       },
       this.#timers,
     );
+    this.replay = new TrafficReplay({ traffic: this.traffic, dispatcher: this.#dispatcher, sessions: this.#sessions });
     this.faults = new Faults(() => this.#gateway, this.#faultState);
     this.guilds = new GuildGrowth(this.#world, this.#dispatcher, this.#timers);
   }
@@ -296,6 +300,7 @@ export class FakeDiscord {
     this.#state = 'closed';
     this.traffic.stop();
     this.guilds.stop();
+    this.replay.clear();
     const server = this.#server;
     const gateway = this.#gateway;
     await gateway?.close();

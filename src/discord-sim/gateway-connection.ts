@@ -151,6 +151,22 @@ export class GatewayConnection {
     this.#write(text);
   }
 
+  /**
+   * Writes dispatch frames encoded beforehand, WebSocket framing included (a replayed chunk,
+   * see traffic-replay.ts), and records them as sent. Returns false, having done nothing, when
+   * this socket cannot take them as they are: then the caller dispatches them one by one.
+   */
+  writePrepared(bytes: Uint8Array, sessionId: string, fromSeq: number, count: number): boolean {
+    const socket = (this.#ws as unknown as { _socket?: { write(chunk: Uint8Array): boolean } | null })._socket;
+    if (!this.open || this.#ws.readyState !== 1 || !socket || (this.#encoder !== null && !this.#encoder.synchronous)) return false;
+    this.#coalesce();
+    socket.write(bytes);
+    // The client's inflater now holds bytes this connection's compressor never saw.
+    this.#encoder?.resetHistory();
+    this.#ctx.ledger.recordTransmissions(this.shardId, this.id, sessionId, fromSeq, count);
+    return true;
+  }
+
   sendRaw(frame: string | Uint8Array): void {
     if (!this.open || this.#ws.readyState !== 1) return;
     this.#coalesce();

@@ -196,6 +196,41 @@ export class Ledger {
     return track.events[seq - 1];
   }
 
+  /** `count` dispatches sequenced at once from `fromSeq` on (a replayed chunk): one clock read for all. */
+  recordEvents(shardId: number, sessionId: string, fromSeq: number, count: number, eventNos?: ArrayLike<number>): void {
+    if (count <= 0) return;
+    this.recordEvent(shardId, sessionId, fromSeq, eventNos?.[0] ?? 0);
+    const track = this.#sessions.get(sessionId)!;
+    if (track.count !== fromSeq) return;
+    const last = fromSeq + count - 1;
+    track.times = grow(track.times, last, (n) => new Float64Array(n));
+    track.events = grow(track.events, last, (n) => new Uint32Array(n));
+    track.times.fill(track.times[fromSeq - 1]!, fromSeq, last);
+    if (eventNos) for (let i = 1; i < count; i += 1) track.events[fromSeq - 1 + i] = eventNos[i] ?? 0;
+    else track.events.fill(0, fromSeq, last);
+    track.count = last;
+  }
+
+  /** `count` frames of one session written to a connection at once, seqs `fromSeq` on. */
+  recordTransmissions(shardId: number, connectionId: string, sessionId: string, fromSeq: number, count: number): void {
+    if (count <= 0) return;
+    this.recordTransmission(shardId, connectionId, sessionId, fromSeq);
+    const track = this.#connections.get(connectionId)!;
+    const start = track.count;
+    const n = start + count - 1;
+    track.sessionIndex = grow(track.sessionIndex, n, (size) => new Uint32Array(size));
+    track.seqs = grow(track.seqs, n, (size) => new Uint32Array(size));
+    track.times = grow(track.times, n, (size) => new Float64Array(size));
+    const index = track.sessionIndex[start - 1]!;
+    const t = track.times[start - 1]!;
+    for (let i = 1; i < count; i += 1) {
+      track.sessionIndex[start + i - 1] = index;
+      track.seqs[start + i - 1] = fromSeq + i;
+      track.times[start + i - 1] = t;
+    }
+    track.count = n;
+  }
+
   recordTransmission(shardId: number, connectionId: string, sessionId: string, seq: number): void {
     let track = this.#connections.get(connectionId);
     if (!track) {

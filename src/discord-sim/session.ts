@@ -58,6 +58,18 @@ export class Session {
     return seq;
   }
 
+  /**
+   * Sequences frames built beforehand for seqs `seq + 1` on (a replayed chunk, see
+   * traffic-replay.ts) without sending them: the caller writes their bytes itself. They go into
+   * the replay buffer and the ledger exactly as dispatch() would put them.
+   */
+  sequencePrepared(frames: readonly string[], eventNos?: readonly number[]): void {
+    const from = this.seq + 1;
+    for (let i = 0; i < frames.length; i += 1) this.#store(from + i, frames[i]!);
+    this.seq += frames.length;
+    this.#ledger.recordEvents(this.shardId, this.id, from, frames.length, eventNos);
+  }
+
   /** Frames after `seq` in order, or null when some of them already left the replay buffer. */
   framesAfter(seq: number): Array<{ seq: number; frame: string }> | null {
     const oldest = Math.max(1, this.seq - this.#capacity + 1);

@@ -1,4 +1,4 @@
-import { constants, createDeflate } from 'node:zlib';
+import { constants, createDeflate, createDeflateRaw } from 'node:zlib';
 import type { Deflate } from 'node:zlib';
 
 /** Node's zlib binding as its own sync path uses it (zlib.js `processChunkSync`). */
@@ -8,6 +8,15 @@ interface SyncHandle {
 type DeflateInternals = Deflate & { _handle?: SyncHandle | null; _writeState?: Uint32Array };
 
 const OUT_CHUNK = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+export interface ZlibStreamEncoderOptions {
+  /**
+   * No zlib header: the output continues a stream another encoder started (a replayed chunk,
+   * see traffic-replay.ts). Its window starts empty, so it refers to nothing before it.
+   */
+  readonly raw?: boolean;
+}
 
 /**
  * Discord's zlib-stream transport: one deflate context per connection; each gateway message is
@@ -27,9 +36,10 @@ export class ZlibStreamEncoder {
   #pending = 0;
   #idle: Array<() => void> = [];
   #closed = false;
+  #resetBeforeNext = false;
 
-  constructor() {
-    this.#deflate = createDeflate();
+  constructor(options: ZlibStreamEncoderOptions = {}) {
+    this.#deflate = (options.raw ? createDeflateRaw() : createDeflate()) as DeflateInternals;
     this.#sync = typeof this.#deflate._handle?.writeSync === 'function' && this.#deflate._writeState instanceof Uint32Array;
     this.#deflate.on('data', (chunk: Buffer) => this.#chunks.push(chunk));
     // A deflate error can only follow close(); nothing is left to deliver then.
@@ -39,11 +49,17 @@ export class ZlibStreamEncoder {
   /** Compresses `text` and hands the frame to `onFrame` once deflated (in call order). */
   encode(text: string, onFrame: (frame: Buffer) => void): void {
     if (this.#closed) return;
+    const reset = this.#resetBeforeNext;
+    this.#resetBeforeNext = false;
     if (this.#sync) {
-      onFrame(this.#encodeSync(Buffer.from(text, 'utf8')));
+      const out: Buffer[] = [];
+      if (reset) this.#encodeSync(EMPTY, constants.Z_FULL_FLUSH, out);
+      this.#encodeSync(Buffer.from(text, 'utf8'), constants.Z_SYNC_FLUSH, out);
+      onFrame(out.length === 1 ? out[0]! : Buffer.concat(out));
       return;
     }
     this.#pending += 1;
+    if (reset) this.#deflate.flush(constants.Z_FULL_FLUSH);
     this.#deflate.write(Buffer.from(text, 'utf8'));
     this.#deflate.flush(constants.Z_SYNC_FLUSH, () => {
       this.#pending -= 1;
@@ -52,6 +68,14 @@ export class ZlibStreamEncoder {
       if (!this.#closed) onFrame(frame);
       if (this.#pending === 0) this.#drainIdle();
     });
+  }
+
+  /**
+   * The client's inflater saw bytes this encoder did not produce (a replayed chunk from another
+   * encoder): the next frame starts with a full flush, so it refers to nothing before it.
+   */
+  resetHistory(): void {
+    this.#resetBeforeNext = true;
   }
 
   /** Runs `fn` after every frame encoded so far was handed out (at once if none is pending). */
@@ -63,15 +87,14 @@ export class ZlibStreamEncoder {
     this.#idle.push(fn);
   }
 
-  #encodeSync(input: Buffer): Buffer {
+  #encodeSync(input: Buffer, flush: number, out: Buffer[]): void {
     const handle = this.#deflate._handle!;
     const state = this.#deflate._writeState!;
-    const out: Buffer[] = [];
     let inOff = 0;
     let inLen = input.length;
     for (;;) {
       const buffer = Buffer.allocUnsafe(OUT_CHUNK);
-      handle.writeSync(constants.Z_SYNC_FLUSH, input, inOff, inLen, buffer, 0, OUT_CHUNK);
+      handle.writeSync(flush, input, inOff, inLen, buffer, 0, OUT_CHUNK);
       const availOut = state[0]!;
       const availIn = state[1]!;
       if (availOut < OUT_CHUNK) out.push(buffer.subarray(0, OUT_CHUNK - availOut));
@@ -80,7 +103,6 @@ export class ZlibStreamEncoder {
       // A full output buffer means zlib has more to give for this flush.
       if (availOut !== 0) break;
     }
-    return out.length === 1 ? out[0]! : Buffer.concat(out);
   }
 
   get synchronous(): boolean {

@@ -17,6 +17,7 @@ export interface ControlAppInputs {
   status: ControlDeps['status'];
   query: ControlDeps['query'];
   runQueryJson: NonNullable<ControlDeps['runQueryJson']>;
+  history?: ControlDeps['history'];
   primaryOrThrow(what: string): PrimaryRole;
   agentOrThrow(): NodeAgent;
   /** POST /internal/rest/lease: this node's allocator while it is primary. */
@@ -34,6 +35,7 @@ export async function serveControlApp(inputs: ControlAppInputs): Promise<HttpSer
     status: () => inputs.status(),
     query: (sql, params, limits) => inputs.query(sql, params, limits),
     runQueryJson: (sql, params, limits, signal) => inputs.runQueryJson(sql, params, limits, signal),
+    ...(inputs.history ? { history: inputs.history } : {}),
     internal: {
       heartbeat: (request) => inputs.primaryOrThrow('record heartbeats').coordinator.heartbeat(request),
       acceptWrites: (_nodeId, entries, options) => inputs.primaryOrThrow('accept forwarded writes').acceptWrites(entries, options),

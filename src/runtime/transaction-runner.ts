@@ -9,6 +9,7 @@ import type { SqliteDriver } from '../core/sqlite.ts';
 import type { TransactionBatch, TransactionOutcome, TransactionWorkerOptions } from '../core/transaction-worker.ts';
 import { applyBatch, outcomeOf } from '../store/apply-batch.ts';
 import { MutationApplier } from '../store/mutation-applier.ts';
+import { packedList } from '../store/packed-entries.ts';
 import { openDatabase } from '../store/open-database.ts';
 import { closeAndEnd, type RunnerOptions, type RunnerPort } from './runner-port.ts';
 
@@ -34,7 +35,7 @@ export function serveTransactions(port: RunnerPort<RunnerRequest, RunnerReply>, 
         db = openDatabase({ path: options.databasePath, driverFactory: runner.driverFactory });
         applier = new MutationApplier(db);
       }
-      return applyBatch(db, applier, batch.entries, batch.now, { fenced: batch.fenced === true });
+      return applyBatch(db, applier, batch.packed ? packedList(batch.packed) : (batch.entries ?? []), batch.now, { fenced: batch.fenced === true });
     });
 
   // The last batch is garbage by the time the thread idles: sampling then (after a GC when

@@ -11,6 +11,7 @@ import { isUnavailableError, sqliteErrorCode } from '../core/sqlite.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
 import type { DroppedEntry, TransactionOutcome } from '../core/transaction-worker.ts';
 import type { MutationApplier } from './mutation-applier.ts';
+import { entryList, type BatchEntries } from './packed-entries.ts';
 
 export interface AppliedBatch {
   readonly committedRows: number;
@@ -29,24 +30,26 @@ export interface ApplyBatchOptions {
   readonly fenced?: boolean;
 }
 
-export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: readonly WriteEntry[], now: number, options: ApplyBatchOptions = {}): AppliedBatch {
+export function applyBatch(db: SqliteDriver, applier: MutationApplier, batch: readonly WriteEntry[] | BatchEntries, now: number, options: ApplyBatchOptions = {}): AppliedBatch {
+  const entries = isEntryArray(batch) ? entryList(batch) : batch;
   try {
     return db.transaction(() => {
       const stale = options.fenced ? staleIndexes(applier, entries) : NONE;
       let rows = 0;
-      const sessions = new Map<string, { entry: WriteEntry; session: SessionCommit }>();
+      const sessions = new Map<string, { shardId: number; generation: number | undefined; session: SessionCommit }>();
       for (let i = 0; i < entries.length; i++) {
         if (stale.has(i)) continue;
-        const entry = entries[i]!;
-        for (const mutation of entry.mutations) rows += applier.apply(mutation, now);
+        rows += entries.apply(i, applier, now);
+        const session = entries.session(i);
         // One session row per shard of each set: the two sets of a reshard share shard ids.
-        if (entry.session) sessions.set(`${entry.generation ?? ''}:${entry.shardId}`, { entry, session: entry.session });
+        const generation = entries.generation(i);
+        if (session) sessions.set(`${generation ?? ''}:${entries.shardId(i)}`, { shardId: entries.shardId(i), generation, session });
       }
-      for (const { entry, session } of sessions.values()) {
-        applier.commitSession(entry.shardId, session, now, entry.generation);
+      for (const { shardId, generation, session } of sessions.values()) {
+        applier.commitSession(shardId, session, now, generation);
         rows += 1;
       }
-      return { committedRows: rows, sessions: new Map([...sessions.values()].map(({ entry, session }) => [entry.shardId, session])), dropped: [], stale: [...stale] };
+      return { committedRows: rows, sessions: new Map([...sessions.values()].map(({ shardId, session }) => [shardId, session])), dropped: [], stale: [...stale] };
     });
   } catch (error) {
     if (isUnavailableError(error)) throw error;
@@ -54,43 +57,50 @@ export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: 
   }
 }
 
+function isEntryArray(batch: readonly WriteEntry[] | BatchEntries): batch is readonly WriteEntry[] {
+  return Array.isArray(batch);
+}
+
 const NONE: ReadonlySet<number> = new Set();
 
 /** Entries whose shard's committed epoch differs from theirs; a shard with no assignment row is not fenced. */
-function staleIndexes(applier: MutationApplier, entries: readonly WriteEntry[]): Set<number> {
+function staleIndexes(applier: MutationApplier, entries: BatchEntries): Set<number> {
   const epochs = new Map<string, number | null>();
   const stale = new Set<number>();
-  entries.forEach((entry, index) => {
-    const key = `${entry.generation ?? ''}:${entry.shardId}`;
-    if (!epochs.has(key)) epochs.set(key, applier.assignedEpoch(entry.shardId, entry.generation));
+  for (let index = 0; index < entries.length; index++) {
+    const shardId = entries.shardId(index);
+    const generation = entries.generation(index);
+    const key = `${generation ?? ''}:${shardId}`;
+    if (!epochs.has(key)) epochs.set(key, applier.assignedEpoch(shardId, generation));
     const committed = epochs.get(key);
-    if (committed !== null && committed !== undefined && committed !== entry.epoch) stale.add(index);
-  });
+    if (committed !== null && committed !== undefined && committed !== entries.epoch(index)) stale.add(index);
+  }
   return stale;
 }
 
-function applyOneByOne(db: SqliteDriver, applier: MutationApplier, entries: readonly WriteEntry[], now: number, stale: ReadonlySet<number>): AppliedBatch {
+function applyOneByOne(db: SqliteDriver, applier: MutationApplier, entries: BatchEntries, now: number, stale: ReadonlySet<number>): AppliedBatch {
   let rows = 0;
   const sessions = new Map<number, SessionCommit>();
   const dropped: DroppedEntry[] = [];
-  entries.forEach((entry, index) => {
-    if (stale.has(index)) return;
+  for (let index = 0; index < entries.length; index++) {
+    if (stale.has(index)) continue;
+    const session = entries.session(index);
+    const shardId = entries.shardId(index);
     try {
       rows += db.transaction(() => {
-        let n = 0;
-        for (const mutation of entry.mutations) n += applier.apply(mutation, now);
-        if (entry.session) {
-          applier.commitSession(entry.shardId, entry.session, now, entry.generation);
+        let n = entries.apply(index, applier, now);
+        if (session) {
+          applier.commitSession(shardId, session, now, entries.generation(index));
           n += 1;
         }
         return n;
       });
-      if (entry.session) sessions.set(entry.shardId, entry.session);
+      if (session) sessions.set(shardId, session);
     } catch (error) {
       if (isUnavailableError(error)) throw error;
       dropped.push({ index, sqliteCode: sqliteErrorCode(error), message: error instanceof Error ? error.message : String(error) });
     }
-  });
+  }
   return { committedRows: rows, sessions, dropped, stale: [...stale] };
 }
 

@@ -1,50 +1,9 @@
 import { ShardlineError } from '../core/errors.ts';
-import { GUILD_SCOPED_TABLES } from '../core/mutation.ts';
+import { CACHE_TABLES, GUILD_SCOPED_TABLES } from '../core/mutation.ts';
 import type { CacheTable, Mutation, SessionCommit } from '../core/mutation.ts';
 import type { SqliteDriver, SqliteStatement } from '../core/sqlite.ts';
-
-/** [column, row key]; '@now' binds the write time. */
-type ColumnSpec = readonly [string, string];
-
-interface TableSpec {
-  readonly key: readonly string[];
-  readonly columns: readonly ColumnSpec[];
-}
-
-const SPECS: Record<CacheTable, TableSpec> = {
-  guilds: {
-    key: ['id'],
-    columns: [['id', 'id'], ['shard_id', 'shardId'], ['name', 'name'], ['owner_id', 'ownerId'], ['member_count', 'memberCount'], ['unavailable', 'unavailable'], ['joined_at', 'joinedAt'], ['updated_at', '@now'], ['raw', 'raw']],
-  },
-  channels: {
-    key: ['id'],
-    columns: [['id', 'id'], ['guild_id', 'guildId'], ['parent_id', 'parentId'], ['type', 'type'], ['name', 'name'], ['position', 'position'], ['is_thread', 'isThread'], ['raw', 'raw']],
-  },
-  roles: {
-    key: ['id'],
-    columns: [['id', 'id'], ['guild_id', 'guildId'], ['name', 'name'], ['position', 'position'], ['permissions', 'permissions'], ['color', 'color'], ['raw', 'raw']],
-  },
-  users: {
-    key: ['id'],
-    columns: [['id', 'id'], ['username', 'username'], ['global_name', 'globalName'], ['bot', 'bot'], ['avatar', 'avatar'], ['raw', 'raw']],
-  },
-  members: {
-    key: ['guild_id', 'user_id'],
-    columns: [['guild_id', 'guildId'], ['user_id', 'userId'], ['nick', 'nick'], ['joined_at', 'joinedAt'], ['roles', 'roles'], ['raw', 'raw']],
-  },
-  presences: {
-    key: ['guild_id', 'user_id'],
-    columns: [['guild_id', 'guildId'], ['user_id', 'userId'], ['status', 'status'], ['activities', 'activities'], ['raw', 'raw']],
-  },
-  voice_states: {
-    key: ['guild_id', 'user_id'],
-    columns: [['guild_id', 'guildId'], ['user_id', 'userId'], ['channel_id', 'channelId'], ['session_id', 'sessionId'], ['raw', 'raw']],
-  },
-  emojis: {
-    key: ['id'],
-    columns: [['id', 'id'], ['guild_id', 'guildId'], ['name', 'name'], ['animated', 'animated'], ['raw', 'raw']],
-  },
-};
+import { OP } from './packed-entries.ts';
+import { COLUMN_KEYS, SPECS } from './table-specs.ts';
 
 function upsertSql(table: CacheTable, merge: boolean): string {
   const spec = SPECS[table];
@@ -80,14 +39,22 @@ const SESSION_SQL =
   // Within one session seq only moves forward; a new session (fresh identify) starts over.
   'WHERE excluded.session_id <> shard_sessions.session_id OR excluded.seq >= shard_sessions.seq';
 
+/** Table names by their index in CACHE_TABLES (the packed form's table field). */
+const TABLE_AT: readonly CacheTable[] = CACHE_TABLES;
+const NOW_SLOT = Object.fromEntries(CACHE_TABLES.map((t) => [t, COLUMN_KEYS[t].indexOf('@now')])) as unknown as Readonly<Record<CacheTable, number>>;
+const TABLE_INDEX = Object.fromEntries(CACHE_TABLES.map((t, i) => [t, i])) as unknown as Readonly<Record<CacheTable, number>>;
+
 /**
  * Applies mutations with prepared statements cached per SQL text (the funnel's fast path;
  * drizzle's query builder would rebuild SQL for every row). Must run inside a transaction.
+ * Mutations come as objects (`apply`) or packed in a flat array (`applyPacked`, what the
+ * transaction thread receives, see packed-entries.ts); both end in the same statements.
  */
 export class MutationApplier {
   readonly #db: SqliteDriver;
   readonly #statements = new Map<string, SqliteStatement>();
-  readonly #upserts = new Map<string, SqliteStatement>();
+  /** Upsert statements by table index, replace and merge. */
+  readonly #upserts: (SqliteStatement | undefined)[] = [];
 
   constructor(db: SqliteDriver) {
     this.#db = db;
@@ -106,54 +73,121 @@ export class MutationApplier {
     return this.#stmt(sql).run(params).changes;
   }
 
+  /** `params` are the table's columns in SPECS order, bound, the write time in place. */
+  #upsert(table: CacheTable, merge: boolean, params: unknown[]): number {
+    const slot = TABLE_INDEX[table] * 2 + (merge ? 1 : 0);
+    let stmt = this.#upserts[slot];
+    if (!stmt) {
+      stmt = this.#db.prepare(upsertSql(table, merge));
+      this.#upserts[slot] = stmt;
+    }
+    return stmt.run(params).changes;
+  }
+
   /** Applies one mutation; returns the number of rows SQLite changed. */
   apply(m: Mutation, now: number): number {
     switch (m.op) {
       case 'upsert': {
-        const spec = SPECS[m.table];
-        if (!spec) throw new ShardlineError('INVALID_INPUT', `Cannot upsert into unknown table ${JSON.stringify(m.table)}`);
+        const keys = COLUMN_KEYS[m.table];
+        if (!keys) throw new ShardlineError('INVALID_INPUT', `Cannot upsert into unknown table ${JSON.stringify(m.table)}`);
         const row = m.row as unknown as Record<string, unknown>;
-        const params = spec.columns.map(([, key]) => bind(key === '@now' ? now : row[key]));
-        const merge = m.merge === true;
-        const key = `${m.table}:${merge ? 'merge' : 'replace'}`;
-        let stmt = this.#upserts.get(key);
-        if (!stmt) {
-          stmt = this.#db.prepare(upsertSql(m.table, merge));
-          this.#upserts.set(key, stmt);
-        }
-        return stmt.run(params).changes;
+        const params = keys.map((key) => bind(key === '@now' ? now : row[key]));
+        return this.#upsert(m.table, m.merge === true, params);
       }
       case 'delete':
-        if ('id' in m) return this.#run(`DELETE FROM ${tableName(m.table)} WHERE id = ?`, [m.id]);
-        return this.#run(`DELETE FROM ${tableName(m.table)} WHERE guild_id = ? AND user_id = ?`, [m.guildId, m.userId]);
+        if ('id' in m) return this.#deleteById(m.table, m.id);
+        return this.#deleteMember(m.table, m.guildId, m.userId);
       case 'markGuildUnavailable':
-        return this.#run('UPDATE guilds SET unavailable = 1, updated_at = ? WHERE id = ?', [now, m.guildId]);
-      case 'deleteGuild': {
-        let changes = 0;
-        for (const table of GUILD_SCOPED_TABLES) changes += this.#run(`DELETE FROM ${table} WHERE guild_id = ?`, [m.guildId]);
-        return changes + this.#run('DELETE FROM guilds WHERE id = ?', [m.guildId]);
-      }
-      case 'deleteGuildRows': {
-        const table = tableName(m.table);
-        if (m.keepIds === undefined) return this.#run(`DELETE FROM ${table} WHERE guild_id = ?`, [m.guildId]);
-        // The row's id within its guild: the last key column (user_id for member-keyed tables).
-        const id = SPECS[m.table].key.at(-1)!;
-        return this.#run(`DELETE FROM ${table} WHERE guild_id = ? AND ${id} NOT IN (SELECT value FROM json_each(?))`, [m.guildId, JSON.stringify(m.keepIds)]);
-      }
+        return this.#markUnavailable(m.guildId, now);
+      case 'deleteGuild':
+        return this.#deleteGuild(m.guildId);
+      case 'deleteGuildRows':
+        return this.#deleteGuildRows(m.table, m.guildId, m.keepIds);
       case 'deleteThreads':
-        if (m.parentIds === undefined) return this.#run('DELETE FROM channels WHERE guild_id = ? AND is_thread = 1', [m.guildId]);
-        return this.#run('DELETE FROM channels WHERE guild_id = ? AND is_thread = 1 AND parent_id IN (SELECT value FROM json_each(?))', [m.guildId, JSON.stringify(m.parentIds)]);
+        return this.#deleteThreads(m.guildId, m.parentIds);
       case 'countMember':
-        return this.#run(m.delta === 1 ? MEMBER_JOINED : MEMBER_LEFT, [m.guildId, m.guildId, m.userId]);
-      case 'clearShard': {
-        let changes = 0;
-        const shard = [m.shardCount, m.shardId];
-        for (const table of GUILD_SCOPED_TABLES) changes += this.#run(`DELETE FROM ${table} WHERE guild_id IN (${SHARD_GUILDS})`, shard);
-        return changes + this.#run(`DELETE FROM guilds WHERE id IN (${SHARD_GUILDS})`, shard);
-      }
+        return this.#countMember(m.guildId, m.userId, m.delta);
+      case 'clearShard':
+        return this.#clearShard(m.shardId, m.shardCount);
       default:
         throw new ShardlineError('INVALID_INPUT', `Cannot apply mutation with unknown op ${JSON.stringify((m as { op?: unknown }).op)}`);
     }
+  }
+
+  /** Applies the packed mutation at `offset` (layout in packed-entries.ts); returns the rows SQLite changed. */
+  applyPacked(values: readonly unknown[], offset: number, now: number): number {
+    const op = values[offset] as number;
+    switch (op) {
+      case OP.upsert:
+      case OP.upsertMerge: {
+        const table = packedTable(values[offset + 1]);
+        const start = offset + 2;
+        const params = values.slice(start, start + COLUMN_KEYS[table].length);
+        const slot = NOW_SLOT[table];
+        if (slot >= 0) params[slot] = now;
+        return this.#upsert(table, op === OP.upsertMerge, params);
+      }
+      case OP.deleteById:
+        return this.#deleteById(packedTable(values[offset + 1]), values[offset + 2] as string);
+      case OP.deleteMember:
+        return this.#deleteMember(packedTable(values[offset + 1]), values[offset + 2] as string, values[offset + 3] as string);
+      case OP.markGuildUnavailable:
+        return this.#markUnavailable(values[offset + 1] as string, now);
+      case OP.deleteGuild:
+        return this.#deleteGuild(values[offset + 1] as string);
+      case OP.deleteGuildRows:
+        return this.#deleteGuildRows(packedTable(values[offset + 1]), values[offset + 2] as string, (values[offset + 3] as string[] | null) ?? undefined);
+      case OP.deleteThreads:
+        return this.#deleteThreads(values[offset + 1] as string, (values[offset + 2] as string[] | null) ?? undefined);
+      case OP.clearShard:
+        return this.#clearShard(values[offset + 1] as number, values[offset + 2] as number);
+      case OP.countMember:
+        return this.#countMember(values[offset + 1] as string, values[offset + 2] as string, values[offset + 3] as 1 | -1);
+      default:
+        throw new ShardlineError('INVALID_INPUT', `Cannot apply packed mutation with unknown op ${JSON.stringify(op)}`);
+    }
+  }
+
+  #deleteById(table: string, id: string): number {
+    return this.#run(`DELETE FROM ${tableName(table)} WHERE id = ?`, [id]);
+  }
+
+  #deleteMember(table: string, guildId: string, userId: string): number {
+    return this.#run(`DELETE FROM ${tableName(table)} WHERE guild_id = ? AND user_id = ?`, [guildId, userId]);
+  }
+
+  #markUnavailable(guildId: string, now: number): number {
+    return this.#run('UPDATE guilds SET unavailable = 1, updated_at = ? WHERE id = ?', [now, guildId]);
+  }
+
+  #deleteGuild(guildId: string): number {
+    let changes = 0;
+    for (const table of GUILD_SCOPED_TABLES) changes += this.#run(`DELETE FROM ${table} WHERE guild_id = ?`, [guildId]);
+    return changes + this.#run('DELETE FROM guilds WHERE id = ?', [guildId]);
+  }
+
+  #deleteGuildRows(table: CacheTable, guildId: string, keepIds: readonly string[] | undefined): number {
+    const name = tableName(table);
+    if (keepIds === undefined) return this.#run(`DELETE FROM ${name} WHERE guild_id = ?`, [guildId]);
+    // The row's id within its guild: the last key column (user_id for member-keyed tables).
+    const id = SPECS[table].key.at(-1)!;
+    return this.#run(`DELETE FROM ${name} WHERE guild_id = ? AND ${id} NOT IN (SELECT value FROM json_each(?))`, [guildId, JSON.stringify(keepIds)]);
+  }
+
+  #deleteThreads(guildId: string, parentIds: readonly string[] | undefined): number {
+    if (parentIds === undefined) return this.#run('DELETE FROM channels WHERE guild_id = ? AND is_thread = 1', [guildId]);
+    return this.#run('DELETE FROM channels WHERE guild_id = ? AND is_thread = 1 AND parent_id IN (SELECT value FROM json_each(?))', [guildId, JSON.stringify(parentIds)]);
+  }
+
+  #countMember(guildId: string, userId: string, delta: 1 | -1): number {
+    return this.#run(delta === 1 ? MEMBER_JOINED : MEMBER_LEFT, [guildId, guildId, userId]);
+  }
+
+  #clearShard(shardId: number, shardCount: number): number {
+    let changes = 0;
+    const shard = [shardCount, shardId];
+    for (const table of GUILD_SCOPED_TABLES) changes += this.#run(`DELETE FROM ${table} WHERE guild_id IN (${SHARD_GUILDS})`, shard);
+    return changes + this.#run(`DELETE FROM guilds WHERE id IN (${SHARD_GUILDS})`, shard);
   }
 
   /** The shard's epoch in shard_assignments as this transaction sees it (in the active set without a generation); null without a row. */
@@ -165,6 +199,12 @@ export class MutationApplier {
   commitSession(shardId: number, session: SessionCommit, now: number, generation?: number): void {
     this.#stmt(SESSION_SQL).run([generation ?? null, shardId, session.sessionId, session.seq, session.resumeGatewayUrl, session.shardCount, now]);
   }
+}
+
+function packedTable(index: unknown): CacheTable {
+  const table = TABLE_AT[index as number];
+  if (table === undefined) throw new ShardlineError('INVALID_INPUT', `Cannot apply a packed mutation on unknown table index ${JSON.stringify(index)}`);
+  return table;
 }
 
 const KNOWN_TABLES = new Set<string>(Object.keys(SPECS));

@@ -12,12 +12,14 @@ describe('openDatabase WAL checkpointing', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('checkpoints every 10 000 WAL pages by default on a writable connection', () => {
-    const db = openDatabase({ path: join(dir, 'a.db'), driverFactory: betterSqlite3Driver });
-    try {
-      expect(db.prepare('PRAGMA wal_autocheckpoint').values()).toEqual([[10_000]]);
-    } finally {
-      db.close();
+  it('checkpoints every 40 MiB of WAL by default on a writable connection, in pages of its file', () => {
+    for (const [pageSizeBytes, pages] of [[16_384, 2_560], [4_096, 10_240]] as const) {
+      const db = openDatabase({ path: join(dir, `${pageSizeBytes}.db`), driverFactory: betterSqlite3Driver, pageSizeBytes });
+      try {
+        expect(db.prepare('PRAGMA wal_autocheckpoint').values()).toEqual([[pages]]);
+      } finally {
+        db.close();
+      }
     }
   });
 

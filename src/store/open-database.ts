@@ -15,11 +15,24 @@ export interface OpenDatabaseOptions {
    */
   readonly cacheSizeKiB?: number;
   /**
-   * WAL pages after which a commit also checkpoints (writable opens; default 10 000, about
-   * 40 MiB). SQLite's 1000 makes the funnel checkpoint every few flushes, re-copying the same
-   * hot pages into the database file each time; contract 2 allows any WAL checkpointing.
+   * WAL size after which a commit also checkpoints (writable opens; default 40 MiB), turned
+   * into pages of the file's page size. SQLite's 1000 pages makes the funnel checkpoint every
+   * few flushes, re-copying the same hot pages into the database file each time; contract 2
+   * allows any WAL checkpointing.
    */
+  readonly walAutocheckpointBytes?: number;
+  /** The same mark in pages, when a caller wants an exact count (takes precedence). */
   readonly walAutocheckpointPages?: number;
+  /**
+   * Page size of a database this open creates (default 16 KiB; an existing file keeps its own).
+   * The write funnel dirties pages at random over the cache tables, and each page it writes is
+   * one WAL frame: two writes, each a round trip to LiteFS on its FUSE mount. Bigger pages hold
+   * more of the rows one transaction touches: the ingest burst of bench/ingest.ts made 224k
+   * write calls at 4 KiB, 104k at 8 KiB and 59k at 16 KiB (for 416, 483 and 518 MB), and on a
+   * LiteFS mount a transaction of 3,200 rows took 263-271, 181-204 and 125-168 ms
+   * (bench/README.md, "page size"). 32 KiB wrote fewer pages still but no faster there.
+   */
+  readonly pageSizeBytes?: number;
 }
 
 export interface DatabasePragmas {
@@ -32,7 +45,8 @@ export interface DatabasePragmas {
 }
 
 const MIN_BUSY_TIMEOUT_MS = 5000;
-export const DEFAULT_WAL_AUTOCHECKPOINT_PAGES = 10_000;
+export const DEFAULT_WAL_AUTOCHECKPOINT_BYTES = 40 * 1024 * 1024;
+export const DEFAULT_PAGE_SIZE_BYTES = 16_384;
 
 /**
  * For a connection beside the funnel's transaction thread. A checkpoint runs on whichever
@@ -41,7 +55,13 @@ export const DEFAULT_WAL_AUTOCHECKPOINT_PAGES = 10_000;
  * (bench/funnel: p99 2-3 ms, once 61 ms). Twice the thread's mark leaves checkpoints to the
  * thread while it commits, and still bounds the WAL when it sits idle.
  */
-export const BESIDE_THREAD_WAL_AUTOCHECKPOINT_PAGES = 2 * DEFAULT_WAL_AUTOCHECKPOINT_PAGES;
+export const BESIDE_THREAD_WAL_AUTOCHECKPOINT_BYTES = 2 * DEFAULT_WAL_AUTOCHECKPOINT_BYTES;
+
+/** The autocheckpoint mark in pages of this connection's file. */
+export function walAutocheckpointPagesFor(db: SqliteDriver, bytes: number): number {
+  const pageSize = Number(db.prepare('PRAGMA page_size').values()[0]?.[0] ?? 4096);
+  return Math.max(1, Math.ceil(bytes / pageSize));
+}
 
 /**
  * Opens a connection with the settings LiteFS needs (contract 2): WAL, a busy timeout of at
@@ -51,9 +71,17 @@ export const BESIDE_THREAD_WAL_AUTOCHECKPOINT_PAGES = 2 * DEFAULT_WAL_AUTOCHECKP
 export function openDatabase(options: OpenDatabaseOptions): SqliteDriver {
   const readonly = options.readonly ?? false;
   const busyTimeoutMs = options.busyTimeoutMs ?? MIN_BUSY_TIMEOUT_MS;
-  const walAutocheckpointPages = options.walAutocheckpointPages ?? DEFAULT_WAL_AUTOCHECKPOINT_PAGES;
-  if (!Number.isInteger(walAutocheckpointPages) || walAutocheckpointPages < 1) {
-    throw new ShardlineError('INVALID_CONFIG', `Cannot open ${options.path}: WAL autocheckpoint must be a positive integer of pages, got ${walAutocheckpointPages}`);
+  const walAutocheckpointBytes = options.walAutocheckpointBytes ?? DEFAULT_WAL_AUTOCHECKPOINT_BYTES;
+  const pageSize = options.pageSizeBytes ?? DEFAULT_PAGE_SIZE_BYTES;
+  if (!Number.isInteger(pageSize) || pageSize < 512 || pageSize > 65_536 || (pageSize & (pageSize - 1)) !== 0) {
+    throw new ShardlineError('INVALID_CONFIG', `Cannot open ${options.path}: page size must be a power of two from 512 to 65536 bytes, got ${pageSize}`);
+  }
+  const explicitPages = options.walAutocheckpointPages;
+  if (explicitPages !== undefined && (!Number.isInteger(explicitPages) || explicitPages < 1)) {
+    throw new ShardlineError('INVALID_CONFIG', `Cannot open ${options.path}: WAL autocheckpoint must be a positive integer of pages, got ${explicitPages}`);
+  }
+  if (!Number.isInteger(walAutocheckpointBytes) || walAutocheckpointBytes < 1) {
+    throw new ShardlineError('INVALID_CONFIG', `Cannot open ${options.path}: WAL autocheckpoint must be a positive integer of bytes, got ${walAutocheckpointBytes}`);
   }
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < MIN_BUSY_TIMEOUT_MS) {
     throw new ShardlineError('INVALID_CONFIG', `Cannot open ${options.path}: busy timeout must be an integer >= ${MIN_BUSY_TIMEOUT_MS} ms, got ${busyTimeoutMs}`);
@@ -72,11 +100,13 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDriver {
     driver.exec('PRAGMA synchronous = NORMAL');
     driver.exec(`PRAGMA cache_size = -${Math.max(2048, Math.floor(options.cacheSizeKiB ?? 32_768))}`);
     if (!readonly) {
+      // Only a file with no page yet takes a page size; WAL mode would write the first one.
+      if (Number(driver.prepare('PRAGMA page_count').values()[0]?.[0] ?? 0) === 0) driver.exec(`PRAGMA page_size = ${pageSize}`);
       const mode = String(driver.prepare('PRAGMA journal_mode = WAL').get()?.['journal_mode'] ?? '');
       if (mode.toLowerCase() !== 'wal') {
         throw new ShardlineError('STORE_UNAVAILABLE', `Cannot open ${options.path}: journal_mode stayed "${mode}" after asking for WAL`);
       }
-      driver.exec(`PRAGMA wal_autocheckpoint = ${walAutocheckpointPages}`);
+      driver.exec(`PRAGMA wal_autocheckpoint = ${explicitPages ?? walAutocheckpointPagesFor(driver, walAutocheckpointBytes)}`);
     }
     verifyPragmas(options.path, readPragmas(driver), busyTimeoutMs);
     return driver;

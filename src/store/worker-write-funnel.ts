@@ -16,8 +16,10 @@ import { systemClock } from '../core/ports.ts';
 import type { TransactionOutcome, TransactionWorker, TransactionWorkerFactory, TransactionWorkerOptions } from '../core/transaction-worker.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
 import { applyBatch, droppedWriteError, outcomeOf, staleError } from './apply-batch.ts';
+import { batchRowsLimit, nextFlushAt } from './batch-policy.ts';
 import { MutationApplier } from './mutation-applier.ts';
-import { DEFAULT_WAL_AUTOCHECKPOINT_PAGES } from './open-database.ts';
+import { packEntries } from './packed-entries.ts';
+import { DEFAULT_WAL_AUTOCHECKPOINT_BYTES, walAutocheckpointPagesFor } from './open-database.ts';
 import type { FlushInfo, WriteFunnelOptions, WriteFunnelStats } from './write-funnel.ts';
 import { WRITE_DEFAULTS, WriteQueue } from './write-queue.ts';
 
@@ -35,9 +37,11 @@ export interface WorkerWriteFunnelOptions extends Omit<WriteFunnelOptions, 'db'>
    */
   readonly fallbackDb?: SqliteDriver;
   /**
-   * Rows sent to the thread per transaction, at most (default 20 000; an entry is never split).
-   * The queue grows while a batch is on the thread; without a cap the next batch would carry
-   * all of it, as one structured clone held in both heaps at once.
+   * Rows sent to the thread per transaction while transactions are quick (default 20 000; an
+   * entry is never split). The queue grows while a batch is on the thread; without a cap the
+   * next batch would carry all of it, as one clone held in both heaps at once. Once a
+   * transaction takes longer than the flush interval (slow storage), a batch may carry up to
+   * the high-water mark (batch-policy.ts).
    */
   readonly maxBatchRows?: number;
 }
@@ -66,6 +70,9 @@ export class WorkerWriteFunnel implements Writer {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = 0;
   #retryAt = 0;
+  /** The last transaction's duration, which sizes and times the next (batch-policy.ts). */
+  #lastTransactionMs: number | null = null;
+  #afterTransactionMs: number | null = null;
   #inFlight: Promise<ShardlineError | null> | null = null;
   #paused = 0;
   /** flush() calls waiting for the pause of exclusive() or drain() to end. */
@@ -221,14 +228,19 @@ export class WorkerWriteFunnel implements Writer {
     return this.#queue.takeAll();
   }
 
+  #batchRowsLimit(): number {
+    return batchRowsLimit({ maxBatchRows: this.#maxBatchRows, highWaterRows: this.#highWaterRows, intervalMs: this.#intervalMs, lastTransactionMs: this.#lastTransactionMs });
+  }
+
   stats(): WriteFunnelStats {
-    return { ...this.#stats, thread: this.#inline === null, threadHeapBytes: this.#worker?.heapUsedBytes ?? null, mergedEntries: this.#queue.folded, queuedEntries: this.#queue.length, queuedRows: this.#queue.rows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#queue.held };
+    return { ...this.#stats, batchRowsLimit: this.#batchRowsLimit(), thread: this.#inline === null, threadHeapBytes: this.#worker?.heapUsedBytes ?? null, mergedEntries: this.#queue.folded, queuedEntries: this.#queue.length, queuedRows: this.#queue.rows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#queue.held };
   }
 
   #schedule(): void {
     if (!this.#started || this.#closed || this.#paused > 0 || this.#inFlight || this.#queue.length === 0) return;
     const now = this.#clock.now();
-    const soon = this.#queue.rows >= this.#thresholdRows ? now : now + this.#intervalMs;
+    const soon = nextFlushAt({ now, queuedRows: this.#queue.rows, intervalMs: this.#intervalMs, thresholdRows: this.#thresholdRows, afterTransactionMs: this.#afterTransactionMs });
+    this.#afterTransactionMs = null;
     const due = Math.max(soon, this.#retryAt);
     if (this.#timer !== undefined && this.#timerDue <= due) return;
     this.#clearTimer();
@@ -257,8 +269,9 @@ export class WorkerWriteFunnel implements Writer {
 
   async #send(): Promise<ShardlineError | null> {
     if (this.#queue.length === 0) return null;
-    const { batch, rows: batchRows } = this.#queue.head(this.#maxBatchRows);
+    const { batch, rows: batchRows } = this.#queue.head(this.#batchRowsLimit());
     const started = performance.now();
+    const startedAt = this.#clock.now();
     // The epoch can go stale between enqueue and commit (a move happened meanwhile).
     const kept: WriteEntry[] = [];
     for (const entry of batch) {
@@ -278,7 +291,7 @@ export class WorkerWriteFunnel implements Writer {
       const now = this.#clock.now();
       outcome = outcomeOf(() => {
         // That connection left checkpoints to the thread; now it is the one that commits.
-        if (!inline.checkpoints) inline.db.exec(`PRAGMA wal_autocheckpoint = ${DEFAULT_WAL_AUTOCHECKPOINT_PAGES}`);
+        if (!inline.checkpoints) inline.db.exec(`PRAGMA wal_autocheckpoint = ${walAutocheckpointPagesFor(inline.db, DEFAULT_WAL_AUTOCHECKPOINT_BYTES)}`);
         inline.checkpoints = true;
         return applyBatch(inline.db, inline.applier, kept, now, { fenced: this.#o.fence !== undefined });
       });
@@ -290,12 +303,15 @@ export class WorkerWriteFunnel implements Writer {
         this.#stats.threadRestarts += 1;
       }
       this.#worker ??= this.#o.workers({ databasePath: this.#o.databasePath, ...(this.#o.failNext ? { failNext: this.#o.failNext } : {}) });
-      outcome = await this.#worker.run({ entries: kept, now: this.#clock.now(), fenced: this.#o.fence !== undefined });
+      outcome = await this.#worker.run({ packed: packEntries(kept), now: this.#clock.now(), fenced: this.#o.fence !== undefined });
       if (outcome.ok) this.#threadCommitted = true;
       else if (outcome.sqliteCode === undefined && !this.#threadCommitted) await this.#threadFailedToStart(outcome.message);
     }
     if (!outcome.ok) return this.#failed(outcome, batch.length, batchRows);
     const durationMs = performance.now() - started;
+    // On the funnel's clock (tests drive it), like the schedule these durations feed.
+    this.#lastTransactionMs = this.#clock.now() - startedAt;
+    this.#afterTransactionMs = this.#lastTransactionMs;
     // Entries enqueued while the batch was in flight stay queued for the next one.
     this.#queue.removeHead(batch.length, batchRows);
     const s = this.#stats;

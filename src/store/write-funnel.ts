@@ -47,6 +47,8 @@ export interface WriteFunnelStats {
   readonly droppedEntries: number;
   /** Entries without rows folded into their shard's previous unsent entry (transaction thread only). */
   readonly mergedEntries?: number;
+  /** Rows the next transaction may carry (thread only): grows on slow storage, see batch-policy.ts. */
+  readonly batchRowsLimit?: number;
   /** True when transactions run on a thread (writeFunnel 'thread'), false on the event loop. */
   readonly thread: boolean;
   /** Transaction threads started again after one died (thread only). */

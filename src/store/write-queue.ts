@@ -202,7 +202,9 @@ export class WriteQueue {
     if (index === undefined) return false;
     const last = this.#entries[index];
     if (!last || last.shardId !== entry.shardId || last.epoch !== entry.epoch || last.generation !== entry.generation) return false;
-    this.#entries[index] = { ...last, session: entry.session };
+    // The queue owns its entries (no batch holds this one: head() closed it to folding), so the
+    // later session is set in place rather than on a copy made for every folded event.
+    (last as { session?: WriteEntry['session'] }).session = entry.session;
     this.#folded += 1;
     return true;
   }

@@ -118,6 +118,22 @@ describe('dashboard in a real browser (headless chromium)', () => {
     await page.locator('ol.timeline li[data-event="move"]').filter({ hasText: `shard ${shardId} moved ${from} → ${to}` }).first().waitFor({ timeout: 30_000 });
     await waitFor(() => shardMapInCluster(cluster).get(shardId) === to, { timeoutMs: 30_000, message: `shard ${shardId} runs on ${to}` });
 
+    // The charts: events/s per node (one line each) and per shard, the replica's forwarding queue,
+    // its staleness, and where the transaction time lives (only the primary commits).
+    const charts = page.locator('section[aria-label="charts"]');
+    await waitFor(async () => (await charts.locator('[data-chart="events-by-shard"] polyline').count()) === 4, { timeoutMs: 30_000, message: 'a line per shard on the events chart' });
+    expect(await charts.locator('[data-chart]').evaluateAll((els) => els.map((e) => e.getAttribute('data-chart')))).toEqual(['events-by-node', 'events-by-shard', 'queue', 'transaction-ms', 'staleness']);
+    expect((await charts.locator('[data-chart="events-by-node"] polyline').evaluateAll((els) => els.map((e) => e.getAttribute('data-series')))).sort()).toEqual(cluster.nodes.map((n) => n.id).sort());
+    // A few samples (one every 2 s), so the lines on the screenshot are lines.
+    await waitFor(async () => ((await charts.locator('[data-chart="events-by-shard"] polyline').first().getAttribute('points')) ?? '').split(' ').length >= 4, {
+      timeoutMs: 30_000,
+      message: 'four points on the first shard line',
+    });
+    await charts.locator('[data-chart="staleness"] polyline').waitFor();
+    await charts.locator('[data-chart="queue"] h3').filter({ hasText: 'Writes waiting for the primary' }).waitFor();
+    await charts.locator('[data-chart="transaction-ms"]').getByText('Only the primary commits').waitFor();
+    expect(await charts.locator('svg[role="img"]').first().getAttribute('aria-label')).toMatch(/events\/s/);
+
     // Some traffic on the screenshot: every shard past its READY.
     await waitFor(async () => {
       const seqs = await page.$$eval('section[aria-label="shard map"] tr[data-shard] td:nth-child(4)', (tds) => tds.map((td) => Number(td.textContent)));

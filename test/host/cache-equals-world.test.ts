@@ -98,13 +98,37 @@ describe('cache equals the simulated world after a long stream with a reconnect 
     await settled(host, recorded);
     expect(emitted).toBe(TOTAL_EVENTS);
     expect(discord.stats.identifies).toBe(identifiesAtStart);
+    expectDeliveredOnce(recorded);
+    expectCacheEqualsWorld(host);
+  });
+
+  it('replay mode: a burst encoded ahead of time, with a reconnect mid-play, leaves the same cache as the world', { timeout: 180_000 }, async () => {
+    const recorded: Recorded[] = [];
+    const host = await start(recorded);
+    expect(discord.replay.prepare(TOTAL_EVENTS, CHUNK)).toBe(TOTAL_EVENTS);
+    let played = discord.replay.play(2000);
+    // Shard 1 reconnects (op 7) and resumes while chunks encoded for its old socket are played.
+    expect(discord.faults.reconnect(1)).toBe(1);
+    played += discord.replay.play(2000);
+    await waitFor(() => host.status().shards.some((s) => s.shardId === 1 && s.resumes >= 1 && s.status === 'ready'), { timeoutMs: 20_000, message: 'shard 1 resumed' });
+    played += discord.replay.play(TOTAL_EVENTS);
+    expect(played).toBe(TOTAL_EVENTS);
+    await settled(host, recorded);
+    expect(discord.stats.identifies).toBe(SHARDS);
+    expectDeliveredOnce(recorded);
+    expectCacheEqualsWorld(host);
+  });
+
+  const expectDeliveredOnce = (recorded: Recorded[]): void => {
     for (let shardId = 0; shardId < SHARDS; shardId++) {
       const check = discord.ledger.check(shardId, handledBy(recorded, shardId));
       expect(check.lost).toEqual([]);
       expect(check.duplicated).toEqual([]);
       expect(check.delivered).toBe(discord.ledger.eventCount(shardId));
     }
+  };
 
+  const expectCacheEqualsWorld = (host: Host): void => {
     // Counts first (cheap to read in a failure), then every row field by field.
     const world = discord.world;
     const want = expectedFromWorld(world);
@@ -125,5 +149,5 @@ describe('cache equals the simulated world after a long stream with a reconnect 
     }
     for (const userId of users.keys()) expect(world.users.has(userId), `cached user ${userId} exists in the world`).toBe(true);
     expect(users.size).toBeGreaterThanOrEqual(memberUserIds.size);
-  });
+  };
 });

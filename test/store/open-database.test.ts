@@ -35,6 +35,25 @@ describe('openDatabase', () => {
     }
   });
 
+  it('creates a database with 16 KiB pages and leaves an existing file its own page size', () => {
+    const fresh = openDatabase({ path: join(dir, 'new.db'), driverFactory: betterSqlite3Driver });
+    try {
+      expect(fresh.prepare('PRAGMA page_size').values()).toEqual([[16384]]);
+    } finally {
+      fresh.close();
+    }
+    const old = openDatabase({ path: join(dir, 'old.db'), driverFactory: betterSqlite3Driver, pageSizeBytes: 4096 });
+    old.exec('CREATE TABLE t (x)');
+    old.close();
+    const again = openDatabase({ path: join(dir, 'old.db'), driverFactory: betterSqlite3Driver });
+    try {
+      expect(again.prepare('PRAGMA page_size').values()).toEqual([[4096]]);
+    } finally {
+      again.close();
+    }
+    expect(() => openDatabase({ path: join(dir, 'b.db'), driverFactory: betterSqlite3Driver, pageSizeBytes: 5000 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('power of two') }));
+  });
+
   it('refuses a connection someone left in EXCLUSIVE locking mode, and closes it', () => {
     let closed = false;
     const exclusive: SqliteDriverFactory = (options) => {

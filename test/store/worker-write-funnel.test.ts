@@ -73,6 +73,33 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     expect(threads).toHaveLength(1);
   });
 
+  it('grows its batches once a transaction takes longer than the flush interval (slow storage)', async () => {
+    const sizes = async (slow: boolean): Promise<number[]> => {
+      const clock = { ms: 1_000, now: () => clock.ms };
+      const flushes: number[] = [];
+      const funnel = make({
+        clock,
+        flushIntervalMs: 50,
+        maxBatchRows: 10,
+        highWaterRows: 1_000,
+        // Each transaction "takes" 100 ms on the funnel's clock: longer than the interval it is compared with below.
+        workers: (options) => {
+          const inner = workers(options);
+          return { get running() { return inner.running; }, get heapUsedBytes() { return inner.heapUsedBytes; }, close: () => inner.close(), run: (batch) => { if (slow) clock.ms += 100; return inner.run(batch); } };
+        },
+        flushListener: (info) => flushes.push(info.entries),
+      });
+      funnel.start();
+      for (let seq = 1; seq <= 30; seq++) await funnel.enqueue(entry(1, seq));
+      await funnel.flush();
+      await funnel.close();
+      return flushes;
+    };
+    // 2 rows per entry: at most 5 entries under the cap of 10 rows.
+    expect(await sizes(false)).toEqual([5, 5, 5, 5, 5, 5]);
+    expect(await sizes(true)).toEqual([5, 25]);
+  });
+
   it('flushes on its own after the interval', async () => {
     const funnel = make();
     funnel.start();
@@ -255,14 +282,14 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
       };
     };
     const reports: ShardlineError[] = [];
-    db.exec('PRAGMA wal_autocheckpoint = 20000'); // as PrimaryRole opens it beside a thread
+    db.exec('PRAGMA wal_autocheckpoint = 5120'); // as PrimaryRole opens it beside a thread
     const funnel = make({ workers: broken, fallbackDb: db, errorListener: (error) => reports.push(error) });
     funnel.start();
     await funnel.enqueue(entry(10, 1));
     await waitFor(() => listShardSessions(db).find((s) => s.shardId === 10)?.seq === 1, { timeoutMs: 10_000, message: 'committed on the fallback' });
     expect(started).toBe(2);
     expect(funnel.stats()).toMatchObject({ thread: false, queuedEntries: 0, transactions: 1 });
-    expect(db.prepare('PRAGMA wal_autocheckpoint').values()[0]?.[0]).toBe(10_000); // it commits now, so it checkpoints too
+    expect(db.prepare('PRAGMA wal_autocheckpoint').values()[0]?.[0]).toBe(2_560); // it commits now, so it checkpoints too (40 MiB of 16 KiB pages)
     expect(reports.map((r) => r.message)).toContainEqual(expect.stringMatching(/transaction thread could not start \(the transaction thread failed: Cannot find module 'better-sqlite3'.*committing on the event loop from now on/));
     await funnel.enqueue(entry(10, 2));
     await funnel.flush();

@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'hono/utils/buffer';
 import type { Logger } from '../../core/ports.ts';
 import { requireBearer } from '../secret-auth.ts';
 import { endAdminSession, startAdminSession } from './admin-session.ts';
+import { chartsOf, type ChartsModel, type MetricsSample } from './chart-model.ts';
 import { parseSessions, toDashboardModel, type DashboardModel } from './dashboard-model.ts';
 import { DashboardPage, DisabledPage, LivePanels, LoginPage } from './dashboard-page.tsx';
 
@@ -12,6 +13,8 @@ export interface DashboardDeps {
   readonly logger: Logger;
   status(): unknown;
   query(sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number }): { readonly columns: readonly string[]; readonly rows: readonly unknown[][] };
+  /** The node's recent samples for the charts (src/host/metrics-history.ts); absent: no charts. */
+  history?(): readonly MetricsSample[];
 }
 
 /** The active set's sessions: during a reshard the new set's shards have sessions of their own. */
@@ -44,6 +47,8 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono {
     return toDashboardModel(deps.status(), sessions, Date.now());
   };
 
+  const charts = (): ChartsModel | null => (deps.history ? chartsOf(deps.history()) : null);
+
   // Only on the dashboard's own paths: mounted at '/', a '*' here would touch every route.
   const noStore: MiddlewareHandler = async (c, next) => {
     await next();
@@ -67,10 +72,10 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono {
       allowed = false;
     }
     if (!allowed) return c.html(<LoginPage nodeId={nodeId()} nonce={nonce} />);
-    return c.html(<DashboardPage model={model()} nonce={nonce} />);
+    return c.html(<DashboardPage model={model()} nonce={nonce} charts={charts()} />);
   });
 
-  app.get('/dashboard/live', admin, (c) => c.html(<LivePanels model={model()} />));
+  app.get('/dashboard/live', admin, (c) => c.html(<LivePanels model={model()} charts={charts()} />));
 
   app.post('/login', async (c) => {
     const nonce = newNonce();

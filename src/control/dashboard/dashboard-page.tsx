@@ -1,6 +1,8 @@
 import type { Child, FC } from 'hono/jsx';
 import { raw } from 'hono/html';
 import { DASHBOARD_CSS, DASHBOARD_SCRIPT } from './dashboard-assets.ts';
+import type { ChartsModel } from './chart-model.ts';
+import { CHARTS_CSS, Charts } from './dashboard-charts.tsx';
 import { formatAge, type DashboardModel, type NodeView, type ShardView } from './dashboard-model.ts';
 import type { RestView } from './dashboard-rest.ts';
 
@@ -13,7 +15,7 @@ const Layout: FC<{ title: string; nonce: string; children?: Child }> = ({ title,
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light" />
         <title>{title}</title>
-        <style nonce={nonce}>{raw(DASHBOARD_CSS)}</style>
+        <style nonce={nonce}>{raw(DASHBOARD_CSS + CHARTS_CSS)}</style>
       </head>
       <body>{children}</body>
     </html>
@@ -53,10 +55,10 @@ export const DisabledPage: FC<{ nodeId: string | null; nonce: string }> = ({ nod
 );
 
 /** The whole page; `#live` is re-rendered by GET /dashboard/live every second. */
-export const DashboardPage: FC<{ model: DashboardModel | null; nonce: string }> = ({ model, nonce }) => (
+export const DashboardPage: FC<{ model: DashboardModel | null; nonce: string; charts?: ChartsModel | null }> = ({ model, nonce, charts }) => (
   <Layout title={model ? `shardline · ${model.self.id} (${model.self.role})` : 'shardline'} nonce={nonce}>
     <div id="live">
-      <LivePanels model={model} />
+      <LivePanels model={model} charts={charts ?? null} />
     </div>
     <div id="notice" aria-live="polite"></div>
     <dialog id="action"></dialog>
@@ -64,7 +66,7 @@ export const DashboardPage: FC<{ model: DashboardModel | null; nonce: string }> 
   </Layout>
 );
 
-export const LivePanels: FC<{ model: DashboardModel | null }> = ({ model }) => {
+export const LivePanels: FC<{ model: DashboardModel | null; charts?: ChartsModel | null }> = ({ model, charts }) => {
   if (!model) {
     return (
       <main>
@@ -118,6 +120,12 @@ export const LivePanels: FC<{ model: DashboardModel | null }> = ({ model }) => {
         </section>
         {model.rest ? <RestPanel rest={model.rest} /> : null}
         <ReshardPanel model={model} />
+        {charts ? (
+          <>
+            <h2>Last minutes</h2>
+            <Charts charts={charts} />
+          </>
+        ) : null}
         <h2>Nodes and their shards</h2>
         <section class="nodes" aria-label="shard map">
           {model.nodes.map((node) => (
