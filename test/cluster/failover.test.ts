@@ -7,10 +7,24 @@ import { waitFor } from '../helpers/wait-for.ts';
 const NODES = ['node-a', 'node-b', 'node-c'];
 const SHARDS = [0, 1, 2, 3, 4, 5];
 
+/**
+ * Every shard ready on exactly one node and the placement balanced (as many on each node): on a
+ * busy machine the primary may place shards before the replicas join, and a rebalance still to
+ * come would move shards among the survivors while the test watches them.
+ */
 async function settled(cluster: SimCluster): Promise<void> {
   await waitFor(
-    () => cluster.running().size === SHARDS.length && [...cluster.running().values()].every((o) => o.length === 1) && [...cluster.nodes.values()].every((n) => !n.host.readiness().reasons.some((r) => r.startsWith('shard'))),
-    { timeoutMs: 60_000, message: 'every shard ready on exactly one node' },
+    () => {
+      const running = cluster.running();
+      const perNode = NODES.map((id) => [...running.values()].filter((owners) => owners[0] === id).length);
+      return (
+        running.size === SHARDS.length &&
+        [...running.values()].every((o) => o.length === 1) &&
+        perNode.every((n) => n === SHARDS.length / NODES.length) &&
+        [...cluster.nodes.values()].every((n) => !n.host.readiness().reasons.some((r) => r.startsWith('shard')))
+      );
+    },
+    { timeoutMs: 60_000, message: 'every shard ready on exactly one node, as many on each' },
   );
 }
 
