@@ -71,12 +71,13 @@ describe('partition and cold start on the simulated LiteFS', () => {
     const spacedPerBucket = (grants: unknown[][]): void => {
       for (let bucket = 0; bucket < 4; bucket++) {
         const times = grants.filter((g) => Number(g[0]) === bucket).map((g) => Number(g[1]));
-        expect(times).toHaveLength(4);
+        expect(times.length).toBeGreaterThanOrEqual(4);
         for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(spacingMs);
       }
     };
     const coldStart = ledger();
     expect(coldStart).toHaveLength(16);
+    expect(coldStart.map((g) => Number(g[0])).sort()).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
     spacedPerBucket(coldStart);
 
     // Which nodes identified at the cold start depends on which had joined when the primary
@@ -88,13 +89,23 @@ describe('partition and cold start on the simulated LiteFS', () => {
       timeoutMs: 60_000,
       message: () => `every node runs 5 or 6 ready shards\n${cluster.dump()}`,
     });
-    for (let shardId = 0; shardId < 16; shardId++) expect(cluster.discord.faults.invalidSession(shardId, false)).toBe(1);
-    await waitFor(() => cluster.discord.stats.identifies === 32 && [...cluster.nodes.values()].every((n) => n.host.runners().every((r) => r.shard.status === 'ready')), {
+    const shardIds = Array.from({ length: 16 }, (_, s) => s);
+    const session = (s: number): string | null | undefined => cluster.discord.connections(s).find((c) => c.open)?.sessionId;
+    const old = new Map(shardIds.map((s) => [s, session(s)]));
+    // A shard between two connections (a heartbeat missed on a busy machine) has none to
+    // invalidate: it is asked again once it has one.
+    const pending = new Set(shardIds);
+    await waitFor(() => {
+      for (const s of [...pending]) if (cluster.discord.faults.invalidSession(s, false) > 0) pending.delete(s);
+      return pending.size === 0;
+    }, { message: () => `every session invalidated; left: ${[...pending].join(', ')}` });
+    await waitFor(() => shardIds.every((s) => { const now = session(s); return now && now !== old.get(s) && cluster.running().get(s)?.length === 1; }) && [...cluster.nodes.values()].every((n) => n.host.runners().every((r) => r.shard.status === 'ready')), {
       timeoutMs: 60_000,
       message: () => `all 16 identified again\n${cluster.dump()}`,
     });
-    const again = ledger().slice(16);
-    expect(again).toHaveLength(16);
+    // Every grant since the cold start: one per shard, more if a connection dropped mid-identify.
+    const again = ledger().slice(coldStart.length);
+    expect(again.length).toBeGreaterThanOrEqual(16);
     expect(new Set(again.map((g) => g[2]))).toEqual(new Set(NODES));
     spacedPerBucket(again);
   });
