@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoBot } from '../../src/demo/demo-bot.ts';
 import { DemoCluster } from '../../src/demo/demo-cluster.ts';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.ts';
+import { unpackBundledChromium } from '../helpers/bundled-chromium.ts';
 import { launchHeadlessChromium } from '../helpers/headless-chromium.ts';
 import { tempDir } from '../helpers/test-host.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -34,6 +35,11 @@ function sameMap(a: Map<number, string>, b: Map<number, string>): boolean {
 
 describe('dashboard in a real browser (headless chromium)', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
+  // The first run of a clone unpacks 210 MB of browser: done here, outside the test's own time.
+  // A failure is left for the launch to report, with every browser it tried.
+  beforeAll(async () => {
+    if (!process.env['SHARDLINE_CHROMIUM']) await unpackBundledChromium().catch(() => undefined);
+  });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
