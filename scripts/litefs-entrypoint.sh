@@ -109,4 +109,13 @@ if [ "$LITEFS_EXEC" = none ]; then
   # An empty value leaves `exec:` null in the YAML, so LiteFS runs no app.
   LITEFS_EXEC=""
 fi
+# exec, not a child: LiteFS itself must be the process the platform signals on a stop (Fly sends
+# kill_signal to the entrypoint). LiteFS 0.5 (cmd/litefs/main.go, runMount) then sends that same
+# signal to its exec'd app (shardline) and waits for it to exit, with no time limit of its own,
+# before it unmounts the FUSE mount and releases the lease. So shardline's graceful leave (the
+# lease handed on, every shard moved by resume) runs on a mounted database, and LiteFS releases
+# nothing mid-leave; only the platform's SIGKILL after kill_timeout cuts it short. LiteFS reads a
+# single signal: a second one is not passed on (the leave's own SHARDLINE_LEAVE_TIMEOUT_MS and
+# the platform's kill timeout bound the stop instead). A shell here that trapped the signal and
+# waited would add nothing but a second process in the way of the signal.
 exec "$LITEFS_BIN" mount -config "$LITEFS_CONFIG" "$@"

@@ -18,6 +18,8 @@ export type SqlRow = Record<string, unknown>;
 export interface BotQueryOptions {
   readonly maxRows?: number;
   readonly timeoutMs?: number;
+  /** The result's size as JSON (a BLOB counted as its base64) at most; default 4 MiB. */
+  readonly maxBytes?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -30,15 +32,17 @@ export interface BotContext {
   readonly rest: REST;
   /**
    * Read-only SQL against this node's cache (LiteFS replica or the embedded database), on the
-   * event loop: for quick lookups. Nothing else on this node runs until it returns.
+   * event loop: for quick lookups. Nothing else on this node runs until it returns. More than
+   * 100,000 rows or 8 MiB (as JSON) throws TOO_LARGE, counted as the rows come.
    */
   sql<T extends SqlRow = SqlRow>(query: string, params?: readonly unknown[]): T[];
   /**
    * The same SQL off the event loop, in a query process of the bot's own (apart from POST
    * /query's, so neither waits behind the other; on the event loop only where the runtime has
-   * none): for reports, joins and aggregates that may take a while. Defaults: 1,000 rows and
-   * 5 s; more rows than `maxRows` (TOO_LARGE) or a statement past `timeoutMs` (TIMEOUT) reject
-   * with a ShardlineError rather than resolve with part of the answer.
+   * none): for reports, joins and aggregates that may take a while. Defaults: 1,000 rows, 4 MiB
+   * (the rows as JSON) and 5 s; more rows than `maxRows` or bytes than `maxBytes` (TOO_LARGE) or
+   * a statement past `timeoutMs` (TIMEOUT) reject with a ShardlineError rather than resolve with
+   * part of the answer. A BLOB comes back as a Uint8Array.
    */
   query<T extends SqlRow = SqlRow>(query: string, params?: readonly unknown[], options?: BotQueryOptions): Promise<T[]>;
   /** Sends a gateway payload on this shard (presence, request members), rate-limited. */

@@ -4,9 +4,10 @@ import { ShardlineError, isShardlineError } from './core/errors.ts';
 import type { Runtime } from './core/runtime.ts';
 import { ADMIN_COMMANDS, runAdminCommand, type AdminCommand } from './cli/admin-commands.ts';
 import { runQueryCommand } from './cli/query-command.ts';
+import { shutdownSignals, type ShutdownSignals } from './cli/shutdown-signals.ts';
 import { runDemo } from './demo/run-demo.ts';
 import { runFakeDiscordCommand } from './discord-sim/cli-fake-discord.ts';
-import { Host, VERSION } from './host.ts';
+import { Host, VERSION, type LeaveReport } from './host.ts';
 import { createLogger } from './log/create-logger.ts';
 
 export const USAGE = `shardline ${VERSION}: a Discord bot host whose shards move between machines by RESUME
@@ -22,6 +23,7 @@ Commands:
   move <shard> <node>   move a shard to another node by RESUME
   drain <node>          move every shard off a node; --undrain to let it take shards again
   status                nodes, shards per node and the identify budget, as a table
+  reshard <count|auto>  change the shard count live: a new set starts beside the old one
   help [command]        this text, or a command's options
   version               print the version
 
@@ -49,7 +51,7 @@ export async function runCli(runtime: Runtime): Promise<number> {
   try {
     switch (command) {
       case 'start':
-        return await start(runtime, rest, stopSignal());
+        return await start(runtime, rest);
       case 'demo': {
         const logger = createLogger({ level: runtime.env['SHARDLINE_LOG_LEVEL'] ?? 'warn' });
         return await runDemo(rest, runtime, { stdout: runtime.stdout, signal: stopSignal(), logger });
@@ -60,6 +62,7 @@ export async function runCli(runtime: Runtime): Promise<number> {
       case 'move':
       case 'drain':
       case 'status':
+      case 'reshard':
         return await runAdminCommand(command, rest, runtime);
       case 'fake-discord':
         return await runFakeDiscordCommand(rest, {
@@ -87,7 +90,17 @@ export async function runCli(runtime: Runtime): Promise<number> {
   }
 }
 
-async function start(runtime: Runtime, argv: readonly string[], signal: AbortSignal): Promise<number> {
+async function start(runtime: Runtime, argv: readonly string[]): Promise<number> {
+  const signals = shutdownSignals(runtime);
+  try {
+    return await startNode(runtime, argv, signals);
+  } finally {
+    signals.off();
+  }
+}
+
+async function startNode(runtime: Runtime, argv: readonly string[], signals: ShutdownSignals): Promise<number> {
+  const signal = signals.stop;
   const config = loadConfig({ env: runtime.env, argv, hostname: runtime.hostname });
   const logger = createLogger({ level: config.logLevel, base: { node: config.nodeId } });
   const bot = config.botModule === null ? undefined : await importBot(config.botModule, runtime.resolveModule);
@@ -104,9 +117,26 @@ async function start(runtime: Runtime, argv: readonly string[], signal: AbortSig
     runtime.stderr(`shardline node ${config.nodeId} running; HTTP API on ${host.url ?? 'off'}\n`);
     await stopping;
   }
-  runtime.stderr('stopping: detaching shards resumably and committing their sessions\n');
-  await host.close();
+  // Contract 11: a cluster node leaves (lease and shards handed on) before it stops; a second signal cuts that short.
+  runtime.stderr(`stopping: leaving the cluster (at most ${config.leaveTimeoutMs} ms; a second signal stops at once), then detaching what is left resumably\n`);
+  const report = await host.leave({ signal: signals.now });
+  runtime.stderr(`stopped after ${report.tookMs} ms: ${describeLeave(report)}\n`);
   return 0;
+}
+
+function describeLeave(report: LeaveReport): string {
+  switch (report.outcome) {
+    case 'left':
+      return `every shard (${report.shards}) moved to other nodes by resume${report.newPrimary ? `; ${report.newPrimary} took the lease after ${report.primaryHandoffMs} ms` : ''}`;
+    case 'deadline':
+      return `${report.shards - report.leftover} of ${report.shards} shards moved by resume before the deadline; ${report.leftover} detached resumably`;
+    case 'interrupted':
+      return `stopped at once on a second signal; ${report.leftover} shards detached resumably`;
+    case 'alone':
+      return 'no other live node: shards detached resumably';
+    default:
+      return 'shards detached resumably';
+  }
 }
 
 function report(runtime: Runtime, error: unknown): number {

@@ -23,23 +23,28 @@ import { ClusterLink } from './host/cluster-link.ts';
 import { createNodeAgent } from './host/create-node-agent.ts';
 import { createPrimaryRole } from './host/create-primary-role.ts';
 import { defaultLeadership } from './host/default-leadership.ts';
+import type { LeaveReport } from './host/graceful-leave.ts';
+import { leaveFor, type HostLeave } from './host/host-leave.ts';
 import { createRest, fetchGatewayBot } from './host/gateway-info.ts';
 import { HostOperations } from './host/host-operations.ts';
 import type { HostOptions } from './host/host-options.ts';
 import { hostReadiness, hostStatus, type HostStatus } from './host/host-status.ts';
 import { LoopStallMonitor } from './host/loop-stall-monitor.ts';
 import { openReadDatabase } from './host/read-database.ts';
+import { RestBudgetHost } from './host/rest-budget-host.ts';
 import { RoleSwitch } from './host/role-switch.ts';
 import { serveControlApp } from './host/serve-control-app.ts';
 import type { ShardRunner } from './host/shard-runner.ts';
 import { startupProgress, untilAllReady, type StartupProgress } from './host/startup-progress.ts';
 import { stopRunners } from './host/stop-runners.ts';
 import { silentLogger } from './log/create-logger.ts';
-import { READ_ONLY_QUERY_DEFAULTS, runReadOnlyQuery, type ReadOnlyQueryResult } from './store/queries.ts';
-import { QueryThreads } from './store/query-threads.ts';
+import { EVENT_LOOP_READ_MAX_BYTES, READ_ONLY_QUERY_DEFAULTS, queryLimits, runReadOnlyQuery, type ReadOnlyQueryResult } from './store/queries.ts';
+import { QueryThreads, type EncodedQueryResult } from './store/query-threads.ts';
+import { queryResultJson } from './store/result-json.ts';
 
 export type { HostOptions } from './host/host-options.ts';
 export type { StartupProgress } from './host/startup-progress.ts';
+export type { LeaveReport } from './host/graceful-leave.ts';
 
 export const VERSION = '0.1.0';
 
@@ -64,6 +69,8 @@ export class Host extends TypedEmitter<HostEvents> {
   readonly #link: ClusterLink;
   readonly #role: RoleSwitch;
   #rest: REST | null = null;
+  /** ctx.rest and this node's part of the cluster's REST budget (contract 12). */
+  #restBudget: RestBudgetHost | null = null;
   #gateway: RESTGetAPIGatewayBotResult | null = null;
   #shardCount = 0;
   #http: HttpServerHandle | null = null;
@@ -75,7 +82,8 @@ export class Host extends TypedEmitter<HostEvents> {
   #writer: RoutingWriter | null = null;
   #agent: NodeAgent | null = null;
   #unsubscribe: (() => void) | null = null;
-  #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
+  #state: 'new' | 'starting' | 'running' | 'leaving' | 'closing' | 'closed' = 'new';
+  #leave: HostLeave | null = null;
   #startedAt = 0;
   readonly #operations: HostOperations;
   readonly #loop: LoopStallMonitor;
@@ -89,7 +97,11 @@ export class Host extends TypedEmitter<HostEvents> {
     const named = logger.bindings?.()['node'] === options.config.nodeId;
     this.#log = logger.child({ component: 'host', ...(named ? {} : { node: options.config.nodeId }) });
     this.#leadership = options.leadership ?? defaultLeadership(options.config, this.#log, options.fetch);
-    this.#loop = new LoopStallMonitor({ logger: this.#log.child({ component: 'event-loop' }) });
+    this.#loop = new LoopStallMonitor({
+      logger: this.#log.child({ component: 'event-loop' }),
+      ...(options.runtime.threadCpuMs ? { threadCpuMs: options.runtime.threadCpuMs } : {}),
+      ...options.loopStall,
+    });
     this.#role = new RoleSwitch({
       create: () =>
         createPrimaryRole({
@@ -105,6 +117,11 @@ export class Host extends TypedEmitter<HostEvents> {
           agentOrThrow: () => this.#agentOrThrow(),
           client: () => this.#link.clientOrThrow(),
           urlOf: (nodeId) => this.#link.urlOf(nodeId),
+          gatewayBot: async () => {
+            const info = await fetchGatewayBot(this.#rest!, this.config.apiUrl);
+            const limit = info.session_start_limit;
+            return { shards: info.shards, sessionStartLimit: { total: limit.total, remaining: limit.remaining, resetAfterMs: limit.reset_after, maxConcurrency: Math.max(1, limit.max_concurrency) } };
+          },
         }),
       writer: () => this.#writer,
       closing: () => this.#state === 'closing' || this.#state === 'closed',
@@ -123,18 +140,23 @@ export class Host extends TypedEmitter<HostEvents> {
       signal: this.#closing.signal,
       leadership: this.#leadership,
       primary: () => this.#role.current,
-      shardCount: () => this.#shardCount,
+      shardCount: () => this.shardCount,
+      generation: () => this.#agent?.generation ?? 0,
       runner: (shardId) => this.runner(shardId),
+      pendingRunners: () => this.#agent?.pendingRunners() ?? [],
       runners: () => this.runners(),
       readDb: () => this.#readDb,
       forwarderStats: () => this.#forwarder?.stats() ?? null,
       queryStats: () => this.#queries?.stats() ?? null,
       botQueryStats: () => this.#botQueries?.stats() ?? null,
       loopStats: () => this.#loop.stats(),
+      restStatus: () => this.#restBudget?.status() ?? null,
       primaryUrl: () => this.#link.primaryUrl(),
       urlOf: (nodeId) => this.#link.urlOf(nodeId),
       client: () => this.#link.clientOrThrow(),
       primaryOrThrow: (what) => this.#link.primaryOrThrow(what),
+      leave: () => this.#leave?.progress ?? null,
+      refusesLease: () => (this.#state === 'running' ? null : `node ${this.config.nodeId} is ${this.#state}`),
     });
   }
 
@@ -147,8 +169,9 @@ export class Host extends TypedEmitter<HostEvents> {
     return this.#http?.url ?? null;
   }
 
+  /** The active shard set's count (a reshard changes it). */
   get shardCount(): number {
-    return this.#shardCount;
+    return this.#agent?.shardCount ?? this.#shardCount;
   }
 
   get isPrimary(): boolean {
@@ -186,7 +209,8 @@ export class Host extends TypedEmitter<HostEvents> {
     }
     if (this.#leadership instanceof StaticLeadership) {
       await untilAllReady({
-        shardCount: this.#shardCount,
+        // The recorded shard set's count (a reshard may have changed it since SHARD_COUNT was set).
+        shardCount: this.shardCount,
         signal: this.#closing.signal,
         progress: () => this.progress(),
         runners: () => this.runners(),
@@ -217,9 +241,13 @@ export class Host extends TypedEmitter<HostEvents> {
         readiness: () => this.readiness(),
         status: () => this.status(),
         query: (sql, params, limits) => this.query(sql, params, limits),
-        runQuery: (sql, params, limits, signal) => this.runQuery(sql, params, limits, signal),
+        runQueryJson: (sql, params, limits, signal) => this.runQueryJson(sql, params, limits, signal),
         primaryOrThrow: (what) => this.#link.primaryOrThrow(what),
         agentOrThrow: () => this.#agentOrThrow(),
+        restLease: (request) => {
+          if (!this.#restBudget) throw new ShardlineError('CONFLICT', `Cannot grant REST budget: node ${this.config.nodeId} is ${this.#state}`);
+          return this.#restBudget.lease(request);
+        },
       });
     }
 
@@ -227,6 +255,8 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#unsubscribe = this.#leadership.subscribe((state) => {
       this.emit('role', state);
       this.#role.follow(state);
+      // Writes queued while no primary was known go now, not after the retry backoff.
+      if (state.primary && !state.isPrimary) this.#forwarder?.retryNow();
     });
     await this.#role.apply(this.#leadership.current());
 
@@ -253,6 +283,17 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#writer = new RoutingWriter(this.#forwarder);
     if (this.#role.current) this.#writer.useLocal(this.#role.current.funnel);
 
+    this.#restBudget = new RestBudgetHost({
+      config,
+      settings: this.#o.rest ?? {},
+      leaseIntervalMs: this.#o.cluster?.heartbeatMs ?? 1_000,
+      leadership: this.#leadership,
+      link: this.#link,
+      logger: this.#log,
+      primary: () => this.#role.current,
+      readDb: () => this.#readDb,
+    });
+    this.#restBudget.start();
     this.#agent = createNodeAgent({
       config,
       options: this.#o,
@@ -260,7 +301,7 @@ export class Host extends TypedEmitter<HostEvents> {
       startedAt: this.#startedAt,
       shardCount: this.#shardCount,
       gatewayUrl: this.#gateway.url,
-      rest: this.#rest,
+      rest: this.#restBudget.rest,
       readDb: this.#readDb,
       botReadDb: () => this.#readDb,
       botRunQuery: (sql, params, limits, signal) => this.#runOn(this.#botQueries, sql, params, limits, signal),
@@ -268,7 +309,7 @@ export class Host extends TypedEmitter<HostEvents> {
       logger: this.#log,
       url: () => this.#link.advertiseUrl(),
       heartbeat: (request) => this.#link.heartbeat(request),
-      identify: (shardId) => this.#link.identify(shardId),
+      identify: (shardId, generation) => this.#link.identify(shardId, generation),
       onProgress: () => this.emit('progress', this.progress()),
       onShardReady: (event) => this.emit('shardReady', event),
     });
@@ -278,9 +319,54 @@ export class Host extends TypedEmitter<HostEvents> {
   /** Graceful stop: shards detach resumably, their final seqs are committed, then everything closes. */
   async close(): Promise<void> {
     if (this.#state === 'closed' || this.#state === 'closing') return;
+    this.#leave?.interrupt();
     this.#state = 'closing';
     await this.#teardown(true);
     this.#state = 'closed';
+  }
+
+  /**
+   * What SIGINT/SIGTERM does (contract 11). A cluster node leaves first: it hands the lease on
+   * if it holds it, has the primary move every shard away by resume, and waits until it runs
+   * none and its writes are acknowledged, at most `timeoutMs` (default
+   * SHARDLINE_LEAVE_TIMEOUT_MS); what is left then is detached resumably. `signal` (a second
+   * signal) cuts the wait short. Then it closes as close() does. The embedded node, and a node
+   * with no other live node, only close.
+   */
+  async leave(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<LeaveReport> {
+    if (this.#state !== 'running' || !this.#agent || !this.#writer) {
+      const started = Date.now();
+      const shards = this.runners().length;
+      await this.close();
+      return { outcome: 'not-running', tookMs: Date.now() - started, shards, leftover: shards, primaryHandoffMs: null, newPrimary: null };
+    }
+    this.#state = 'leaving';
+    const agent = this.#agent;
+    const writer = this.#writer;
+    this.#leave = leaveFor({
+      nodeId: this.config.nodeId,
+      nodeTimeoutMs: this.config.nodeTimeoutMs,
+      logger: this.#log,
+      embedded: this.#leadership instanceof StaticLeadership,
+      leadership: this.#leadership,
+      agent,
+      writer,
+      primary: () => this.#role.current,
+      readDb: () => this.#readDb,
+      followSuccessor: (nodeId) => {
+        this.#link.followSuccessor(nodeId);
+        // What the old funnel had queued goes now, committed at once: the moves' own flushes then find little left.
+        void writer.flush().catch(() => {});
+      },
+      takeover: (nodeId, timeoutMs) => this.#link.clientOrThrow().call(this.#link.urlOf(nodeId), '/internal/takeover', { timeoutMs, leaving: this.config.nodeId }, timeoutMs + 5_000),
+    });
+    let report: LeaveReport;
+    try {
+      report = await this.#leave.run({ timeoutMs: options.timeoutMs ?? this.config.leaveTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    } finally {
+      await this.close();
+    }
+    return report;
   }
 
   /** As abrupt as a crash can be in-process: nothing more is committed or sent. */
@@ -307,40 +393,67 @@ export class Host extends TypedEmitter<HostEvents> {
       startedAt: this.#startedAt,
       state: this.#state,
       url: this.#http ? this.#link.advertiseUrl() : null,
-      shardCount: this.#shardCount,
+      shardCount: this.shardCount,
       runners: this.runners(),
+      pendingRunners: this.#agent?.pendingRunners() ?? [],
+      reshard: this.#operations.reshardView(),
       readDb: this.#readDb,
       primary: this.#role.current,
       forwarder: this.#forwarder?.stats() ?? null,
       queries: this.#queries?.stats() ?? null,
       botQueries: this.#botQueries?.stats() ?? null,
       eventLoop: this.#loop.stats(),
+      rest: this.#restBudget?.status() ?? null,
     });
+  }
+
+  /** ctx.rest: the REST client handlers get, spending this node's share of the cluster's budget. */
+  get rest(): REST | null {
+    return this.#restBudget?.rest ?? null;
+  }
+
+  /** This node's REST budget: its share, and the primary's allocation while it is primary. */
+  restBudget(): RestBudgetHost | null {
+    return this.#restBudget;
   }
 
   /**
    * Read-only SQL on this node's database, on the event loop: for SQL you trust to be quick
-   * (the time limit is checked between rows, and a slow step runs to its end). SQL from outside
-   * goes through runQuery().
+   * (the time and byte limits are checked between rows, and a slow step runs to its end; the
+   * result stops at 8 MiB as JSON unless `maxBytes` says otherwise). SQL from outside goes
+   * through runQuery().
    */
-  query(sql: string, params: readonly unknown[] = [], limits: { maxRows?: number; timeoutMs?: number } = {}): ReturnType<typeof runReadOnlyQuery> {
-    return runReadOnlyQuery(this.#readDbOrThrow(), sql, params, limits);
+  query(sql: string, params: readonly unknown[] = [], limits: { maxRows?: number; timeoutMs?: number; maxBytes?: number } = {}): ReturnType<typeof runReadOnlyQuery> {
+    return runReadOnlyQuery(this.#readDbOrThrow(), sql, params, queryLimits(limits, { ...READ_ONLY_QUERY_DEFAULTS, maxBytes: EVENT_LOOP_READ_MAX_BYTES }));
   }
 
   /**
-   * Read-only SQL on a query thread (POST /query): a slow statement cannot stall this node's
-   * shards or heartbeats, and one that passes its time limit inside a SQLite step is abandoned
-   * with TIMEOUT. On the event loop, as query(), where the runtime has no threads.
+   * Read-only SQL on one of the query API's threads: a slow statement cannot stall this node's
+   * shards or heartbeats, one that passes its time limit inside a SQLite step is abandoned with
+   * TIMEOUT, and one past `maxBytes` (default 4 MiB as JSON) is refused with TOO_LARGE. On the
+   * event loop, as query(), where the runtime has no threads.
    */
-  async runQuery(sql: string, params: readonly unknown[] | Record<string, unknown> = [], limits: { maxRows?: number; timeoutMs?: number } = {}, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
+  async runQuery(sql: string, params: readonly unknown[] | Record<string, unknown> = [], limits: { maxRows?: number; timeoutMs?: number; maxBytes?: number } = {}, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
     return this.#runOn(this.#queries, sql, params, limits, signal);
   }
 
-  async #runOn(threads: QueryThreads | null, sql: string, params: readonly unknown[] | Record<string, unknown>, limits: { maxRows?: number; timeoutMs?: number }, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
+  /**
+   * POST /query: as runQuery(), with the result written as the route's JSON on the query
+   * thread, so this event loop never holds the rows as values nor serializes them.
+   */
+  async runQueryJson(sql: string, params: readonly unknown[] | Record<string, unknown> = [], limits: { maxRows?: number; timeoutMs?: number; maxBytes?: number } = {}, signal?: AbortSignal): Promise<EncodedQueryResult> {
     const db = this.#readDbOrThrow();
-    if (!threads) return runReadOnlyQuery(db, sql, params, limits);
-    const { maxRows = READ_ONLY_QUERY_DEFAULTS.maxRows, timeoutMs = READ_ONLY_QUERY_DEFAULTS.timeoutMs } = limits;
-    return threads.run(sql, params, { maxRows, timeoutMs }, signal);
+    const bounded = queryLimits(limits);
+    if (this.#queries) return this.#queries.runJson(sql, params, bounded, signal);
+    const result = runReadOnlyQuery(db, sql, params, bounded);
+    return { json: result.timedOut ? null : new TextEncoder().encode(queryResultJson(result)), rowCount: result.rows.length, truncated: result.truncated, timedOut: result.timedOut };
+  }
+
+  async #runOn(threads: QueryThreads | null, sql: string, params: readonly unknown[] | Record<string, unknown>, limits: { maxRows?: number; timeoutMs?: number; maxBytes?: number }, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
+    const db = this.#readDbOrThrow();
+    const bounded = queryLimits(limits);
+    if (!threads) return runReadOnlyQuery(db, sql, params, bounded);
+    return threads.run(sql, params, bounded, signal);
   }
 
   // ---- control plane operations (src/host/host-operations.ts) ----
@@ -391,7 +504,9 @@ export class Host extends TypedEmitter<HostEvents> {
     this.#closing.abort(new ShardlineError('CLOSED', 'host closing'));
     this.#unsubscribe?.();
     this.#agent?.stop();
-    await stopRunners(this.runners(), graceful, this.#writer, this.#log);
+    // A reshard's new shards stop too (resumably: a shadow one from its READY, see ShardRunner.detach).
+    await stopRunners([...this.runners(), ...(this.#agent?.pendingRunners() ?? [])], graceful, this.#writer, this.#log);
+    this.#restBudget?.close();
     await this.#role.stop(graceful);
     await this.#forwarder?.close();
     await this.#leadership.close();

@@ -2,16 +2,21 @@ import { parseArgs } from 'node:util';
 import type { Runtime } from '../core/runtime.ts';
 import { adminTarget, callAdminApi, type ApiResult } from './admin-api.ts';
 import { formatTable } from './format-table.ts';
+import { formatReshard, runReshard, type ReshardProgress } from './reshard-command.ts';
 
-export const ADMIN_COMMANDS = ['takeover', 'move', 'drain', 'status'] as const;
+export const ADMIN_COMMANDS = ['takeover', 'move', 'drain', 'status', 'reshard'] as const;
 export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
 
 export const ADMIN_USAGE = `Usage:
   shardline takeover [--timeout <ms>]       make the node at --url the primary
   shardline move <shard> <node>             move a shard to a node by RESUME
-  shardline drain <node> [--wait <ms>]      move every shard off a node (before a deploy)
+  shardline drain <node> [--wait <ms>]      move every shard off a node that stays up (maintenance)
   shardline drain <node> --undrain          let the node take shards again
   shardline status [--json]                 nodes, shards per node, identify budget
+  shardline reshard <count|auto> [--wait <ms>]
+                                            grow (or shrink) to <count> shards live, or to
+                                            Discord's recommended count; follows it until done
+                                            (--wait 0 returns once it started; default 600000)
 
 Options:
   --url <url>     the node's HTTP API (default $SHARDLINE_URL or http://127.0.0.1:8080)
@@ -91,6 +96,14 @@ export async function runAdminCommand(command: AdminCommand, argv: readonly stri
       }
       break;
     }
+    case 'reshard': {
+      const [count, ...extra] = positionals;
+      if (count === undefined || extra.length > 0 || !(count === 'auto' || /^\d{1,5}$/.test(count))) return usage(io, 'reshard needs a shard count or auto: shardline reshard <count|auto>');
+      const waitMs = parsed.values.wait === undefined ? 600_000 : positiveInt(parsed.values.wait, true);
+      if (waitMs === null) return usage(io, `--wait must be a number of milliseconds, got ${JSON.stringify(parsed.values.wait)}`);
+      result = await runReshard(api, count === 'auto' ? 'auto' : Number(count), waitMs, (line) => io.stdout(`${line}\n`));
+      break;
+    }
     case 'status': {
       if (positionals.length > 0) return usage(io, 'status takes no arguments');
       result = await api('GET', '/status');
@@ -122,6 +135,10 @@ export interface StatusView {
   nodes?: { id: string; lastHeartbeatAt: number; draining: boolean; version: string }[];
   assignments?: { shardId: number; nodeId: string | null; state: string }[];
   identify?: { total: number; remaining: number; reserve: number; resetAt: number } | null;
+  rest?: {
+    node?: { limit: number; share: number; source: string; sent: number; rateLimited: Record<string, number>; invalid: { cluster: number; limit: number; level: string; throttleAt: number; stopAt: number } };
+  } | null;
+  reshard?: ReshardProgress | null;
 }
 
 /** A compact view for a terminal: the cluster's nodes with their shards, this node's shards, the identify budget. */
@@ -145,8 +162,16 @@ export function formatStatus(status: StatusView, now: number): string {
     lines.push('', `shards on ${node.id ?? 'this node'}:`);
     lines.push(formatTable(['shard', 'status', 'epoch', 'seq', 'session', 'events/s'], mine.map((s) => [s.shardId, s.status, s.epoch, s.seq, s.sessionAgeMs == null ? null : ago(s.sessionAgeMs), s.eventsPerSecond ?? null])));
   }
+  if (status.reshard && (status.reshard.phase === 'identifying' || status.reshard.phase === 'switching')) lines.push('', formatReshard(status.reshard));
   const identify = status.identify;
   lines.push('', identify ? `identify budget: ${identify.remaining}/${identify.total} left (reserve ${identify.reserve}), resets in ${ago(identify.resetAt - now)}` : 'identify budget: kept by the primary (run status against it)');
+  const rest = status.rest?.node;
+  if (rest) {
+    const limited = Object.entries(rest.rateLimited).map(([scope, n]) => `${scope} ${n}`).join(', ');
+    lines.push(`REST: this node's share ${rest.share} of ${rest.limit}/s (${rest.source}), ${rest.sent} sent, 429s: ${limited}`);
+    const inv = rest.invalid;
+    lines.push(`invalid REST answers in the cluster: ${inv.cluster} of ${inv.limit} per 10 min that get the IP banned (${inv.level}; throttles at ${inv.throttleAt}, stops at ${inv.stopAt})`);
+  }
   return lines.join('\n');
 }
 

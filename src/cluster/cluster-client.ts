@@ -1,6 +1,7 @@
 import { ShardlineError, type ErrorCode, ERROR_CODES } from '../core/errors.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
 import type { HeartbeatRequest, HeartbeatResponse, IdentifyRequest, IdentifyResponse } from './cluster-protocol.ts';
+import type { NodeRetireResult, PrepareRequest, RetireRequest, TakeOverRequest } from './reshard-protocol.ts';
 
 export interface ClusterClientOptions {
   readonly clusterSecret: string;
@@ -32,8 +33,20 @@ export class ClusterClient {
     return this.#post(url, `/internal/shards/${shardId}/detach`, { epoch }, 30_000);
   }
 
-  start(url: string, shardId: number, epoch: number, resume: ResumeInfo | null): Promise<void> {
-    return this.#post(url, `/internal/shards/${shardId}/start`, resume ? { epoch, resume } : { epoch });
+  start(url: string, shardId: number, epoch: number, resume: ResumeInfo | null, set?: { generation: number; shardCount: number }): Promise<void> {
+    return this.#post(url, `/internal/shards/${shardId}/start`, { epoch, ...(resume ? { resume } : {}), ...(set ? { set } : {}) });
+  }
+
+  reshardPrepare(url: string, body: PrepareRequest): Promise<void> {
+    return this.#post(url, '/internal/reshard/prepare', body);
+  }
+
+  reshardRetire(url: string, body: RetireRequest): Promise<NodeRetireResult> {
+    return this.#post(url, '/internal/reshard/retire', body, 30_000);
+  }
+
+  reshardTakeOver(url: string, body: TakeOverRequest): Promise<void> {
+    return this.#post(url, '/internal/reshard/take-over', body, 30_000);
   }
 
   /** Any other internal route (the control plane's forwarded operations); same errors as the rest. */

@@ -9,12 +9,33 @@ import type { ResumeInfo } from '../core/resume-info.ts';
 
 export const heartbeatRequest = z.strictObject({
   nodeId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
-  url: z.url(),
+  url: z.url().max(2048),
   version: z.string().max(64),
   startedAt: z.number().int().nonnegative(),
   shards: z
-    .array(z.strictObject({ shardId: z.number().int().nonnegative(), epoch: z.number().int().nonnegative(), status: z.string().max(32), seq: z.number().int().nullable() }))
+    .array(
+      z.strictObject({
+        shardId: z.number().int().nonnegative(),
+        epoch: z.number().int().nonnegative(),
+        status: z.string().max(32),
+        seq: z.number().int().nullable(),
+        /** The shard set; absent: the active one. */
+        generation: z.number().int().nonnegative().optional(),
+        /** A new-set shard is past its GUILD_CREATE burst (its group may switch). */
+        caughtUp: z.boolean().optional(),
+        /** live, or shadow: a new-set shard still holding its events back. */
+        mode: z.enum(['live', 'shadow']).optional(),
+        /** Why a failed shard failed (4011 asks for a reshard). */
+        closeCode: z.number().int().nullable().optional(),
+      }),
+    )
     .max(65_536),
+  /**
+   * 'leaving': the node was told to stop and asks to be drained (it takes no shards, and the
+   * primary moves its shards away by resume); 'left': its last heartbeat, sent once it holds no
+   * running shard and its writes are acknowledged. Absent: a node that stays.
+   */
+  leaving: z.enum(['leaving', 'left']).optional(),
 });
 export type HeartbeatRequest = z.infer<typeof heartbeatRequest>;
 
@@ -27,6 +48,8 @@ export interface HeartbeatResponse {
 export const identifyRequest = z.strictObject({
   nodeId: z.string().min(1).max(64),
   shardId: z.number().int().nonnegative(),
+  /** The shard set the IDENTIFY is for (the ledger counts a reshard's spend); absent: the active one. */
+  generation: z.number().int().nonnegative().optional(),
 });
 export type IdentifyRequest = z.infer<typeof identifyRequest>;
 export type IdentifyResponse = IdentifyDecision;
@@ -44,8 +67,11 @@ export type DetachResponse = ResumeInfo;
 export const startRequest = z.strictObject({
   epoch: z.number().int().nonnegative(),
   resume: z.unknown().optional(),
+  /** A shard of a reshard's new set (the node may not have replicated the set yet). */
+  set: z.strictObject({ generation: z.number().int().nonnegative(), shardCount: z.number().int().min(1).max(65_535) }).optional(),
 });
 export interface StartRequest {
   readonly epoch: number;
   readonly resume?: ResumeInfo;
+  readonly set?: { readonly generation: number; readonly shardCount: number };
 }

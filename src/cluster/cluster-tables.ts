@@ -3,6 +3,8 @@ import type { SqliteDriver } from '../core/sqlite.ts';
 /** Reads and writes of the cluster's own tables. Writes only ever run on the primary's connection. */
 
 export interface AssignmentRow {
+  /** The shard set (shard_sets.generation); absent on rows built by older callers: the active set. */
+  readonly generation?: number;
   readonly shardId: number;
   readonly nodeId: string | null;
   readonly epoch: number;
@@ -28,20 +30,42 @@ export interface ClusterEventRow {
   readonly detail: Record<string, unknown>;
 }
 
-export function readAssignments(db: SqliteDriver): Map<number, AssignmentRow> {
-  const rows = db.prepare('SELECT shard_id, node_id, epoch, state, updated_at FROM shard_assignments').all();
-  return new Map(
-    rows.map((r) => [
-      Number(r['shard_id']),
-      { shardId: Number(r['shard_id']), nodeId: (r['node_id'] as string | null) ?? null, epoch: Number(r['epoch']), state: String(r['state']), updatedAt: Number(r['updated_at']) },
-    ]),
-  );
+/** The generation of the active shard set as SQL: 0 before the first set is recorded. */
+export const ACTIVE_GENERATION_SQL = "coalesce((SELECT generation FROM shard_sets WHERE state = 'active' ORDER BY generation DESC LIMIT 1), 0)";
+
+function assignmentRow(r: Record<string, unknown>): AssignmentRow {
+  return {
+    generation: Number(r['generation']),
+    shardId: Number(r['shard_id']),
+    nodeId: (r['node_id'] as string | null) ?? null,
+    epoch: Number(r['epoch']),
+    state: String(r['state']),
+    updatedAt: Number(r['updated_at']),
+  };
 }
 
-export function readNodes(db: SqliteDriver): NodeRow[] {
+/** The assignments of one shard set by shard id: by default the active set's. */
+export function readAssignments(db: SqliteDriver, generation?: number): Map<number, AssignmentRow> {
+  const rows = generation === undefined
+    ? db.prepare(`SELECT generation, shard_id, node_id, epoch, state, updated_at FROM shard_assignments WHERE generation = ${ACTIVE_GENERATION_SQL}`).all()
+    : db.prepare('SELECT generation, shard_id, node_id, epoch, state, updated_at FROM shard_assignments WHERE generation = ?').all([generation]);
+  return new Map(rows.map((r) => [Number(r['shard_id']), assignmentRow(r)]));
+}
+
+/** Every set's assignments (the active set and, during a reshard, the pending one). */
+export function readAllAssignments(db: SqliteDriver): AssignmentRow[] {
+  return db.prepare('SELECT generation, shard_id, node_id, epoch, state, updated_at FROM shard_assignments ORDER BY generation, shard_id').all().map(assignmentRow);
+}
+
+/** Every node, by id; with `limit`, the `limit` heard from most recently (the nodes table keeps every node that ever joined). */
+export function readNodes(db: SqliteDriver, limit?: number): NodeRow[] {
+  const columns = 'id, url, version, started_at, last_heartbeat_at, draining';
+  const sql = limit === undefined
+    ? `SELECT ${columns} FROM nodes ORDER BY id`
+    : `SELECT ${columns} FROM (SELECT ${columns} FROM nodes ORDER BY last_heartbeat_at DESC LIMIT ?) ORDER BY id`;
   return db
-    .prepare('SELECT id, url, version, started_at, last_heartbeat_at, draining FROM nodes ORDER BY id')
-    .all()
+    .prepare(sql)
+    .all(limit === undefined ? [] : [limit])
     .map((r) => ({
       id: String(r['id']),
       url: String(r['url']),
@@ -68,16 +92,17 @@ export function setDraining(db: SqliteDriver, nodeId: string, draining: boolean)
   return db.prepare('UPDATE nodes SET draining = ? WHERE id = ?').run([draining ? 1 : 0, nodeId]).changes > 0;
 }
 
+/** A row without a generation belongs to the active set. */
 export function writeAssignment(db: SqliteDriver, row: AssignmentRow): void {
   db.prepare(
-    `INSERT INTO shard_assignments (shard_id, node_id, epoch, state, updated_at) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT(shard_id) DO UPDATE SET node_id = excluded.node_id, epoch = excluded.epoch, state = excluded.state, updated_at = excluded.updated_at`,
-  ).run([row.shardId, row.nodeId, row.epoch, row.state, row.updatedAt]);
+    `INSERT INTO shard_assignments (generation, shard_id, node_id, epoch, state, updated_at) VALUES (coalesce(?, ${ACTIVE_GENERATION_SQL}), ?, ?, ?, ?, ?)
+     ON CONFLICT(generation, shard_id) DO UPDATE SET node_id = excluded.node_id, epoch = excluded.epoch, state = excluded.state, updated_at = excluded.updated_at`,
+  ).run([row.generation ?? null, row.shardId, row.nodeId, row.epoch, row.state, row.updatedAt]);
 }
 
-/** Shards beyond the current count (after a reshard) have no place any more. */
-export function deleteAssignmentsFrom(db: SqliteDriver, shardCount: number): number {
-  return db.prepare('DELETE FROM shard_assignments WHERE shard_id >= ?').run([shardCount]).changes;
+/** Shards beyond a set's count (a restart with another count) have no place any more. */
+export function deleteAssignmentsFrom(db: SqliteDriver, shardCount: number, generation = 0): number {
+  return db.prepare('DELETE FROM shard_assignments WHERE generation = ? AND shard_id >= ?').run([generation, shardCount]).changes;
 }
 
 export function appendEvent(db: SqliteDriver, event: { at: number; kind: string; nodeId?: string | null; shardId?: number | null; detail?: Record<string, unknown> }): void {
@@ -90,9 +115,14 @@ export function appendEvent(db: SqliteDriver, event: { at: number; kind: string;
   ]);
 }
 
+/** A detail longer than this is left out of what the status shows (ours are a few fields). */
+const MAX_EVENT_DETAIL = 4096;
+
 export function recentEvents(db: SqliteDriver, limit = 50): ClusterEventRow[] {
   return db
-    .prepare('SELECT id, at, kind, node_id, shard_id, detail FROM cluster_events ORDER BY id DESC LIMIT ?')
+    .prepare(
+      `SELECT id, at, kind, node_id, shard_id, CASE WHEN length(detail) <= ${MAX_EVENT_DETAIL} THEN detail ELSE '{"omitted":"detail over ${MAX_EVENT_DETAIL} bytes"}' END AS detail FROM cluster_events ORDER BY id DESC LIMIT ?`,
+    )
     .all([limit])
     .map((r) => ({
       id: Number(r['id']),
@@ -104,14 +134,20 @@ export function recentEvents(db: SqliteDriver, limit = 50): ClusterEventRow[] {
     }));
 }
 
-export function recordIdentify(db: SqliteDriver, row: { at: number; shardId: number; nodeId: string; bucket: number; remaining: number }): void {
-  db.prepare('INSERT INTO identify_ledger (started_at, shard_id, node_id, bucket, limit_remaining) VALUES (?, ?, ?, ?, ?)').run([
+export function recordIdentify(db: SqliteDriver, row: { at: number; shardId: number; generation?: number; nodeId: string; bucket: number; remaining: number }): void {
+  db.prepare(`INSERT INTO identify_ledger (started_at, shard_id, generation, node_id, bucket, limit_remaining) VALUES (?, ?, coalesce(?, ${ACTIVE_GENERATION_SQL}), ?, ?, ?)`).run([
     row.at,
     row.shardId,
+    row.generation ?? null,
     row.nodeId,
     row.bucket,
     row.remaining,
   ]);
+}
+
+/** IDENTIFYs granted for a shard set (a reshard's spend is its new set's). */
+export function identifiesOf(db: SqliteDriver, generation: number): number {
+  return Number(db.prepare('SELECT count(*) AS n FROM identify_ledger WHERE generation = ?').get([generation])?.['n'] ?? 0);
 }
 
 function safeJson(text: string): Record<string, unknown> {

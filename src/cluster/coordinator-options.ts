@@ -1,6 +1,7 @@
 import type { Clock, Logger } from '../core/ports.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
+import type { ResharderDeps } from './resharder.ts';
 
 /** How the coordinator acts on nodes: in-process for itself, over HTTP for the others. */
 export interface NodeCommands {
@@ -22,11 +23,14 @@ export interface CoordinatorOptions {
   readonly tickMs?: number;
   /**
    * After becoming primary, unowned shards wait this long so that nodes starting together
-   * all get a share instead of one node identifying everything. Default 1500.
+   * all get a share instead of one node identifying everything; handoffs wait too (the
+   * takeover's backlog of writes lands first). Failovers never wait. Default 1500.
    */
   readonly settleMs?: number;
   /** Rebalancing handoffs running at once (failovers are never held back). Default 1. */
   readonly maxConcurrentHandoffs?: number;
+  /** Moves off a draining or leaving node running at once (each a resume, no IDENTIFY). Default 8. */
+  readonly maxConcurrentDrainMoves?: number;
   readonly clock?: Clock;
   /**
    * A shard handed off by hand (POST /shards/:id/handoff) waits this long for the matching
@@ -44,6 +48,8 @@ export interface CoordinatorOptions {
    * start() goes through it. Default: on the next microtask.
    */
   readonly exclusive?: <T>(write: () => T) => Promise<T>;
+  /** What resharding needs from the host (node commands, /gateway/bot, the identify budget); absent: reshards are refused. */
+  readonly reshard?: ResharderDeps;
 }
 
 export interface MoveResult {

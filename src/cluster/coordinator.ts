@@ -7,8 +7,12 @@ import { MutationApplier } from '../store/mutation-applier.ts';
 import { listShardSessions, resumableSessions } from '../store/queries.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
 import type { ClaimResult, CoordinatorOptions, MoveResult, ReleaseResult } from './coordinator-options.ts';
-import { appendEvent, readAssignments, readNodes, setDraining, upsertNode, writeAssignment, deleteAssignmentsFrom, type AssignmentRow } from './cluster-tables.ts';
+import { pickHandoffs, type HandoffReason } from './handoff-slots.ts';
+import { JoinedWrites } from './joined-writes.ts';
+import { appendEvent, readAllAssignments, readAssignments, readNodes, setDraining, upsertNode, writeAssignment, deleteAssignmentsFrom, type AssignmentRow } from './cluster-tables.ts';
 import { NodeRegistry } from './node-registry.ts';
+import { Resharder } from './resharder.ts';
+import { ensureActiveSet } from './shard-sets.ts';
 
 export type { ClaimResult, CoordinatorOptions, MoveResult, NodeCommands, ReleaseResult } from './coordinator-options.ts';
 
@@ -38,7 +42,28 @@ export class Coordinator {
   readonly #applier: MutationApplier;
   readonly #nodes: NodeRegistry;
   #assignments = new Map<number, AssignmentRow>();
-  readonly #moving = new Set<number>();
+  /** Moves running now: the target (null while a manual handoff waits for its resume) and why. */
+  readonly #moving = new Map<number, { readonly to: string | null; readonly reason: HandoffReason | null }>();
+  /** Moves completed by this coordinator, by reason (for /metrics). */
+  readonly #moved = new Map<HandoffReason, number>();
+  /** Moves whose old owner answered, committed together when several wait for the store at once. */
+  readonly #moveCommits = new JoinedWrites<{ row: AssignmentRow; resume: ResumeInfo; event: AssignmentEvent }>(
+    (moves) => {
+      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Move of shard${moves.length > 1 ? 's' : ''} ${moves.map((m) => m.row.shardId).join(', ')} abandoned: this node lost the primary role`);
+      this.#o.db.transaction(() => {
+        for (const move of moves) this.#writeAssignment(move.row, move.resume, move.event);
+      });
+      for (const move of moves) this.#assignments.set(move.row.shardId, move.row);
+    },
+    (write) => this.#exclusive(write),
+  );
+  /** The active shard set (contract 13): the configured count seeds only the first one. */
+  #generation = 0;
+  #shardCount: number;
+  /** Old shards whose range is switching to a new set: no move may start meanwhile. */
+  readonly #held = new Set<number>();
+  /** A reshard's new set beside the active one, its switch and its promotion. */
+  readonly resharder: Resharder;
   #pendingEvents: PendingEvent[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #running = false;
@@ -53,6 +78,47 @@ export class Coordinator {
     this.#clock = options.clock ?? systemClock;
     this.#applier = new MutationApplier(options.db);
     this.#nodes = new NodeRegistry({ timeoutMs: options.nodeTimeoutMs ?? 5_000, tickMs: options.tickMs ?? 250 });
+    this.#shardCount = options.shardCount;
+    this.resharder = new Resharder({
+      ...options.reshard,
+      db: options.db,
+      logger: this.#log,
+      clock: this.#clock,
+      exclusive: (write) => this.#exclusive(write),
+      port: {
+        running: () => this.#running,
+        active: () => ({ generation: this.#generation, shardCount: this.#shardCount }),
+        activeRows: () => this.#assignments,
+        placementNodes: () => this.#nodes.placementNodes(),
+        nodeStatus: (nodeId) => this.#nodes.status(nodeId),
+        hold: (shardIds, on) => {
+          for (const id of shardIds) if (on) this.#held.add(id);
+          else this.#held.delete(id);
+        },
+        isMoving: (shardId) => this.#moving.has(shardId),
+        retired: (rows) => {
+          for (const row of rows) this.#assignments.set(row.shardId, row);
+          this.#o.onAssignmentsChanged?.();
+        },
+        promote: (generation, shardCount, rows) => {
+          this.#generation = generation;
+          this.#shardCount = shardCount;
+          this.#assignments = new Map(rows);
+          this.#held.clear();
+          this.#o.onAssignmentsChanged?.();
+        },
+        assignmentsChanged: () => this.#o.onAssignmentsChanged?.(),
+      },
+    });
+  }
+
+  /** The active set's generation and shard count. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get shardCount(): number {
+    return this.#shardCount;
   }
 
   get running(): boolean {
@@ -66,17 +132,26 @@ export class Coordinator {
     this.#lastPersist = 0;
     this.#pendingEvents = [];
     const db = this.#o.db;
-    this.#assignments = readAssignments(db);
-    const owners = [...this.#assignments.values()].flatMap((row) => (row.nodeId ? [row.nodeId] : []));
-    this.#nodes.load(readNodes(db), owners, now);
     // Written directly: the funnel has only just started, so nothing else commits yet.
-    db.transaction(() => {
-      const removed = deleteAssignmentsFrom(db, this.#o.shardCount);
-      if (removed > 0) for (const id of [...this.#assignments.keys()]) if (id >= this.#o.shardCount) this.#assignments.delete(id);
-      appendEvent(db, { at: now, kind: 'takeover', nodeId: this.#o.nodeId, detail: { shardCount: this.#o.shardCount } });
+    const active = db.transaction(() => {
+      const set = ensureActiveSet(db, this.#o.shardCount, now);
+      deleteAssignmentsFrom(db, set.shardCount, set.generation);
+      appendEvent(db, { at: now, kind: 'takeover', nodeId: this.#o.nodeId, detail: { shardCount: set.shardCount, generation: set.generation } });
+      return set;
     });
+    this.#generation = active.generation;
+    this.#shardCount = active.shardCount;
+    if (active.shardCount !== this.#o.shardCount) {
+      this.#log.warn({ configured: this.#o.shardCount, running: active.shardCount, generation: active.generation }, 'the cluster runs its recorded shard set, not the configured count: change the count with a reshard (POST /reshard, shardline reshard)');
+    }
+    this.#assignments = readAssignments(db, active.generation);
+    this.#held.clear();
+    // Owners of either set count as just seen: a pending set's nodes get the same grace.
+    const owners = readAllAssignments(db).flatMap((row) => (row.nodeId ? [row.nodeId] : []));
+    this.#nodes.load(readNodes(db), owners, now);
     this.#running = true;
-    this.#log.info({ nodes: this.#nodes.size, shards: this.#o.shardCount }, 'coordinator started on the primary');
+    this.resharder.load(now);
+    this.#log.info({ nodes: this.#nodes.size, shards: this.#shardCount, generation: this.#generation }, 'coordinator started on the primary');
     this.#timer = setInterval(() => void this.tick(), this.#o.tickMs ?? 250);
   }
 
@@ -89,22 +164,52 @@ export class Coordinator {
     this.#log.info('coordinator stopped');
   }
 
-  /** Contract 5: only the current epoch of a shard may write. */
-  fence(shardId: number, epoch: number): boolean {
-    return this.#assignments.get(shardId)?.epoch === epoch;
+  /** Contract 5: only the current epoch of a shard (of its set: the active one when not named) may write. */
+  fence(shardId: number, epoch: number, generation?: number): boolean {
+    if (generation === undefined || generation === this.#generation) return this.#assignments.get(shardId)?.epoch === epoch;
+    return this.resharder.fence(shardId, epoch, generation);
   }
 
   /** Memory only: the next round persists it. */
   heartbeat(request: HeartbeatRequest): HeartbeatResponse {
     if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot record the heartbeat of ${request.nodeId}: this node's coordinator is not running`);
-    const seen = this.#nodes.heartbeat(request, this.#clock.now());
-    if (seen) {
-      this.#event(seen, request.nodeId, null, { url: request.url, version: request.version });
-      // Other nodes find a node's URL in the replicated nodes table: write a newcomer in the next round.
-      this.#lastPersist = 0;
-      this.#log.info({ nodeId: request.nodeId, url: request.url }, seen === 'rejoin' ? 'node is back' : 'node joined');
+    const changes = this.#nodes.heartbeat(request, this.#clock.now());
+    this.resharder.observe(request);
+    for (const change of changes) {
+      if (change === 'join' || change === 'rejoin') {
+        this.#event(change, request.nodeId, null, { url: request.url, version: request.version });
+        // Other nodes find a node's URL in the replicated nodes table: write a newcomer in the next round.
+        this.#lastPersist = 0;
+        this.#log.info({ nodeId: request.nodeId, url: request.url }, change === 'rejoin' ? 'node is back' : 'node joined');
+      } else {
+        // Leaving: the shards it runs, all about to move; left: those it still owned, which fail over now.
+        const shards = change === 'leave' ? request.shards.length : [...this.#assignments.values()].filter((a) => a.nodeId === request.nodeId).length;
+        this.#event(change, request.nodeId, null, { shards });
+        this.#log.info({ nodeId: request.nodeId, shards }, change === 'leave' ? 'node is leaving: its shards move elsewhere by resume' : 'node left the cluster');
+        // Contract 11: the drain starts now, not at the next tick; after 'left', what it still owned fails over at once.
+        void this.tick();
+      }
     }
-    return { primary: this.#o.nodeId, shardCount: this.#o.shardCount };
+    return { primary: this.#o.nodeId, shardCount: this.#shardCount };
+  }
+
+  /** The old primary that handed this one the lease is leaving: drain it now (contract 11). */
+  markLeaving(nodeId: string): void {
+    if (!this.#running || !this.#nodes.markLeaving(nodeId)) return;
+    const shards = [...this.#assignments.values()].filter((a) => a.nodeId === nodeId).length;
+    this.#event('leave', nodeId, null, { shards });
+    this.#log.info({ nodeId, shards }, 'node is leaving: its shards move elsewhere by resume');
+    void this.tick();
+  }
+
+  /** Nodes that take shards now (alive, neither draining nor leaving), this one included. */
+  liveNodes(): string[] {
+    return this.#nodes.placementNodes().filter((n) => n.alive && !n.draining).map((n) => n.id);
+  }
+
+  /** Moves this coordinator completed, by reason. */
+  movesByReason(): ReadonlyMap<HandoffReason, number> {
+    return this.#moved;
   }
 
   nodeUrl(nodeId: string): string | null {
@@ -140,10 +245,19 @@ export class Coordinator {
         this.#event('dead', nodeId, null, { silentMs });
         this.#log.warn({ nodeId, silentMs }, 'node declared dead: its shards fail over');
       }
+      this.resharder.tick(now);
       const moves = this.#plan(now);
-      const room = (this.#o.maxConcurrentHandoffs ?? 1) - this.#moving.size;
-      for (const move of moves.filter((m) => m.kind === 'handoff').slice(0, Math.max(0, room))) {
-        void this.#handoff(move.shardId, move.to, 'rebalance').catch(() => {});
+      const limits = { rebalance: this.#o.maxConcurrentHandoffs ?? 1, drain: this.#o.maxConcurrentDrainMoves ?? 8 };
+      const source = (nodeId: string): 'leaving' | 'draining' | 'other' => {
+        const status = this.#nodes.status(nodeId);
+        return status === 'leaving' || status === 'draining' ? status : 'other';
+      };
+      // Handoffs wait for the primary to settle too: just after a takeover every node's queued
+      // writes arrive and the funnel's thread starts, and a move then takes twice as long (a
+      // leaving old primary's shards keep running meanwhile, so waiting costs no gap).
+      const handoffs = this.#settled(now) ? pickHandoffs(moves, [...this.#moving.values()].map((m) => m.reason), source, limits) : [];
+      for (const { move, reason } of handoffs) {
+        void this.#handoff(move.shardId, move.to, reason).catch(() => {});
       }
       if (this.#round) return this.#round;
       if (!this.#roundDue(now, moves)) return Promise.resolve();
@@ -163,16 +277,26 @@ export class Coordinator {
   /** The planner's moves that are not already running or waiting for a manual resume. */
   #plan(now: number): Move[] {
     const owners = new Map<number, string | null>();
-    for (let shardId = 0; shardId < this.#o.shardCount; shardId++) owners.set(shardId, this.#assignments.get(shardId)?.nodeId ?? null);
-    return planPlacement({ shardCount: this.#o.shardCount, owners, nodes: this.#nodes.placementNodes() }).filter(
-      (m) => !this.#moving.has(m.shardId) && !this.#awaitingResume(m.shardId, now),
+    const retired = new Set<number>();
+    // A shard on its way counts as at its target already, so moves planned in later rounds spread over the least loaded.
+    for (let shardId = 0; shardId < this.#shardCount; shardId++) {
+      const row = this.#assignments.get(shardId);
+      owners.set(shardId, this.#moving.get(shardId)?.to ?? row?.nodeId ?? null);
+      if (row?.state === 'retired') retired.add(shardId);
+    }
+    return planPlacement({ shardCount: this.#shardCount, owners, nodes: this.#nodes.placementNodes(), skip: retired }).filter(
+      (m) => !this.#moving.has(m.shardId) && !this.#held.has(m.shardId) && !this.#awaitingResume(m.shardId, now),
     );
   }
 
   /** Failovers at once; placements once the primary has settled. */
   #immediate(moves: readonly Move[], now: number): Move[] {
-    const settled = now - this.#startedAt >= (this.#o.settleMs ?? 1_500);
+    const settled = this.#settled(now);
     return moves.filter((m) => m.kind === 'failover' || (m.kind === 'place' && settled));
+  }
+
+  #settled(now: number): boolean {
+    return now - this.#startedAt >= (this.#o.settleMs ?? 1_500);
   }
 
   #roundDue(now: number, moves: readonly Move[]): boolean {
@@ -202,7 +326,7 @@ export class Coordinator {
       for (const event of events) appendEvent(db, event);
       for (const move of moves) {
         const epoch = (this.#assignments.get(move.shardId)?.epoch ?? 0) + 1;
-        const row: AssignmentRow = { shardId: move.shardId, nodeId: move.to, epoch, state: 'assigned', updatedAt: now };
+        const row: AssignmentRow = { generation: this.#generation, shardId: move.shardId, nodeId: move.to, epoch, state: 'assigned', updatedAt: now };
         writeAssignment(db, row);
         appendEvent(db, { at: now, kind: move.kind === 'failover' ? 'failover' : 'place', nodeId: move.to, shardId: move.shardId, detail: { from: move.from, epoch } });
         rows.push(row);
@@ -217,7 +341,7 @@ export class Coordinator {
   #startNewOwners(rows: readonly AssignmentRow[]): void {
     for (const row of rows) this.#assignments.set(row.shardId, row);
     this.#o.onAssignmentsChanged?.();
-    const sessions = resumableSessions(this.#o.db, this.#o.shardCount);
+    const sessions = resumableSessions(this.#o.db, this.#shardCount, this.#generation);
     for (const row of rows) {
       const resume = sessions.get(row.shardId) ?? null;
       void this.#o.commands.start(row.nodeId!, row.shardId, row.epoch, resume).catch((error: unknown) => {
@@ -229,9 +353,10 @@ export class Coordinator {
   /** The orchestrated move (contract 6): detach there, commit resume info and epoch together, resume here. */
   move(shardId: number, to: string): Promise<MoveResult> {
     if (!this.#running) return Promise.reject(new ShardlineError('NOT_PRIMARY', `Cannot move shard ${shardId}: this node is not the primary`));
-    if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.#o.shardCount) {
-      return Promise.reject(new ShardlineError('INVALID_INPUT', `Cannot move shard ${shardId}: shard ids run from 0 to ${this.#o.shardCount - 1}`));
+    if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.#shardCount) {
+      return Promise.reject(new ShardlineError('INVALID_INPUT', `Cannot move shard ${shardId}: shard ids run from 0 to ${this.#shardCount - 1}`));
     }
+    if (this.#held.has(shardId)) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: its range is switching to the new shard set right now`));
     const target = this.#nodes.status(to);
     if (target !== 'alive') return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId} to ${to}: that node is ${target}`));
     if (this.#moving.has(shardId)) return Promise.reject(new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: a move of it is already running`));
@@ -240,29 +365,30 @@ export class Coordinator {
     return this.#handoff(shardId, to, 'manual');
   }
 
-  async #handoff(shardId: number, to: string, reason: 'rebalance' | 'manual'): Promise<MoveResult> {
+  async #handoff(shardId: number, to: string, reason: HandoffReason): Promise<MoveResult> {
     const current = this.#assignments.get(shardId);
     if (!current?.nodeId) throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${current ? describe(current) : 'it has no owner yet'}`);
     const from = current.nodeId;
     const started = this.#clock.now();
-    this.#moving.add(shardId);
+    this.#moving.set(shardId, { to, reason });
     try {
       const detached = parseResumeInfo(await this.#o.commands.detach(from, shardId, current.epoch));
-      if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
+      if (detached.shardId !== shardId || detached.shardCount !== this.#shardCount) {
         throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${from} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
       const epoch = current.epoch + 1;
-      await this.#exclusive(() => {
-        if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Move of shard ${shardId} abandoned: this node lost the primary role`);
-        const row: AssignmentRow = { shardId, nodeId: to, epoch, state: 'assigned', updatedAt: this.#clock.now() };
-        this.#commitAssignment(row, detached, { kind: 'move', nodeId: to, detail: { from, to, epoch, seq: detached.seq, reason } });
-      });
+      const row: AssignmentRow = { generation: this.#generation, shardId, nodeId: to, epoch, state: 'assigned', updatedAt: this.#clock.now() };
+      await this.#moveCommits.add({ row, resume: detached, event: { kind: 'move', nodeId: to, detail: { from, to, epoch, seq: detached.seq, reason } } });
       this.#o.onAssignmentsChanged?.();
       await this.#o.commands.start(to, shardId, epoch, detached).catch((error: unknown) => {
         this.#log.warn({ err: (error as Error).message, shardId, to }, 'target did not confirm the start; it reconciles from its replica');
       });
       const result = { shardId, from, to, epoch, seq: detached.seq, tookMs: this.#clock.now() - started };
-      this.#log.info(result, 'shard moved by resume');
+      this.#moved.set(reason, (this.#moved.get(reason) ?? 0) + 1);
+      this.#log.info({ ...result, reason }, 'shard moved by resume');
+      // A drain has a deadline: its next move takes the freed slot now, not at the next tick
+      // (after the finally below has freed it). A failed move waits for the tick, so it cannot spin.
+      if (reason === 'leave' || reason === 'drain') queueMicrotask(() => void this.tick());
       return result;
     } catch (error) {
       this.#log.warn({ err: (error as Error).message, shardId, from, to }, 'shard move failed');
@@ -285,15 +411,15 @@ export class Coordinator {
       throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId} from ${owner.nodeId} at epoch ${owner.epoch}: ${describe(current)}`);
     }
     if (this.#moving.has(shardId)) throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId}: a move of it is already running`);
-    this.#moving.add(shardId);
+    this.#moving.set(shardId, { to: null, reason: null });
     try {
       const detached = parseResumeInfo(await this.#o.commands.detach(owner.nodeId, shardId, owner.epoch));
-      if (detached.shardId !== shardId || detached.shardCount !== this.#o.shardCount) {
+      if (detached.shardId !== shardId || detached.shardCount !== this.#shardCount) {
         throw new ShardlineError('CONFLICT', `Cannot hand off shard ${shardId}: ${owner.nodeId} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
       const row = await this.#exclusive((): AssignmentRow => {
         if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Handoff of shard ${shardId} abandoned: this node lost the primary role`);
-        const row: AssignmentRow = { shardId, nodeId: null, epoch: owner.epoch + 1, state: 'detached', updatedAt: this.#clock.now() };
+        const row: AssignmentRow = { generation: this.#generation, shardId, nodeId: null, epoch: owner.epoch + 1, state: 'detached', updatedAt: this.#clock.now() };
         this.#commitAssignment(row, detached, { kind: 'handoff', nodeId: owner.nodeId, detail: { from: owner.nodeId, epoch: row.epoch, seq: detached.seq } });
         return row;
       });
@@ -314,8 +440,8 @@ export class Coordinator {
   async claimResume(shardId: number, nodeId: string, resume: ResumeInfo): Promise<ClaimResult> {
     this.#checkShard(shardId, 'resume');
     const what = `Cannot resume shard ${shardId} on ${nodeId}`;
-    if (resume.shardId !== shardId || resume.shardCount !== this.#o.shardCount) {
-      throw new ShardlineError('CONFLICT', `${what}: the resume info is for shard [${resume.shardId}, ${resume.shardCount}], the bot runs ${this.#o.shardCount} shards`);
+    if (resume.shardId !== shardId || resume.shardCount !== this.#shardCount) {
+      throw new ShardlineError('CONFLICT', `${what}: the resume info is for shard [${resume.shardId}, ${resume.shardCount}], the bot runs ${this.#shardCount} shards`);
     }
     const db = this.#o.db;
     // Checked and written in one synchronous step once the store is free, so two claims of
@@ -323,19 +449,19 @@ export class Coordinator {
     const row = await this.#exclusive((): AssignmentRow => {
       this.#checkShard(shardId, 'resume');
       const node = this.#nodes.status(nodeId);
-      if (node === 'unknown' || node === 'dead') throw new ShardlineError('CONFLICT', `${what}: that node is ${node === 'dead' ? 'dead' : 'unknown to the primary'}`);
+      if (node !== 'alive' && node !== 'draining') throw new ShardlineError('CONFLICT', `${what}: that node is ${node === 'unknown' ? 'unknown to the primary' : node}`);
       const current = this.#assignments.get(shardId);
       if (current?.state !== 'detached' || this.#moving.has(shardId)) {
         throw new ShardlineError('CONFLICT', `${what}: it is not detached (${describe(current)})`);
       }
-      const committed = listShardSessions(db).find((s) => s.shardId === shardId);
+      const committed = listShardSessions(db).find((s) => s.shardId === shardId && s.generation === this.#generation);
       if (!committed || committed.sessionId !== resume.sessionId) {
         throw new ShardlineError('CONFLICT', `${what}: unknown session ${resume.sessionId}${committed ? `; the committed session is ${committed.sessionId}` : '; no session is committed'}`);
       }
       if (resume.seq < committed.seq) {
         throw new ShardlineError('CONFLICT', `${what}: seq ${resume.seq} is behind the committed seq ${committed.seq}`);
       }
-      const row: AssignmentRow = { shardId, nodeId, epoch: current.epoch + 1, state: 'assigned', updatedAt: this.#clock.now() };
+      const row: AssignmentRow = { generation: this.#generation, shardId, nodeId, epoch: current.epoch + 1, state: 'assigned', updatedAt: this.#clock.now() };
       this.#commitAssignment(row, resume, { kind: 'resume', nodeId, detail: { epoch: row.epoch, seq: resume.seq } });
       return row;
     });
@@ -352,14 +478,17 @@ export class Coordinator {
    * and makes the assignment current in the same synchronous step: a write waiting its turn
    * in exclusive() checks against it.
    */
-  #commitAssignment(row: AssignmentRow, resume: ResumeInfo, event: { kind: string; nodeId: string; detail: Record<string, unknown> }): void {
-    const db = this.#o.db;
-    db.transaction(() => {
-      this.#applier.commitSession(row.shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, row.updatedAt);
-      writeAssignment(db, row);
-      appendEvent(db, { at: row.updatedAt, kind: event.kind, nodeId: event.nodeId, shardId: row.shardId, detail: event.detail });
-    });
+  #commitAssignment(row: AssignmentRow, resume: ResumeInfo, event: AssignmentEvent): void {
+    this.#o.db.transaction(() => this.#writeAssignment(row, resume, event));
     this.#assignments.set(row.shardId, row);
+  }
+
+  /** The writes of #commitAssignment, inside the caller's transaction. */
+  #writeAssignment(row: AssignmentRow, resume: ResumeInfo, event: AssignmentEvent): void {
+    const db = this.#o.db;
+    this.#applier.commitSession(row.shardId, { sessionId: resume.sessionId, seq: resume.seq, resumeGatewayUrl: resume.resumeGatewayUrl, shardCount: resume.shardCount }, row.updatedAt, row.generation);
+    writeAssignment(db, row);
+    appendEvent(db, { at: row.updatedAt, kind: event.kind, nodeId: event.nodeId, shardId: row.shardId, detail: event.detail });
   }
 
   #exclusive<T>(write: () => T): Promise<T> {
@@ -368,9 +497,10 @@ export class Coordinator {
 
   #checkShard(shardId: number, verb: string): void {
     if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot ${verb} shard ${shardId}: this node's coordinator is not running`);
-    if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.#o.shardCount) {
-      throw new ShardlineError('INVALID_INPUT', `Cannot ${verb} shard ${shardId}: shard ids run from 0 to ${this.#o.shardCount - 1}`);
+    if (!Number.isInteger(shardId) || shardId < 0 || shardId >= this.#shardCount) {
+      throw new ShardlineError('INVALID_INPUT', `Cannot ${verb} shard ${shardId}: shard ids run from 0 to ${this.#shardCount - 1}`);
     }
+    if (this.#held.has(shardId)) throw new ShardlineError('CONFLICT', `Cannot ${verb} shard ${shardId}: its range is switching to the new shard set right now`);
   }
 
   /** A shard detached by hand stays unplaced until resumed or until its wait is over. */
@@ -389,8 +519,16 @@ export class Coordinator {
   }
 }
 
+/** The cluster event a change of assignment is recorded with. */
+interface AssignmentEvent {
+  readonly kind: string;
+  readonly nodeId: string;
+  readonly detail: Record<string, unknown>;
+}
+
 function describe(row: AssignmentRow | undefined): string {
   if (!row) return 'it has no assignment';
   if (row.state === 'detached') return `it is detached at epoch ${row.epoch}, waiting for a resume`;
+  if (row.state === 'retired') return `its range switched to the new shard set (retired at epoch ${row.epoch})`;
   return `it is ${row.state} to ${row.nodeId ?? 'nobody'} at epoch ${row.epoch}`;
 }

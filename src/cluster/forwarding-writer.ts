@@ -6,7 +6,7 @@ import { WRITE_DEFAULTS } from '../store/write-queue.ts';
 
 /** What the primary answers to a forwarded batch: the entries it refused as stale (nothing of them written). */
 export interface ForwardResult {
-  readonly stale: readonly { readonly shardId: number; readonly epoch: number }[];
+  readonly stale: readonly { readonly shardId: number; readonly epoch: number; readonly generation?: number }[];
 }
 
 export interface ForwardingWriterOptions {
@@ -16,7 +16,7 @@ export interface ForwardingWriterOptions {
   readonly clusterSecret: string;
   readonly logger: Logger;
   /** Called once per stale (shard, epoch): the sender must stop that shard at once (contract 5). */
-  readonly onStale: (shardId: number, epoch: number) => void;
+  readonly onStale: (shardId: number, epoch: number, generation?: number) => void;
   readonly fetch?: typeof fetch;
   readonly flushIntervalMs?: number;
   /** enqueue() waits above this many queued mutations. */
@@ -67,15 +67,15 @@ export class ForwardingWriter implements Writer {
   }
 
   offer(entry: WriteEntry): boolean {
-    if (this.#closed || this.#queuedRows >= this.#highWaterRows || this.#stale.has(`${entry.shardId}:${entry.epoch}`)) return false;
+    if (this.#closed || this.#queuedRows >= this.#highWaterRows || this.#stale.has(staleKey(entry))) return false;
     this.#push(entry);
     return true;
   }
 
   enqueue(entry: WriteEntry): Promise<void> {
     if (this.#closed) return Promise.reject(new ShardlineError('CLOSED', `Cannot forward writes of shard ${entry.shardId}: the writer is closed`));
-    if (this.#stale.has(`${entry.shardId}:${entry.epoch}`)) {
-      return Promise.reject(new ShardlineError('STALE_EPOCH', `Shard ${entry.shardId} epoch ${entry.epoch} is stale: the shard was reassigned`, { details: { shardId: entry.shardId, epoch: entry.epoch } }));
+    if (this.#stale.has(staleKey(entry))) {
+      return Promise.reject(new ShardlineError('STALE_EPOCH', `Shard ${entry.shardId} epoch ${entry.epoch} is stale: the shard was reassigned`, { details: { shardId: entry.shardId, epoch: entry.epoch, ...(entry.generation === undefined ? {} : { generation: entry.generation }) } }));
     }
     // The funnels' rule: accepted at once while the queue is below the mark before this entry
     // (offer() declines on the same test), otherwise queued and held until a send makes room.
@@ -100,6 +100,15 @@ export class ForwardingWriter implements Writer {
     if (this.#sending && this.#inFlightBatched) this.#nudge();
     this.#schedule(0);
     return done;
+  }
+
+  /** The primary changed (or became known): send what waits now instead of after the retry backoff. */
+  retryNow(): void {
+    if (this.#closed || this.#sending || this.#queue.length === 0) return;
+    this.#failures = 0;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#schedule(0);
   }
 
   async close(): Promise<void> {
@@ -202,18 +211,18 @@ export class ForwardingWriter implements Writer {
     this.#failures = 0;
     this.#stats.batches += 1;
     this.#stats.entries += count;
-    for (const { shardId, epoch } of result.stale ?? []) {
-      const key = `${shardId}:${epoch}`;
+    for (const { shardId, epoch, generation } of result.stale ?? []) {
+      const key = staleKey({ shardId, epoch, generation });
       if (this.#stale.has(key)) continue;
       this.#stale.add(key);
       this.#stats.staleRejected += 1;
       this.#log.warn({ shardId, epoch }, 'primary refused a stale epoch; stopping the shard');
       // Later entries of the same (shard, epoch) are stale too: drop them rather than send them.
       const before = this.#queue.length;
-      this.#queue = this.#queue.filter((e) => !(e.shardId === shardId && e.epoch === epoch));
+      this.#queue = this.#queue.filter((e) => staleKey(e) !== key);
       this.#sentUpTo += before - this.#queue.length;
       this.#queuedRows = this.#queue.reduce((n, e) => n + rows(e), 0);
-      this.#options.onStale(shardId, epoch);
+      this.#options.onStale(shardId, epoch, generation);
     }
     while (this.#blocked.length > 0 && this.#queuedRows < this.#highWaterRows) this.#blocked.shift()!.resolve();
     this.#flushWaiters = this.#flushWaiters.filter(({ upTo, waiter }) => {
@@ -266,4 +275,9 @@ export class ForwardingWriter implements Writer {
 
 function rows(entry: WriteEntry): number {
   return entry.mutations.length + (entry.session ? 1 : 0);
+}
+
+/** One (set, shard, epoch): the two sets of a reshard share shard ids. */
+function staleKey(entry: { shardId: number; epoch: number; generation?: number | undefined }): string {
+  return `${entry.generation ?? ''}:${entry.shardId}:${entry.epoch}`;
 }

@@ -6,16 +6,49 @@ const beat = (nodeId: string) => ({ nodeId, url: `http://${nodeId}`, version: 't
 describe('NodeRegistry', () => {
   it('tells a join from a rejoin from a routine heartbeat, and keeps draining across heartbeats', () => {
     const nodes = new NodeRegistry({ timeoutMs: 1_000, tickMs: 100 });
-    expect(nodes.heartbeat(beat('a'), 0)).toBe('join');
-    expect(nodes.heartbeat(beat('a'), 100)).toBeNull();
+    expect(nodes.heartbeat(beat('a'), 0)).toEqual(['join']);
+    expect(nodes.heartbeat(beat('a'), 100)).toEqual([]);
     nodes.setDraining('a', true);
     nodes.heartbeat(beat('a'), 200);
     expect(nodes.status('a')).toBe('draining');
     for (let t = 300; t <= 1_300; t += 100) nodes.sweep(t);
     expect(nodes.status('a')).toBe('dead');
-    expect(nodes.heartbeat(beat('a'), 1_400)).toBe('rejoin');
+    expect(nodes.heartbeat(beat('a'), 1_400)).toEqual(['rejoin']);
     expect(nodes.status('a')).toBe('draining');
     expect(() => nodes.setDraining('zz', true)).toThrow(/Cannot drain node zz: no such node/);
+  });
+
+  it('drains a leaving node, forgets it once it left, and takes its next process as a newcomer', () => {
+    const nodes = new NodeRegistry({ timeoutMs: 1_000, tickMs: 100 });
+    nodes.heartbeat(beat('a'), 0);
+    nodes.heartbeat(beat('b'), 0);
+    expect(nodes.heartbeat({ ...beat('a'), leaving: 'leaving' }, 100)).toEqual(['leave']);
+    expect(nodes.heartbeat({ ...beat('a'), leaving: 'leaving' }, 200)).toEqual([]);
+    // The same process never stops leaving, even if a heartbeat sent before it began arrives late.
+    expect(nodes.heartbeat(beat('a'), 250)).toEqual([]);
+    expect(nodes.status('a')).toBe('leaving');
+    expect(nodes.markLeaving('a')).toBe(false);
+    expect(nodes.placementNodes()).toEqual([
+      { id: 'a', alive: true, draining: true },
+      { id: 'b', alive: true, draining: false },
+    ]);
+    expect(nodes.heartbeat({ ...beat('a'), leaving: 'left' }, 300)).toEqual(['left']);
+    expect(nodes.status('a')).toBe('left');
+    expect(nodes.placementNodes()[0]).toEqual({ id: 'a', alive: false, draining: true });
+    // A heartbeat of the same process delivered after its 'left' changes nothing; nor does the sweep.
+    expect(nodes.heartbeat({ ...beat('a'), leaving: 'leaving' }, 350)).toEqual([]);
+    for (let t = 400; t <= 2_000; t += 100) expect(nodes.sweep(t).map((d) => d.nodeId)).not.toContain('a');
+    // The restarted process (another startedAt) joins afresh and takes shards.
+    expect(nodes.heartbeat({ ...beat('a'), startedAt: 99 }, 2_100)).toEqual(['join']);
+    expect(nodes.status('a')).toBe('alive');
+    // A leaving primary's successor is told before the leaver's own heartbeats arrive.
+    nodes.heartbeat(beat('b'), 2_120);
+    expect(nodes.markLeaving('b')).toBe(true);
+    expect(nodes.status('b')).toBe('leaving');
+    expect(nodes.heartbeat({ ...beat('b'), leaving: 'leaving' }, 2_150)).toEqual([]);
+    expect(nodes.markLeaving('nobody')).toBe(false);
+    // A node that starts leaving as it is heard of for the first time.
+    expect(nodes.heartbeat({ ...beat('c'), leaving: 'leaving' }, 2_200)).toEqual(['join', 'leave']);
   });
 
   it('gives persisted nodes and owners without a row the grace of a full timeout', () => {

@@ -10,9 +10,16 @@ interface KnownNode {
   lastSeen: number;
   draining: boolean;
   dead: boolean;
+  /** Told to stop and asking to be drained (contract 11); said by each of its heartbeats, so a restarted process is not. */
+  leaving: boolean;
+  /** Gone after a leave: counts as dead, but without a death's warning, and comes back as a join. */
+  left: boolean;
   /** Seen since its row was last written. */
   dirty: boolean;
 }
+
+/** What a heartbeat changed about its node, each a cluster event. */
+export type HeartbeatChange = 'join' | 'rejoin' | 'leave' | 'left';
 
 export interface DeadNode {
   readonly nodeId: string;
@@ -44,10 +51,10 @@ export class NodeRegistry {
     this.#nodes.clear();
     this.#lastSweepAt = 0;
     for (const row of rows) {
-      this.#nodes.set(row.id, { url: row.url, version: row.version, startedAt: row.startedAt, lastSeen: now, draining: row.draining, dead: false, dirty: false });
+      this.#nodes.set(row.id, { url: row.url, version: row.version, startedAt: row.startedAt, lastSeen: now, draining: row.draining, dead: false, leaving: false, left: false, dirty: false });
     }
     for (const id of owners) {
-      if (!this.#nodes.has(id)) this.#nodes.set(id, { url: '', version: '', startedAt: 0, lastSeen: now, draining: false, dead: false, dirty: false });
+      if (!this.#nodes.has(id)) this.#nodes.set(id, { url: '', version: '', startedAt: 0, lastSeen: now, draining: false, dead: false, leaving: false, left: false, dirty: false });
     }
   }
 
@@ -55,20 +62,46 @@ export class NodeRegistry {
     return this.#nodes.size;
   }
 
-  /** Records a heartbeat; says whether the node is new to this primary or back from the dead. */
-  heartbeat(request: HeartbeatRequest, now: number): 'join' | 'rejoin' | null {
+  /**
+   * Records a heartbeat; says what changed: a node new to this primary, back from the dead,
+   * starting to leave, or gone after its leave. A heartbeat of the same process that arrives
+   * after its 'left' (sent earlier, delivered late) changes nothing.
+   */
+  heartbeat(request: HeartbeatRequest, now: number): HeartbeatChange[] {
     const known = this.#nodes.get(request.nodeId);
+    if (known?.left && known.startedAt === request.startedAt) return [];
+    const left = request.leaving === 'left';
+    // A process that began to leave never stays after all: only a new process (another startedAt) clears it.
+    const leaving = left || request.leaving === 'leaving' || (known !== undefined && known.leaving && known.startedAt === request.startedAt);
     this.#nodes.set(request.nodeId, {
       url: request.url,
       version: request.version,
       startedAt: request.startedAt,
       lastSeen: now,
       draining: known?.draining ?? false,
-      dead: false,
+      dead: left,
+      leaving,
+      left,
       dirty: true,
     });
-    if (!known) return 'join';
-    return known.dead ? 'rejoin' : null;
+    const changes: HeartbeatChange[] = [];
+    if (!known || known.left) changes.push('join');
+    else if (known.dead) changes.push('rejoin');
+    if (leaving && !known?.leaving) changes.push('leave');
+    if (left) changes.push('left');
+    return changes;
+  }
+
+  /**
+   * A leaving primary handed this primary the lease and asks to be drained before its own
+   * heartbeats get here (its LiteFS reconnects first). False when the node is unknown, dead or
+   * leaving already.
+   */
+  markLeaving(nodeId: string): boolean {
+    const node = this.#nodes.get(nodeId);
+    if (!node || node.dead || node.leaving) return false;
+    node.leaving = true;
+    return true;
   }
 
   /** Declares dead every node silent for longer than the timeout; returns the newly dead. */
@@ -99,15 +132,18 @@ export class NodeRegistry {
     return this.#nodes.get(nodeId)?.url || null;
   }
 
-  status(nodeId: string): 'unknown' | 'dead' | 'draining' | 'alive' {
+  status(nodeId: string): 'unknown' | 'dead' | 'left' | 'leaving' | 'draining' | 'alive' {
     const node = this.#nodes.get(nodeId);
     if (!node) return 'unknown';
+    if (node.left) return 'left';
     if (node.dead) return 'dead';
+    if (node.leaving) return 'leaving';
     return node.draining ? 'draining' : 'alive';
   }
 
+  /** A leaving node is drained like a draining one: it gets nothing and gives everything away. */
   placementNodes(): PlacementNode[] {
-    return [...this.#nodes].map(([id, n]) => ({ id, alive: !n.dead, draining: n.draining }));
+    return [...this.#nodes].map(([id, n]) => ({ id, alive: !n.dead, draining: n.draining || n.leaving }));
   }
 
   /** Rows of the nodes heard from since markPersisted(); `draining` is written separately. */

@@ -28,7 +28,7 @@ export interface PrimaryRoleOptions {
   readonly coordinator: Omit<CoordinatorOptions, 'db' | 'nodeId' | 'logger'>;
   readonly logger: Logger;
   /** An entry went stale between enqueue and commit: its shard must stop. */
-  readonly onStale?: (shardId: number, epoch: number) => void;
+  readonly onStale?: (shardId: number, epoch: number, generation?: number) => void;
   /** Given: the funnel commits on these threads' own connections (the coordinator keeps this one). */
   readonly transactionWorkers?: TransactionWorkerFactory;
 }
@@ -46,6 +46,9 @@ export class PrimaryRole {
   #coordinator: Coordinator | null = null;
   #budget: IdentifyBudget | null = null;
   readonly #hold = new WriteHold();
+  /** Entries other nodes forwarded: if the role is lost before they commit, their senders send them again. */
+  readonly #forwarded = new WeakSet<WriteEntry>();
+  #lost = false;
 
   constructor(options: PrimaryRoleOptions) {
     this.#o = options;
@@ -62,6 +65,11 @@ export class PrimaryRole {
     return this.#coordinator;
   }
 
+  /** Its coordinator runs (between start() and stop()). */
+  get running(): boolean {
+    return this.#coordinator?.running ?? false;
+  }
+
   get budget(): IdentifyBudget | null {
     return this.#budget;
   }
@@ -75,6 +83,8 @@ export class PrimaryRole {
     const hold = this.#hold;
     const coordinator = new Coordinator({
       ...o.coordinator,
+      // A reshard checks the budget this role keeps.
+      reshard: { ...o.coordinator.reshard, budget: () => this.#budget },
       db: this.#db,
       nodeId: o.nodeId,
       logger: o.logger,
@@ -85,11 +95,11 @@ export class PrimaryRole {
     const funnelOptions: Omit<WriteFunnelOptions, 'db'> = {
       ...o.funnelTuning,
       flushIntervalMs: o.flushIntervalMs,
-      fence: (shardId, epoch) => coordinator.fence(shardId, epoch),
+      fence: (shardId, epoch, generation) => coordinator.fence(shardId, epoch, generation),
       errorListener: (error) => {
         this.#log.warn({ code: error.code, err: error.message }, 'write funnel problem');
-        const { shardId, epoch } = error.details as { shardId?: unknown; epoch?: unknown };
-        if (error.code === 'STALE_EPOCH' && typeof shardId === 'number' && typeof epoch === 'number') o.onStale?.(shardId, epoch);
+        const { shardId, epoch, generation } = error.details as { shardId?: unknown; epoch?: unknown; generation?: unknown };
+        if (error.code === 'STALE_EPOCH' && typeof shardId === 'number' && typeof epoch === 'number') o.onStale?.(shardId, epoch, typeof generation === 'number' ? generation : undefined);
       },
     };
     this.#funnel = o.transactionWorkers
@@ -122,8 +132,24 @@ export class PrimaryRole {
     return heldMs;
   }
 
+  /**
+   * The lease is gone: from now on a forwarded batch is refused rather than acknowledged, since
+   * the funnel's drain hands it on instead of committing it. Its sender still holds it and sends
+   * it to the new primary, in its order; re-forwarding it from here could land it after newer
+   * writes of the same shard.
+   */
+  relinquish(): void {
+    this.#lost = true;
+  }
+
+  /** Whether another node forwarded this entry (it is theirs to send again, not this node's to hand on). */
+  isForwarded(entry: WriteEntry): boolean {
+    return this.#forwarded.has(entry);
+  }
+
   /** Loses the role: nothing more is written from here. Returns uncommitted writes, oldest first. */
   async stop(): Promise<WriteEntry[]> {
+    this.#lost = true;
     this.#coordinator?.stop();
     const pending = (await this.#funnel?.drain()) ?? [];
     await this.#funnel?.close();
@@ -135,8 +161,9 @@ export class PrimaryRole {
     return pending;
   }
 
-  /** A crash, as far as one process can have one: nothing queued is committed. */
+  /** A crash, as far as one process can have one: nothing queued is committed (nor acknowledged). */
   async kill(): Promise<void> {
+    this.#lost = true;
     this.#coordinator?.stop();
     await this.#funnel?.drain();
     await this.#funnel?.close();
@@ -151,18 +178,22 @@ export class PrimaryRole {
   async acceptWrites(entries: readonly WriteEntry[], options: { batched?: boolean } = {}): Promise<ForwardResult> {
     const funnel = this.funnel;
     const coordinator = this.coordinator;
-    const stale: { shardId: number; epoch: number }[] = [];
+    const stale: { shardId: number; epoch: number; generation?: number }[] = [];
     for (const entry of entries) {
-      if (!coordinator.fence(entry.shardId, entry.epoch)) {
-        if (!stale.some((s) => s.shardId === entry.shardId && s.epoch === entry.epoch)) stale.push({ shardId: entry.shardId, epoch: entry.epoch });
+      if (!coordinator.fence(entry.shardId, entry.epoch, entry.generation)) {
+        if (!stale.some((s) => s.shardId === entry.shardId && s.epoch === entry.epoch && s.generation === entry.generation)) {
+          stale.push({ shardId: entry.shardId, epoch: entry.epoch, ...(entry.generation === undefined ? {} : { generation: entry.generation }) });
+        }
         continue;
       }
+      this.#forwarded.add(entry);
       await funnel.enqueue(entry);
     }
     // Every replica sends as soon as its last batch is acknowledged, so committing each send at
     // once would cost one transaction (a FUSE round trip on LiteFS) per send per replica.
     if (options.batched) await funnel.committed();
     else await funnel.flush();
+    if (this.#lost) throw new ShardlineError('NOT_PRIMARY', 'This node lost the primary role before committing the batch: send it to the new primary');
     return { stale };
   }
 
@@ -178,7 +209,7 @@ export class PrimaryRole {
     if (decision.kind === 'grant') {
       await this.#exclusive(() => {
         if (!this.#db) throw new ShardlineError('NOT_PRIMARY', `Cannot record the identify of shard ${request.shardId}: this node stopped being the primary`);
-        recordIdentify(this.#db, { at: now, shardId: request.shardId, nodeId: request.nodeId, bucket: decision.bucket, remaining: decision.remaining });
+        recordIdentify(this.#db, { at: now, shardId: request.shardId, ...(request.generation === undefined ? {} : { generation: request.generation }), nodeId: request.nodeId, bucket: decision.bucket, remaining: decision.remaining });
       });
     }
     return decision;

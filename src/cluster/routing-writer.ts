@@ -32,13 +32,13 @@ export class RoutingWriter implements Writer {
     for (const entry of this.#forwarder.takeAll()) void local.enqueue(entry).catch(() => {});
   }
 
-  /** This node lost the primary role: what the funnel had not committed goes to the new primary. */
-  useForwarding(): void {
+  /** This node lost the primary role: what the funnel had not committed (and `keep` keeps) goes to the new primary. */
+  useForwarding(keep: (entry: WriteEntry) => boolean = () => true): void {
     const local = this.#local;
     this.#local = null;
     if (!local) return;
     const forward = (entries: WriteEntry[]): void => {
-      for (const entry of entries) void this.#forwarder.enqueue(entry).catch(() => {});
+      for (const entry of entries) if (keep(entry)) void this.#forwarder.enqueue(entry).catch(() => {});
     };
     const drained = local.drain();
     if (Array.isArray(drained)) return forward(drained);
@@ -59,7 +59,9 @@ export class RoutingWriter implements Writer {
     return (this.#local ?? this.#forwarder).enqueue(entry);
   }
 
+  /** Everything written so far committed; after a role change, the entries still crossing over from the old funnel too. */
   flush(): Promise<void> {
+    if (this.#handover && !this.#local) return this.#handover.then(() => this.#forwarder.flush());
     return (this.#local ?? this.#forwarder).flush();
   }
 

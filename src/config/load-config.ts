@@ -33,9 +33,28 @@ export interface Config {
   readonly advertiseUrl: string | null;
   /** A node is declared dead after this long without heartbeats. */
   readonly nodeTimeoutMs: number;
+  /**
+   * How long a node told to stop (SIGINT/SIGTERM) spends leaving the cluster: handing the lease
+   * on and having its shards moved by resume. Whatever is left then is detached resumably.
+   */
+  readonly leaveTimeoutMs: number;
+  /** The bot token's global REST limit, requests per second, shared by every node (Discord's default is 50). */
+  readonly restGlobalLimit: number;
+  /** Invalid REST answers (401, 403, 429) per 10 minutes that get an IP banned; the cluster slows down well before. */
+  readonly restInvalidLimit: number;
+  /** Reshard by itself once /gateway/bot recommends this multiple of the current count; 0 never. */
+  readonly reshardThreshold: number;
+  /** How often the primary asks /gateway/bot for the recommended count; 0 never. */
+  readonly reshardCheckMs: number;
+  /** Reshard by itself when Discord closes a shard with 4011 (sharding required). */
+  readonly reshardOn4011: boolean;
+  /** Large bots: the shard count must be a multiple of the number Discord gave them. */
+  readonly shardMultiple: number;
 }
 
 export const DEFAULT_API_URL = 'https://discord.com/api';
+/** A little under fly.toml's kill_timeout (30 s): the rest of the stop (closing pools, LiteFS unmounting) fits in what remains. */
+export const DEFAULT_LEAVE_TIMEOUT_MS = 25_000;
 
 /** One row per setting: the env name, the flag, and how to parse it. Walked by tests and `--help`. */
 export const CONFIG_SETTINGS = [
@@ -57,6 +76,13 @@ export const CONFIG_SETTINGS = [
   { key: 'litefsUrl', env: 'SHARDLINE_LITEFS_URL', flag: '--litefs-url', help: 'LiteFS HTTP API of this node (e.g. http://127.0.0.1:20202); unset = embedded single node' },
   { key: 'advertiseUrl', env: 'SHARDLINE_ADVERTISE_URL', flag: '--advertise-url', help: 'URL other nodes reach this node at (default http://<host>:<port>)' },
   { key: 'nodeTimeoutMs', env: 'SHARDLINE_NODE_TIMEOUT_MS', flag: '--node-timeout-ms', help: 'A node is dead after this long without heartbeats (default 5000)' },
+  { key: 'leaveTimeoutMs', env: 'SHARDLINE_LEAVE_TIMEOUT_MS', flag: '--leave-timeout-ms', help: `On SIGINT/SIGTERM, the longest a cluster node spends handing its lease and shards on before it stops (default ${DEFAULT_LEAVE_TIMEOUT_MS}; keep it under the platform's kill timeout; 0 turns the leave off)` },
+  { key: 'restGlobalLimit', env: 'SHARDLINE_REST_GLOBAL_LIMIT', flag: '--rest-global-limit', help: "The token's global REST limit per second, shared by all nodes (default 50; raise it only if Discord raised it)" },
+  { key: 'restInvalidLimit', env: 'SHARDLINE_REST_INVALID_LIMIT', flag: '--rest-invalid-limit', help: 'Invalid REST answers per 10 min that get the IP banned (default 10000); the cluster throttles before' },
+  { key: 'reshardThreshold', env: 'SHARDLINE_RESHARD_THRESHOLD', flag: '--reshard-threshold', help: 'Reshard live once Discord recommends this many times the current shard count (default 2; 0 never)' },
+  { key: 'reshardCheckMs', env: 'SHARDLINE_RESHARD_CHECK_MS', flag: '--reshard-check-ms', help: 'How often the primary checks the recommended shard count, in ms (default 3600000; 0 never)' },
+  { key: 'reshardOn4011', env: 'SHARDLINE_RESHARD_ON_4011', flag: '--reshard-on-4011', help: "Reshard live when Discord closes a shard with 4011 'sharding required' (true or false, default true)" },
+  { key: 'shardMultiple', env: 'SHARDLINE_SHARD_MULTIPLE', flag: '--shard-multiple', help: 'Large bots: shard counts must be a multiple of the number Discord gave you (default 1)' },
 ] as const satisfies readonly { key: keyof Config; env: string; flag: string | null; help: string }[];
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -86,7 +112,7 @@ export function loadConfig(input: LoadConfigInput): Config {
     if (value === undefined) return fallback;
     const n = Number(value);
     if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-      problems.push(`${source} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      problems.push(`${source} must be an integer from ${min} to ${max}, got ${shown(value)}`);
       return fallback;
     }
     return n;
@@ -97,17 +123,19 @@ export function loadConfig(input: LoadConfigInput): Config {
     problems.push('DISCORD_TOKEN is not set: export the bot token from the Discord developer portal (or any token the simulator accepts)');
   } else if (/\s/.test(token)) {
     problems.push('DISCORD_TOKEN contains white space: paste the token alone, without "Bot " or quotes');
+  } else if (token !== '' && !HEADER_SAFE.test(token)) {
+    problems.push('DISCORD_TOKEN holds a character an HTTP header cannot carry (a control character or a non-ASCII letter): paste the token alone');
   }
 
   const apiUrl = text('apiUrl', DEFAULT_API_URL).replace(/\/+$/, '');
-  if (!isHttpUrl(apiUrl)) problems.push(`DISCORD_API_URL must be an http(s) URL such as ${DEFAULT_API_URL}, got ${JSON.stringify(apiUrl)}`);
+  if (!isHttpUrl(apiUrl)) problems.push(`DISCORD_API_URL must be an http(s) URL such as ${DEFAULT_API_URL}, got ${shown(apiUrl)}`);
 
   let shardCount: number | 'auto' = 'auto';
   const shardRaw = raw('shardCount');
   if (shardRaw.value !== undefined && shardRaw.value !== 'auto') {
     const n = Number(shardRaw.value);
     if (!/^\d+$/.test(shardRaw.value) || n < 1 || n > 65_535) {
-      problems.push(`${shardRaw.source} must be 'auto' or an integer from 1 to 65535, got ${JSON.stringify(shardRaw.value)}`);
+      problems.push(`${shardRaw.source} must be 'auto' or an integer from 1 to 65535, got ${shown(shardRaw.value)}`);
     } else {
       shardCount = n;
     }
@@ -117,42 +145,63 @@ export function loadConfig(input: LoadConfigInput): Config {
   const intents = intentsRaw === undefined ? null : int('intents', 0, 0, 2 ** 31 - 1);
 
   const dbFile = text('dbFile', 'shardline.db');
-  if (dbFile.includes('/') || dbFile.includes('\\') || dbFile.startsWith('.')) {
-    problems.push(`SHARDLINE_DB_FILE must be a plain file name (LiteFS replicates files in its mount directory only), got ${JSON.stringify(dbFile)}`);
+  if (dbFile.includes('/') || dbFile.includes('\\') || dbFile.startsWith('.') || dbFile.includes('\0')) {
+    problems.push(`SHARDLINE_DB_FILE must be a plain file name (LiteFS replicates files in its mount directory only), got ${shown(dbFile)}`);
   }
+  const dataDir = text('dataDir', '.data');
+  if (dataDir.includes('\0')) problems.push(`${raw('dataDir').source} must be a path, got one with a NUL character: ${shown(dataDir)}`);
+  const botModule = raw('botModule').value ?? null;
+  if (botModule?.includes('\0')) problems.push(`${raw('botModule').source} must be a path or a module specifier, got one with a NUL character: ${shown(botModule)}`);
+  const httpHost = text('httpHost', '127.0.0.1');
+  if (!isListenHost(httpHost)) problems.push(`${raw('httpHost').source} must be an IP address or a host name such as 0.0.0.0 or ::, got ${shown(httpHost)}`);
 
   const writeFunnel = text('writeFunnel', 'thread');
-  if (writeFunnel !== 'thread' && writeFunnel !== 'inline') problems.push(`${raw('writeFunnel').source} must be 'thread' or 'inline', got ${JSON.stringify(writeFunnel)}`);
+  if (writeFunnel !== 'thread' && writeFunnel !== 'inline') problems.push(`${raw('writeFunnel').source} must be 'thread' or 'inline', got ${shown(writeFunnel)}`);
 
   const logLevel = text('logLevel', 'info');
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`SHARDLINE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`SHARDLINE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${shown(logLevel)}`);
 
   const nodeId = text('nodeId', input.hostname ?? 'node-1');
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) problems.push(`SHARDLINE_NODE_ID must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(nodeId)}`);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) problems.push(`SHARDLINE_NODE_ID must be 1-64 letters, digits, '.', '_' or '-', got ${shown(nodeId)}`);
 
   const adminToken = raw('adminToken').value ?? null;
   if (adminToken !== null && adminToken.length < 16) problems.push('SHARDLINE_ADMIN_TOKEN must be at least 16 characters (use a random string)');
+  else if (adminToken !== null && !HEADER_SAFE.test(adminToken)) problems.push('SHARDLINE_ADMIN_TOKEN holds a character an HTTP header cannot carry (white space, a control character or a non-ASCII letter), so no request could present it: use a random string such as openssl rand -hex 24 prints');
   const clusterSecret = raw('clusterSecret').value ?? null;
   if (clusterSecret !== null && clusterSecret.length < 16) problems.push('SHARDLINE_CLUSTER_SECRET must be at least 16 characters (use a random string)');
+  else if (clusterSecret !== null && !HEADER_SAFE.test(clusterSecret)) problems.push('SHARDLINE_CLUSTER_SECRET holds a character an HTTP header cannot carry (white space, a control character or a non-ASCII letter), so no node could present it: use a random string such as openssl rand -hex 24 prints');
 
   const litefsUrl = raw('litefsUrl').value?.replace(/\/+$/, '') ?? null;
-  if (litefsUrl !== null && !isHttpUrl(litefsUrl)) problems.push(`SHARDLINE_LITEFS_URL must be an http URL such as http://127.0.0.1:20202, got ${JSON.stringify(litefsUrl)}`);
+  if (litefsUrl !== null && !isHttpUrl(litefsUrl)) problems.push(`SHARDLINE_LITEFS_URL must be an http URL such as http://127.0.0.1:20202, got ${shown(litefsUrl)}`);
   if (litefsUrl !== null && clusterSecret === null && input.requireToken !== false) {
     problems.push('SHARDLINE_CLUSTER_SECRET is not set: nodes of a LiteFS cluster authenticate to each other with it (use the same random string on every node)');
   }
   const advertiseUrl = raw('advertiseUrl').value?.replace(/\/+$/, '') ?? null;
-  if (advertiseUrl !== null && !isHttpUrl(advertiseUrl)) problems.push(`SHARDLINE_ADVERTISE_URL must be an http(s) URL, got ${JSON.stringify(advertiseUrl)}`);
+  if (advertiseUrl !== null && !isHttpUrl(advertiseUrl)) problems.push(`SHARDLINE_ADVERTISE_URL must be an http(s) URL, got ${shown(advertiseUrl)}`);
+
+  const thresholdRaw = raw('reshardThreshold');
+  let threshold = 2;
+  if (thresholdRaw.value !== undefined) {
+    threshold = Number(thresholdRaw.value);
+    if (!/^\d+(\.\d+)?$/.test(thresholdRaw.value) || (threshold !== 0 && threshold < 1) || threshold > 100) {
+      problems.push(`${thresholdRaw.source} must be 0 (never) or a number from 1 to 100, got ${shown(thresholdRaw.value)}`);
+      threshold = 2;
+    }
+  }
+  const on4011Raw = raw('reshardOn4011');
+  const on4011 = on4011Raw.value ?? 'true';
+  if (on4011 !== 'true' && on4011 !== 'false') problems.push(`${on4011Raw.source} must be true or false, got ${shown(on4011)}`);
 
   const config: Config = {
     token,
     apiUrl,
     shardCount,
     intents,
-    dataDir: text('dataDir', '.data'),
+    dataDir,
     dbFile,
-    httpHost: text('httpHost', '127.0.0.1'),
+    httpHost,
     httpPort: int('httpPort', 8080, 0, 65_535),
-    botModule: raw('botModule').value ?? null,
+    botModule,
     nodeId,
     adminToken,
     clusterSecret,
@@ -162,6 +211,13 @@ export function loadConfig(input: LoadConfigInput): Config {
     litefsUrl,
     advertiseUrl,
     nodeTimeoutMs: int('nodeTimeoutMs', 5_000, 500, 600_000),
+    leaveTimeoutMs: int('leaveTimeoutMs', DEFAULT_LEAVE_TIMEOUT_MS, 0, 600_000),
+    restGlobalLimit: int('restGlobalLimit', 50, 1, 100_000),
+    restInvalidLimit: int('restInvalidLimit', 10_000, 10, 10_000_000),
+    reshardThreshold: threshold,
+    reshardCheckMs: int('reshardCheckMs', 3_600_000, 0, 7 * 86_400_000),
+    reshardOn4011: on4011 !== 'false',
+    shardMultiple: int('shardMultiple', 1, 1, 65_535),
   };
   if (problems.length > 0) {
     throw new ShardlineError('INVALID_CONFIG', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
@@ -178,18 +234,33 @@ function parseFlags(argv: readonly string[]): { values: Map<string, string>; pro
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg : arg.slice(0, eq);
     if (!known.has(name)) {
-      problems.push(`Unknown option ${JSON.stringify(name)}; known options: ${[...known].join(', ')}`);
+      problems.push(`Unknown option ${shown(name)}; known options: ${[...known].join(', ')}`);
       continue;
     }
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined || value.startsWith('--')) {
+    if (value === undefined || value.startsWith('--') || value.trim() === '') {
       problems.push(`Option ${name} needs a value`);
-      if (value !== undefined) i--;
+      if (value !== undefined && value.startsWith('--')) i--;
       continue;
     }
     values.set(name, value);
   }
   return { values, problems };
+}
+
+/** A value as a problem message shows it: quoted, and never the whole of a huge one. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) + (value.length > 80 ? ` (${value.length} characters)` : '');
+}
+
+/** Characters an HTTP header value can carry: a secret outside them could never be presented. */
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+
+/** An IP address or a DNS name: what an HTTP server can listen on. */
+function isListenHost(text: string): boolean {
+  if (/^(\d{1,3}\.){3}\d{1,3}$/.test(text)) return text.split('.').every((part) => Number(part) <= 255);
+  if (text.includes(':')) return /^[0-9A-Fa-f:.]{2,45}$/.test(text) && text.split('::').length <= 2;
+  return /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(text);
 }
 
 function isHttpUrl(text: string): boolean {

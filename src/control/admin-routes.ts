@@ -5,6 +5,7 @@ import { parseResumeInfo } from '../core/resume-info.ts';
 import { drainBody, moveBody, resumeBody, takeoverBody, type ControlOperations } from './control-operations.ts';
 import { createControlMetrics } from './metrics.ts';
 import { nodeIdParam, parseBody, parseOptionalBody, shardIdParam } from './parse-body.ts';
+import { createReshardAdminRoutes } from './reshard-admin-routes.ts';
 
 const emptyBody = z.strictObject({});
 
@@ -67,6 +68,8 @@ export function createAdminRoutes(ops: ControlOperations, admin: MiddlewareHandl
     await parseOptionalBody(c, emptyBody);
     return c.json(await ops.drain(nodeId, false, { waitMs: 0 }));
   });
+
+  if (ops.reshard) app.route('/', createReshardAdminRoutes(ops.reshard, admin));
 
   app.get('/metrics', admin, async (c) => {
     const text = await metrics.render(ops.metrics());

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ClaimResult, MoveResult } from '../cluster/coordinator-options.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
 import type { MetricsSnapshot } from './metrics.ts';
+import type { ReshardOperations } from './reshard-admin-routes.ts';
 
 /**
  * What the admin routes ask of the node (the host implements it; route tests pass fakes).
@@ -21,6 +22,8 @@ export interface ControlOperations {
   drain(nodeId: string, draining: boolean, options: { waitMs: number }): Promise<DrainReport>;
   /** Snapshots for GET /metrics, read at scrape time. */
   metrics(): MetricsSnapshot;
+  /** POST and GET /reshard; absent: those routes are not served. */
+  readonly reshard?: ReshardOperations;
 }
 
 /** Primary-side halves of handoff and resume, reached over /internal from the node the admin called. */
@@ -37,6 +40,11 @@ export interface PrimaryOperations {
    * LiteFS lease; returns how long writes stay held. Absent: the route is not served.
    */
   holdWrites?(holdMs: number): Promise<{ readonly heldMs: number }>;
+  /**
+   * A leaving primary asks this node to take the lease (contract 11): the takeover, refused
+   * while this node is leaving or stopping itself. Absent: the route is not served.
+   */
+  takeoverForPeer?(request: PeerTakeoverRequest): Promise<TakeoverResult>;
 }
 
 export interface TakeoverResult {
@@ -106,6 +114,12 @@ export interface ClaimRequest {
 }
 
 export const forwardedMoveRequest = moveBody;
+/** A leaving primary asks a peer to take the lease, and to drain the leaver as soon as its coordinator runs. */
+export const peerTakeoverRequest = z.strictObject({
+  timeoutMs: z.number().int().min(1).max(TAKEOVER_LIMITS.maxTimeoutMs),
+  leaving: nodeId,
+});
+export type PeerTakeoverRequest = z.infer<typeof peerTakeoverRequest>;
 export const forwardedDrainRequest = z.strictObject({ draining: z.boolean() });
 /** Longest hold a node taking over may ask for: LiteFS hands off in well under a second. */
 export const MAX_WRITE_HOLD_MS = 10_000;

@@ -65,7 +65,7 @@ describe('control app', () => {
     const res = await app.request('/query', { method: 'POST', headers: auth, body: JSON.stringify({ sql: 'select 1 as n' }) });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ columns: ['n'], rows: [[1]], truncated: false });
-    expect(calls).toEqual([{ sql: 'select 1 as n', params: [], limits: { maxRows: 1000, timeoutMs: 2000 } }]);
+    expect(calls).toEqual([{ sql: 'select 1 as n', params: [], limits: { maxRows: 1000, timeoutMs: 2000, maxBytes: 4 * 1024 * 1024 } }]);
   });
 
   it.each([

@@ -12,6 +12,8 @@ import { createInternalRoutes, type InternalDeps } from './internal-routes.ts';
 import { parseBody } from './parse-body.ts';
 import { requireBearer } from './secret-auth.ts';
 import { ShardRateTracker, withShardRates } from './shard-rates.ts';
+import { queryResultJson } from '../store/result-json.ts';
+import type { EncodedQueryResult } from '../store/query-threads.ts';
 
 export interface QueryResult {
   readonly columns: readonly string[];
@@ -34,10 +36,14 @@ export interface ControlDeps {
   readonly logger: Logger;
   readiness(): Readiness;
   status(): unknown;
-  /** Trusted SQL of the dashboard's own pages, on the event loop. */
-  query(sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number }): QueryResult;
-  /** POST /query's SQL, off the event loop (the host's query threads); absent: query() serves it. */
-  runQuery?(sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number }, signal?: AbortSignal): Promise<QueryResult>;
+  /** Trusted SQL of the dashboard's own pages, on the event loop (bounded in bytes there too). */
+  query(sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number; maxBytes?: number }): QueryResult;
+  /**
+   * POST /query's SQL, off the event loop (the host's query threads), answered as the JSON
+   * the route sends: the node passes the bytes on without parsing or serializing them.
+   * Absent: query() serves it.
+   */
+  runQueryJson?(sql: string, params: readonly unknown[], limits: QueryLimits, signal?: AbortSignal): Promise<EncodedQueryResult>;
   /** The node-to-node routes; absent on a node that is not part of a cluster API. */
   readonly internal?: Omit<InternalDeps, 'clusterSecret' | 'operations'>;
   /** Takeover, handoff, resume, move, drain, metrics (admin) and their primary-side halves (internal). */
@@ -46,7 +52,12 @@ export interface ControlDeps {
   readonly now?: () => number;
 }
 
-export const QUERY_LIMITS = { defaultRows: 1_000, maxRows: 10_000, defaultTimeoutMs: 2_000, maxTimeoutMs: 10_000 } as const;
+export const QUERY_LIMITS = { defaultRows: 1_000, maxRows: 10_000, defaultTimeoutMs: 2_000, maxTimeoutMs: 10_000, defaultBytes: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 } as const;
+export interface QueryLimits {
+  readonly maxRows: number;
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+}
 export const MAX_BODY_BYTES = 256 * 1024;
 
 const queryBody = z.strictObject({
@@ -54,6 +65,7 @@ const queryBody = z.strictObject({
   params: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).max(1_000).default([]),
   maxRows: z.number().int().min(1).max(QUERY_LIMITS.maxRows).default(QUERY_LIMITS.defaultRows),
   timeoutMs: z.number().int().min(1).max(QUERY_LIMITS.maxTimeoutMs).default(QUERY_LIMITS.defaultTimeoutMs),
+  maxBytes: z.number().int().min(1).max(QUERY_LIMITS.maxBytes).default(QUERY_LIMITS.defaultBytes),
 });
 
 /** The node's HTTP API as a runtime-neutral Hono app (served by the runtime adapter). */
@@ -92,12 +104,18 @@ export function createControlApp(deps: ControlDeps): Hono {
   app.get('/status', admin, (c) => c.json(withShardRates(deps.status(), rates, now()) as object));
   app.post('/query', admin, async (c) => {
     const body = await parseBody(c, queryBody);
-    const limits = { maxRows: body.maxRows, timeoutMs: body.timeoutMs };
-    const result = deps.runQuery ? await deps.runQuery(body.sql, body.params, limits, c.req.raw.signal) : deps.query(body.sql, body.params, limits);
-    if (result.timedOut) {
-      throw new ShardlineError('TIMEOUT', `Query stopped at its time limit of ${body.timeoutMs} ms after ${result.rows.length} rows: narrow it, or raise timeoutMs (at most ${QUERY_LIMITS.maxTimeoutMs})`);
+    const limits = { maxRows: body.maxRows, timeoutMs: body.timeoutMs, maxBytes: body.maxBytes };
+    const timedOut = (rows: number): ShardlineError =>
+      new ShardlineError('TIMEOUT', `Query stopped at its time limit of ${body.timeoutMs} ms after ${rows} rows: narrow it, or raise timeoutMs (at most ${QUERY_LIMITS.maxTimeoutMs})`);
+    // A result past maxBytes was refused (TOO_LARGE) where its rows were read, before it got here.
+    if (deps.runQueryJson) {
+      const result = await deps.runQueryJson(body.sql, body.params, limits, c.req.raw.signal);
+      if (result.timedOut || !result.json) throw timedOut(result.rowCount);
+      return c.body(result.json as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/json' });
     }
-    return c.json({ columns: result.columns, rows: result.rows, truncated: result.truncated });
+    const result = deps.query(body.sql, body.params, limits);
+    if (result.timedOut) throw timedOut(result.rows.length);
+    return c.body(queryResultJson(result), 200, { 'content-type': 'application/json' });
   });
   if (deps.operations) app.route('/', createAdminRoutes(deps.operations, admin));
   app.route('/', createDashboardRoutes(deps));

@@ -16,8 +16,10 @@ import {
   type IdentifyRequest,
 } from '../cluster/cluster-protocol.ts';
 import type { ForwardResult } from '../cluster/forwarding-writer.ts';
-import { claimRequest, forwardedDrainRequest, forwardedMoveRequest, holdWritesRequest, releaseRequest, type PrimaryOperations } from './control-operations.ts';
+import { claimRequest, forwardedDrainRequest, forwardedMoveRequest, holdWritesRequest, peerTakeoverRequest, releaseRequest, type PrimaryOperations } from './control-operations.ts';
+import { leaseRequest, type LeaseGrant, type LeaseRequest } from '../cluster/rest-budget-protocol.ts';
 import { nodeIdParam, parseBody, parseOptionalBody, shardIdParam } from './parse-body.ts';
+import { createReshardInternalRoutes, type ReshardNodeOps } from './reshard-internal-routes.ts';
 import { requireBearer } from './secret-auth.ts';
 
 /** What the internal routes need from the node. Primary-only calls throw NOT_PRIMARY elsewhere. */
@@ -28,9 +30,13 @@ export interface InternalDeps {
   acceptWrites(nodeId: string, entries: WriteEntry[], options: { batched: boolean }): Promise<ForwardResult>;
   identify(request: IdentifyRequest): Promise<IdentifyDecision>;
   detach(shardId: number, epoch: number): Promise<ResumeInfo>;
-  start(shardId: number, epoch: number, resume: ResumeInfo | null): void;
+  start(shardId: number, epoch: number, resume: ResumeInfo | null, set?: { generation: number; shardCount: number }): void;
+  /** The primary's REST budget: a node's share of the token's global limit (rest-budget-protocol.ts). */
+  restLease?(request: LeaseRequest): LeaseGrant;
   /** Handoff, resume, move and drain asked by another node; absent: those routes are not served. */
   readonly operations?: PrimaryOperations;
+  /** The Resharder's commands to this node (and reshards forwarded to the primary); absent: not served. */
+  readonly reshard?: ReshardNodeOps;
 }
 
 /** Forwarded batches can be large (a GUILD_CREATE with thousands of members). */
@@ -70,9 +76,12 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
   });
   app.post('/shards/:id/start', async (c) => {
     const body = await parseBody(c, startRequest);
-    deps.start(shardIdParam(c.req.param('id')), body.epoch, body.resume === undefined ? null : parseResumeInfo(body.resume));
+    deps.start(shardIdParam(c.req.param('id')), body.epoch, body.resume === undefined ? null : parseResumeInfo(body.resume), body.set);
     return c.json({ ok: true });
   });
+  const restLease = deps.restLease?.bind(deps);
+  if (restLease) app.post('/rest/lease', async (c) => c.json(restLease(await parseBody(c, leaseRequest))));
+  if (deps.reshard) app.route('/reshard', createReshardInternalRoutes(deps.reshard));
   const ops = deps.operations;
   if (ops) {
     app.post('/shards/:id/release', async (c) => {
@@ -103,6 +112,10 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
       await ops.setDraining(nodeId, body.draining);
       return c.json({ ok: true });
     });
+    const takeoverForPeer = ops.takeoverForPeer?.bind(ops);
+    if (takeoverForPeer) {
+      app.post('/takeover', async (c) => c.json(await takeoverForPeer(await parseBody(c, peerTakeoverRequest))));
+    }
     const holdWrites = ops.holdWrites?.bind(ops);
     if (holdWrites) {
       app.post('/primary/hold-writes', async (c) => c.json(await holdWrites((await parseBody(c, holdWritesRequest)).holdMs)));

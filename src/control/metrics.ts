@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { ReshardView } from '../cluster/reshard-view.ts';
 
 /** What a scrape reads from the node: snapshots only, so nothing on the hot path changes. */
 export interface MetricsSnapshot {
@@ -33,6 +34,28 @@ export interface MetricsSnapshot {
   /** Times the event loop was blocked (see src/host/loop-stall-monitor.ts). */
   readonly eventLoop?: { readonly stalls: number; readonly stalledMs: number; readonly maxStallMs: number };
   readonly identify: { readonly total: number; readonly remaining: number; readonly granted: number; readonly reserve: number } | null;
+  /** This node's graceful leave while it runs (contract 11); absent or null otherwise. */
+  readonly leave?: { readonly startedAt: number; readonly phase: string; readonly shards: number; readonly remaining: number } | null;
+  /** Moves the coordinator completed, by reason (primary only). */
+  readonly moves?: Readonly<Record<string, number>> | null;
+  /** The REST budget (src/host/rest-budget-host.ts); `cluster` on the primary only. */
+  readonly rest?: RestMetricsSnapshot | null;
+  /** The active shard set and the running (or last) reshard (contract 13). */
+  readonly shardSet?: { readonly generation: number; readonly shardCount: number };
+  readonly reshard?: ReshardView | null;
+}
+
+export interface RestMetricsSnapshot {
+  readonly node: {
+    readonly limit: number;
+    readonly share: number;
+    readonly sent: number;
+    readonly waiting: number;
+    readonly rateLimited: Readonly<Record<'global' | 'user' | 'shared' | 'sublimit', number>>;
+    readonly invalid: { readonly local: number; readonly cluster: number; readonly limit: number; readonly throttleAt: number; readonly stopAt: number };
+    readonly buckets: { readonly contended: number; readonly blocked: number; readonly waits: number };
+  };
+  readonly cluster: { readonly nodes: readonly { readonly id: string; readonly share: number; readonly committed: number; readonly demand: number; readonly sent: number; readonly rateLimited: Readonly<Record<'global' | 'user' | 'shared' | 'sublimit', number>> }[] } | null;
 }
 
 export interface QueryPoolSnapshot {
@@ -86,6 +109,29 @@ export function createControlMetrics(): ControlMetrics {
   const identifyTotal = new Gauge({ name: 'shardline_identify_total', help: 'Daily session start limit (primary only)', registers });
   const identifyReserve = new Gauge({ name: 'shardline_identify_reserve', help: 'Session starts kept in reserve (primary only)', registers });
   const identifyGranted = new Counter({ name: 'shardline_identify_granted_total', help: 'Identify slots granted by this primary', registers });
+  const leaving = new Gauge({ name: 'shardline_leaving', help: '1 while this node leaves the cluster after SIGINT/SIGTERM, by phase (lease, drain, stopping)', labelNames: ['phase'], registers });
+  const leaveSeconds = new Gauge({ name: 'shardline_leave_elapsed_seconds', help: 'Time since this node began to leave', registers });
+  const leaveRemaining = new Gauge({ name: 'shardline_leave_shards_remaining', help: 'Shards still running on this leaving node', registers });
+  const moves = new Counter({ name: 'shardline_shard_moves_total', help: 'Shards this primary moved by resume, by reason (rebalance, drain, leave, manual)', labelNames: ['reason'], registers });
+  const restSent = new Counter({ name: 'shardline_rest_requests_total', help: 'REST requests this node sent to Discord (each counts toward the global limit)', registers });
+  const restLimited = new Counter({ name: 'shardline_rest_rate_limited_total', help: '429 answers this node got, by scope (global, user, shared, sublimit)', labelNames: ['scope'], registers });
+  const restLimit = new Gauge({ name: 'shardline_rest_global_limit', help: "The token's global REST limit per second, shared by the cluster", registers });
+  const restShare = new Gauge({ name: 'shardline_rest_share', help: "This node's share of the global limit per window now", registers });
+  const restWaiting = new Gauge({ name: 'shardline_rest_waiting_requests', help: 'Requests waiting on this node for a slot in its share', registers });
+  const restInvalid = new Gauge({ name: 'shardline_rest_invalid_requests', help: 'Invalid REST answers (401, 403, non-shared 429) in the ban window, this node and the whole cluster', labelNames: ['scope'], registers });
+  const restInvalidLimit = new Gauge({ name: 'shardline_rest_invalid_limit', help: 'Invalid answers in the window that get the IP banned; throttle and stop are where the cluster slows and halts REST', labelNames: ['threshold'], registers });
+  const restBuckets = new Gauge({ name: 'shardline_rest_buckets', help: 'Route buckets split between nodes (contended) or spent by another node (blocked)', labelNames: ['state'], registers });
+  const restNodeShare = new Gauge({ name: 'shardline_rest_node_share', help: "Each node's share of the global limit (primary only)", labelNames: ['node'], registers });
+  const restNodeDemand = new Gauge({ name: 'shardline_rest_node_demand', help: 'Requests per second each node would send (primary only)', labelNames: ['node'], registers });
+  const restNodeSent = new Counter({ name: 'shardline_rest_node_requests_total', help: 'REST requests each node reported sent (primary only)', labelNames: ['node'], registers });
+  const restNodeLimited = new Counter({ name: 'shardline_rest_node_rate_limited_total', help: '429 answers each node reported, by scope (primary only)', labelNames: ['node', 'scope'], registers });
+  const setGeneration = new Gauge({ name: 'shardline_shard_set_generation', help: 'Generation of the active shard set (grows with every reshard)', registers });
+  const setShards = new Gauge({ name: 'shardline_shard_set_shards', help: 'Shard count of the active shard set', registers });
+  const reshardRunning = new Gauge({ name: 'shardline_reshard_running', help: '1 while a reshard runs (a new shard set beside the active one)', registers });
+  const reshardTarget = new Gauge({ name: 'shardline_reshard_target_shards', help: 'Shard count of the running reshard\'s new set', registers });
+  const reshardGroups = new Gauge({ name: 'shardline_reshard_groups', help: 'Switch groups of the running reshard, by whether their handlers moved to the new set', labelNames: ['switched'], registers });
+  const reshardReady = new Gauge({ name: 'shardline_reshard_new_shards_ready', help: 'New-set shards ready and past their GUILD_CREATE burst', registers });
+  const reshardIdentifies = new Gauge({ name: 'shardline_reshard_identifies', help: 'IDENTIFYs the running (or last) reshard\'s new set has taken', registers });
 
   // Scrapes run one at a time: a reset between another scrape's set and read would blank it.
   let last: Promise<unknown> = Promise.resolve();
@@ -142,6 +188,48 @@ export function createControlMetrics(): ControlMetrics {
       identifyTotal.set(s.identify.total);
       identifyReserve.set(s.identify.reserve);
       identifyGranted.inc(s.identify.granted);
+    }
+    if (s.leave) {
+      leaving.set({ phase: s.leave.phase }, 1);
+      leaveSeconds.set(Math.max(0, Date.now() - s.leave.startedAt) / 1000);
+      leaveRemaining.set(s.leave.remaining);
+    }
+    for (const [reason, n] of Object.entries(s.moves ?? {})) moves.inc({ reason }, n);
+    const rest = s.rest;
+    if (rest) {
+      const n = rest.node;
+      restSent.inc(n.sent);
+      for (const [scope, count] of Object.entries(n.rateLimited)) restLimited.inc({ scope }, count);
+      restLimit.set(n.limit);
+      restShare.set(n.share);
+      restWaiting.set(n.waiting);
+      restInvalid.set({ scope: 'node' }, n.invalid.local);
+      restInvalid.set({ scope: 'cluster' }, n.invalid.cluster);
+      restInvalidLimit.set({ threshold: 'ban' }, n.invalid.limit);
+      restInvalidLimit.set({ threshold: 'throttle' }, n.invalid.throttleAt);
+      restInvalidLimit.set({ threshold: 'stop' }, n.invalid.stopAt);
+      restBuckets.set({ state: 'contended' }, n.buckets.contended);
+      restBuckets.set({ state: 'blocked' }, n.buckets.blocked);
+      for (const node of rest.cluster?.nodes ?? []) {
+        restNodeShare.set({ node: node.id }, node.share);
+        restNodeDemand.set({ node: node.id }, node.demand);
+        restNodeSent.inc({ node: node.id }, node.sent);
+        for (const [scope, count] of Object.entries(node.rateLimited)) restNodeLimited.inc({ node: node.id, scope }, count);
+      }
+    }
+    if (s.shardSet) {
+      setGeneration.set(s.shardSet.generation);
+      setShards.set(s.shardSet.shardCount);
+    }
+    const r = s.reshard;
+    const running = r !== null && r !== undefined && (r.phase === 'identifying' || r.phase === 'switching');
+    reshardRunning.set(running ? 1 : 0);
+    if (r) reshardIdentifies.set(r.identifies);
+    if (r && running) {
+      reshardTarget.set(r.to);
+      reshardGroups.set({ switched: 'true' }, r.groups.filter((g) => g.switched).length);
+      reshardGroups.set({ switched: 'false' }, r.groups.filter((g) => !g.switched).length);
+      reshardReady.set(r.shards.filter((x) => x.status === 'ready' && x.caughtUp === true).length);
     }
     return registry.metrics();
   };

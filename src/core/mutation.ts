@@ -145,6 +145,11 @@ export interface WriteEntry {
   shardId: number;
   /** The assignment epoch the sender runs the shard at (contract 5). */
   epoch: number;
+  /**
+   * The shard set the shard belongs to (contract 13): during a reshard two sets share shard ids.
+   * Absent: the active set.
+   */
+  generation?: number;
   mutations: Mutation[];
   session?: SessionCommit;
 }
@@ -259,6 +264,7 @@ export function parseWriteEntry(value: unknown): WriteEntry {
   const v = value as Record<string, unknown>;
   if (!isInt(v['shardId'])) fail(`shardId must be a non-negative integer, got ${JSON.stringify(v['shardId'])}`);
   if (!isInt(v['epoch'])) fail(`epoch must be a non-negative integer, got ${JSON.stringify(v['epoch'])}`);
+  if (v['generation'] !== undefined && !isInt(v['generation'])) fail(`generation must be a non-negative integer, got ${JSON.stringify(v['generation'])}`);
   if (!Array.isArray(v['mutations'])) return fail('mutations must be an array');
   const problems: string[] = [];
   (v['mutations'] as unknown[]).forEach((m, i) => {

@@ -89,4 +89,10 @@ describe('planPlacement', () => {
       }
     }
   });
+  it('neither places nor moves skipped shards, and balances the rest', () => {
+    const owners = new Map<number, string | null>([[0, null], [1, 'a'], [2, null], [3, 'a']]);
+    const moves = planPlacement({ shardCount: 4, owners, nodes: [{ id: 'a', alive: true, draining: false }, { id: 'b', alive: true, draining: false }], skip: new Set([0, 2]) });
+    expect(moves).toEqual([{ shardId: 3, from: 'a', to: 'b', kind: 'handoff' }]);
+    expect(planPlacement({ shardCount: 2, owners: new Map(), nodes: [{ id: 'a', alive: true, draining: false }], skip: new Set([0, 1]) })).toEqual([]);
+  });
 });

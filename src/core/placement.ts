@@ -37,6 +37,8 @@ export interface PlacementInput {
   /** Current owner per shard id; missing or null means unassigned. */
   readonly owners: ReadonlyMap<number, string | null>;
   readonly nodes: readonly PlacementNode[];
+  /** Shards that are neither placed nor moved (an old set's shards whose range switched to a new set). */
+  readonly skip?: ReadonlySet<number>;
 }
 
 export function planPlacement(input: PlacementInput): Move[] {
@@ -46,7 +48,11 @@ export function planPlacement(input: PlacementInput): Move[] {
 
   const held = new Map<string, number[]>(eligible.map((id) => [id, []]));
   const free: { shardId: number; from: string | null; kind: MoveKind }[] = [];
+  const skip = input.skip;
+  const count = input.shardCount - (skip ? [...skip].filter((s) => s >= 0 && s < input.shardCount).length : 0);
+  if (count === 0) return [];
   for (let shardId = 0; shardId < input.shardCount; shardId++) {
+    if (skip?.has(shardId)) continue;
     const owner = input.owners.get(shardId) ?? null;
     const list = owner === null ? undefined : held.get(owner);
     if (list) list.push(shardId);
@@ -55,8 +61,8 @@ export function planPlacement(input: PlacementInput): Move[] {
   }
 
   // Nodes already holding the most keep the extra shard, which minimises moves.
-  const base = Math.floor(input.shardCount / eligible.length);
-  const extra = input.shardCount % eligible.length;
+  const base = Math.floor(count / eligible.length);
+  const extra = count % eligible.length;
   const byLoad = [...eligible].sort((a, b) => held.get(b)!.length - held.get(a)!.length || a.localeCompare(b));
   const target = new Map(byLoad.map((id, i) => [id, base + (i < extra ? 1 : 0)]));
 

@@ -12,6 +12,13 @@ export interface QueryRequest {
   readonly maxRows: number;
   /** The deadline the thread checks between rows. */
   readonly timeoutMs: number;
+  /** The result's size as JSON at most; past it the thread answers TOO_LARGE (src/store/result-json.ts). */
+  readonly maxBytes: number;
+  /**
+   * 'rows' (default): the values, for ctx.query(). 'json': the result already written as the
+   * JSON POST /query answers, so the node sends the bytes on without parsing or serializing them.
+   */
+  readonly format?: 'rows' | 'json';
 }
 
 export type QueryReply =
@@ -21,6 +28,16 @@ export type QueryReply =
       readonly rows: unknown[][];
       readonly truncated: boolean;
       readonly timedOut: boolean;
+      readonly bytes: number;
+    }
+  | {
+      readonly ok: true;
+      /** UTF-8 JSON `{"columns":[...],"rows":[...],"truncated":...}`; null when the time limit stopped the scan. */
+      readonly json: Uint8Array | null;
+      readonly rowCount: number;
+      readonly truncated: boolean;
+      readonly timedOut: boolean;
+      readonly bytes: number;
     }
   | {
       readonly ok: false;
@@ -48,6 +65,11 @@ export interface QueryWorker {
 
 export interface QueryWorkerOptions {
   readonly databasePath: string;
+  /**
+   * Resident memory the thread may reach; past it the thread is stopped and its query answered
+   * with TOO_LARGE. One SQLite value can be hundreds of MB before a row comes back to check.
+   */
+  readonly maxMemoryBytes?: number;
 }
 
 /** How a runtime starts a query thread (Node and Deno: node:child_process fork). */

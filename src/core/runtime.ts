@@ -38,6 +38,8 @@ export interface Runtime {
   /** Why a runtime that usually has `queryWorkers` has none this time (the host logs it at start). */
   readonly queryWorkersMissing?: string;
   serve(fetch: FetchHandler, options: { hostname: string; port: number }): Promise<HttpServerHandle>;
+  /** CPU time of the calling thread in ms, where the platform tells (Linux); the event-loop stall monitor reads it. */
+  readonly threadCpuMs?: () => number | null;
   /** A module specifier for `import()`: paths resolve against the working directory. */
   resolveModule(specifier: string): string;
 }

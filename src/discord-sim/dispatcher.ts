@@ -1,4 +1,5 @@
 import { intentAllows, stripMessageContent } from './intents.ts';
+import type { Ledger } from './ledger.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import type { World } from './world.ts';
 import type { Session } from './session.ts';
@@ -11,16 +12,21 @@ import type { Session } from './session.ts';
 export class Dispatcher {
   readonly #sessions: SessionRegistry;
   readonly #world: World;
+  readonly #ledger: Ledger;
 
-  constructor(sessions: SessionRegistry, world: World) {
+  constructor(sessions: SessionRegistry, world: World, ledger: Ledger) {
     this.#sessions = sessions;
     this.#world = world;
+    this.#ledger = ledger;
   }
 
   /** Returns how many sessions sequenced the event. */
   dispatchToGuild(guildId: string, event: string, data: unknown): number {
     const shardKey = this.#world.guilds.get(guildId)?.shardKey ?? Number(BigInt(guildId) >> 22n);
-    return this.#route(event, data, guildId, (s) => shardKey % s.shardCount === s.shardId);
+    const delivered = this.#route(event, data, guildId, (s) => shardKey % s.shardCount === s.shardId);
+    // Not for want of an intent: no session of any count covers the guild.
+    if (delivered === 0 && !this.#sessions.all().some((s) => shardKey % s.shardCount === s.shardId)) this.#ledger.noteUndelivered();
+    return delivered;
   }
 
   /** Guild-less events (USER_UPDATE, DMs) go to shard 0 of every session. */
@@ -34,6 +40,8 @@ export class Dispatcher {
     let plainJson: string | undefined;
     let strippedJson: string | undefined;
     let delivered = 0;
+    // One logical event however many sessions (of however many shard sets) it reaches.
+    let eventNo = 0;
     for (const session of this.#sessions.all()) {
       if (!matches(session)) continue;
       if (!intentAllows(session.intents, event, guildId, botId, data)) continue;
@@ -41,7 +49,29 @@ export class Dispatcher {
       let json: string;
       if (view === data) json = plainJson ??= JSON.stringify(data);
       else json = strippedJson ??= JSON.stringify(view);
-      session.dispatch(event, json);
+      if (eventNo === 0) eventNo = this.#ledger.newEvent(event);
+      session.dispatch(event, json, eventNo);
+      delivered += 1;
+    }
+    return delivered;
+  }
+
+  /**
+   * A guild event whose payload depends on the receiving session (a GUILD_CREATE is built for its
+   * intents): one logical event, one payload per matching session.
+   */
+  dispatchToGuildPerSession(guildId: string, event: string, build: (session: Session) => unknown): number {
+    const shardKey = this.#world.guilds.get(guildId)?.shardKey ?? Number(BigInt(guildId) >> 22n);
+    const botId = this.#world.botUser.id;
+    let eventNo = 0;
+    let delivered = 0;
+    for (const session of this.#sessions.all()) {
+      if (shardKey % session.shardCount !== session.shardId) continue;
+      if (!intentAllows(session.intents, event, guildId, botId, null)) continue;
+      const data = build(session);
+      if (data === undefined) continue;
+      if (eventNo === 0) eventNo = this.#ledger.newEvent(event);
+      session.dispatch(event, JSON.stringify(data), eventNo);
       delivered += 1;
     }
     return delivered;

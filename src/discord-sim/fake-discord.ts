@@ -15,21 +15,29 @@ import { IdentifyLimiter } from './identify-limiter.ts';
 import { Ledger } from './ledger.ts';
 import { buildRestApp } from './rest-app.ts';
 import { SessionRegistry } from './session-registry.ts';
+import { DEFAULT_SHARD_RULES, recommendedShardCount, type ShardRules } from './shard-routing.ts';
 import { buildSimControlRoutes } from './sim-control-routes.ts';
 import { copySimStats, createSimStats } from './sim-stats.ts';
 import type { SimStats } from './sim-stats.ts';
 import { TimerRegistry } from './timer-registry.ts';
+import { GuildGrowth } from './guild-growth.ts';
 import { Traffic } from './traffic.ts';
 import { generateWorld } from './world-generator.ts';
 import type { WorldOptions } from './world-generator.ts';
 import type { World, WorldView } from './world.ts';
 import { MemberRequestLimiter } from './member-request-limiter.ts';
+import { RestGate } from './rest-gate.ts';
+import { RestLimits, type RestLimitsOptions } from './rest-limits.ts';
+import { RestStats, type RestStatsSnapshot } from './rest-stats.ts';
+import { buildRestControlRoutes } from './rest-control-routes.ts';
 
 export type { ConnectionInfo } from './gateway-connection.ts';
-export type { LedgerCheck, LedgerEvent, LedgerTransmission, HandledDispatch } from './ledger.ts';
+export type { LedgerCheck, LedgerEvent, LedgerTransmission, HandledDispatch, LogicalCheck, LogicalEvent } from './ledger.ts';
 export type { SimStats } from './sim-stats.ts';
+export type { RestStatsSnapshot, RestCounts, RestClientStats } from './rest-stats.ts';
+export { NODE_HEADER } from './rest-gate.ts';
 export type { WorldOptions } from './world-generator.ts';
-export type { WorldView, WorldGuild } from './world.ts';
+export type { WorldView, WorldGuild, WorldInteraction } from './world.ts';
 export type { TrafficStartOptions } from './traffic.ts';
 export type { TrafficMix, TrafficEvent } from './traffic-events.ts';
 export { SIM_CLOSE_CODES } from './sim-close-codes.ts';
@@ -37,8 +45,17 @@ export { SIM_CLOSE_CODES } from './sim-close-codes.ts';
 export interface FakeDiscordOptions {
   /** Accepted bot token (a `Bot ` prefix is accepted in IDENTIFY/RESUME). Default 'fake-token'. */
   token?: string;
-  /** Recommended shard count answered by /gateway/bot. Default 1. */
+  /**
+   * The lowest shard count /gateway/bot recommends. Default 1. The answer is recomputed from the
+   * world's guilds on every call (see guildsPerShard), so a growing world raises it.
+   */
   shards?: number;
+  /** /gateway/bot recommends one shard per this many guilds. Default 1000. */
+  guildsPerShard?: number;
+  /** A large bot's shard count must be a multiple of this (IDENTIFY closes 4010 otherwise); /gateway/bot rounds up to it. Default 1. */
+  largeBotShardMultiple?: number;
+  /** Guilds one session may hold: an IDENTIFY covering more is closed with 4011. Default 2500. */
+  maxGuildsPerShard?: number;
   maxConcurrency?: number;
   /** Per identify bucket (shard_id % maxConcurrency). Default 5000. */
   identifySpacingMs?: number;
@@ -58,6 +75,11 @@ export interface FakeDiscordOptions {
   invalidSessionDelayMs?: number;
   /** After op 7, the server closes a lingering connection after this long. Default 5000. */
   reconnectGraceMs?: number;
+  /** REST rate limits: the global limit per token, the invalid-request ban, their clock (rest-limits.ts). */
+  rest?: RestLimitsOptions & {
+    /** More bot tokens REST accepts (each with its own limits); the gateway takes `token` only. */
+    extraTokens?: readonly string[];
+  };
 }
 
 
@@ -80,15 +102,21 @@ export class FakeDiscord {
   readonly ledger: Ledger;
   readonly traffic: Traffic;
   readonly faults: Faults;
+  /** The bot joining guilds: add some now, or at a rate (a world outgrowing its shards). */
+  readonly guilds: GuildGrowth;
   readonly #world: World;
   readonly #timers = new TimerRegistry();
   readonly #stats = createSimStats();
   readonly #sessions: SessionRegistry;
   readonly #identifyLimiter: IdentifyLimiter;
   readonly #dispatcher: Dispatcher;
+  readonly #restLimits: RestLimits;
+  readonly #restStats: RestStats;
+  readonly #restTokens: ReadonlySet<string>;
   readonly #faultState = new FaultState();
   readonly #options: Required<Pick<FakeDiscordOptions, 'token' | 'shards' | 'heartbeatIntervalMs' | 'applicationFlags' | 'host' | 'port' | 'invalidSessionDelayMs' | 'reconnectGraceMs'>>;
   readonly #logger: Logger;
+  readonly #shardRules: ShardRules;
   #server: Server | null = null;
   #gateway: GatewayServer | null = null;
   #port = 0;
@@ -107,6 +135,12 @@ export class FakeDiscord {
       reconnectGraceMs: positiveInt('reconnectGraceMs', options.reconnectGraceMs, 5_000, 0),
     };
     if (this.#options.token.length === 0) throw new ShardlineError('INVALID_CONFIG', 'Cannot create FakeDiscord: token must not be empty');
+    this.#shardRules = {
+      floor: this.#options.shards,
+      guildsPerShard: positiveInt('guildsPerShard', options.guildsPerShard, DEFAULT_SHARD_RULES.guildsPerShard),
+      shardMultiple: positiveInt('largeBotShardMultiple', options.largeBotShardMultiple, DEFAULT_SHARD_RULES.shardMultiple),
+      maxGuildsPerShard: positiveInt('maxGuildsPerShard', options.maxGuildsPerShard, DEFAULT_SHARD_RULES.maxGuildsPerShard),
+    };
     this.#logger = (options.logger ?? SILENT_LOGGER).child({ component: 'discord-sim' });
     this.#world = generateWorld(options.world);
     this.#world.application.flags = this.#options.applicationFlags;
@@ -124,7 +158,10 @@ export class FakeDiscord {
       resetAfterMs: positiveInt('sessionStartLimit.resetAfterMs', options.sessionStartLimit?.resetAfterMs, 86_400_000),
       now,
     });
-    this.#dispatcher = new Dispatcher(this.#sessions, this.#world);
+    this.#dispatcher = new Dispatcher(this.#sessions, this.#world, this.ledger);
+    this.#restLimits = new RestLimits(options.rest);
+    this.#restStats = new RestStats(this.#restLimits);
+    this.#restTokens = new Set([this.#options.token, ...(options.rest?.extraTokens ?? [])]);
     this.traffic = new Traffic(
       this.#world,
       {
@@ -134,6 +171,7 @@ export class FakeDiscord {
       this.#timers,
     );
     this.faults = new Faults(() => this.#gateway, this.#faultState);
+    this.guilds = new GuildGrowth(this.#world, this.#dispatcher, this.#timers);
   }
 
   get world(): WorldView {
@@ -155,8 +193,23 @@ export class FakeDiscord {
     return `ws://${this.#urlHost()}:${this.#port}`;
   }
 
+  /** What GET /gateway/bot answers as `shards` right now (it follows the world's guild count). */
+  get recommendedShards(): number {
+    return recommendedShardCount(this.#world.guilds.size, this.#shardRules);
+  }
+
   get stats(): SimStats {
     return copySimStats(this.#stats);
+  }
+
+  /** What REST answered, per token, per client (node) and per route, and the limits it enforces. */
+  get restStats(): RestStatsSnapshot {
+    return this.#restStats.snapshot();
+  }
+
+  /** The REST limits (tests lift a ban with `forgive()`). */
+  get restLimits(): RestLimits {
+    return this.#restLimits;
   }
 
   /** Timers the sim currently holds (0 after close()). */
@@ -183,17 +236,22 @@ export class FakeDiscord {
       now: () => Date.now(),
       invalidSessionDelayMs: this.#options.invalidSessionDelayMs,
       reconnectGraceMs: this.#options.reconnectGraceMs,
+      shardRules: this.#shardRules,
       resumeGatewayUrl: () => `${this.gatewayUrl}/resume`,
     });
     const stats = this.#stats;
-    const control = buildSimControlRoutes({ faults: this.faults, ledger: this.ledger, traffic: this.traffic, get stats() { return copySimStats(stats); } });
+    const restStats = this.#restStats;
+    const control = buildSimControlRoutes({ faults: this.faults, ledger: this.ledger, traffic: this.traffic, guilds: this.guilds, get stats() { return { ...copySimStats(stats), rest: restStats.snapshot() }; } });
+    control.route('/rest', buildRestControlRoutes(this.#restLimits, this.#restStats));
     const app = buildRestApp(
       {
         token: this.#options.token,
-        shards: this.#options.shards,
+        recommendedShards: () => this.recommendedShards,
         world: this.#world,
         dispatcher: this.#dispatcher,
         identifyLimiter: this.#identifyLimiter,
+        gate: new RestGate({ limits: this.#restLimits, stats: this.#restStats, tokens: this.#restTokens }),
+        stats: this.#stats,
         gatewayUrl: () => this.gatewayUrl,
       },
       control,
@@ -237,6 +295,7 @@ export class FakeDiscord {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.traffic.stop();
+    this.guilds.stop();
     const server = this.#server;
     const gateway = this.#gateway;
     await gateway?.close();

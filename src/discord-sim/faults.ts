@@ -61,9 +61,20 @@ export class Faults {
     this.#state.readyDelayMs = ms;
   }
 
+  /** Bytes as they are, past the connection's compression: bad zlib data, text on a zlib-stream socket. */
   sendRaw(shardId: number, frame: string | Uint8Array): number {
     checkShard(shardId);
     return this.#each(shardId, (c) => c.sendRaw(frame));
+  }
+
+  /**
+   * Text the way the gateway sends its frames (through the connection's zlib stream when it has
+   * one), but not sequenced and not in the ledger: a malformed or out-of-protocol frame that
+   * decodes cleanly, to reach the client's parsing and protocol checks behind the inflater.
+   */
+  sendFrame(shardId: number, text: string): number {
+    checkShard(shardId);
+    return this.#each(shardId, (c) => c.sendFrame(text));
   }
 
   #each(shardId: number, act: (connection: ReturnType<GatewayServer['live']>[number]) => void): number {

@@ -13,6 +13,7 @@ import { SESSION_ENDING_SERVER_CODES, SIM_CLOSE_CODES } from './sim-close-codes.
 import type { SimStats } from './sim-stats.ts';
 import type { TimerRegistry } from './timer-registry.ts';
 import type { World } from './world.ts';
+import { identifyRefusal, type ShardRules } from './shard-routing.ts';
 import { ZlibStreamEncoder } from './zlib-stream-encoder.ts';
 import { asksForAllMembers, type MemberRequestLimiter } from './member-request-limiter.ts';
 
@@ -35,6 +36,8 @@ export interface GatewayContext {
   readonly invalidSessionDelayMs: number;
   /** How long a connection may linger after op 7 before the server closes it. */
   readonly reconnectGraceMs: number;
+  /** The guild cap (4011) and the large-bot multiple (4010) IDENTIFY enforces. */
+  readonly shardRules: ShardRules;
   resumeGatewayUrl(): string;
 }
 
@@ -50,7 +53,6 @@ export interface ConnectionInfo {
 const MAX_PAYLOAD_BYTES = 4096;
 const RATE_LIMIT_COUNT = 120;
 const RATE_LIMIT_WINDOW_MS = 60_000;
-const MAX_GUILDS_PER_SHARD = 2500;
 
 /** Privileged intents the application's flags allow (full or "limited" flag both count). */
 function allowedPrivileged(flags: number): number {
@@ -142,6 +144,11 @@ export class GatewayConnection {
 
   sendDispatch(frame: string, seq: number, sessionId: string): void {
     this.#write(frame, seq, sessionId);
+  }
+
+  /** Unsequenced text through this socket's own encoding (zlib-stream when negotiated). */
+  sendFrame(text: string): void {
+    this.#write(text);
   }
 
   sendRaw(frame: string | Uint8Array): void {
@@ -257,7 +264,9 @@ export class GatewayConnection {
 
   #onHeartbeat(): void {
     this.#heartbeatTimer?.refresh();
+    this.#ctx.stats.heartbeats += 1;
     if (this.#ctx.faults.withheldAcks.has(this.shardId)) return;
+    this.#ctx.stats.heartbeatAcks += 1;
     this.sendOp(GatewayOpcodes.HeartbeatAck, null);
   }
 
@@ -271,6 +280,7 @@ export class GatewayConnection {
     if (!Number.isInteger(shardId) || !Number.isInteger(shardCount) || shardCount! < 1 || shardId! < 0 || shardId! >= shardCount!) {
       return this.close(4010, 'Invalid shard');
     }
+    const guildIds = this.#ctx.world.guildIdsForShard(shardId!, shardCount!);
     const intents = d.intents;
     if (typeof intents !== 'number' || !Number.isInteger(intents) || intents < 0 || intents > 0x7fffffff || (intents & ~VALID_INTENTS_MASK) !== 0) {
       return this.close(4013, 'Invalid intent(s)');
@@ -278,8 +288,8 @@ export class GatewayConnection {
     if ((intents & PRIVILEGED_INTENTS & ~allowedPrivileged(this.#ctx.applicationFlags)) !== 0) {
       return this.close(4014, 'Disallowed intent(s)');
     }
-    const guildIds = this.#ctx.world.guildIdsForShard(shardId!, shardCount!);
-    if (guildIds.length > MAX_GUILDS_PER_SHARD) return this.close(4011, 'Sharding required');
+    const refusal = identifyRefusal(shardId!, shardCount!, guildIds.length, this.#ctx.shardRules);
+    if (refusal) return this.close(refusal.code, refusal.reason);
     if (!this.#ctx.identifyLimiter.tryAcquireBucket(shardId!) || !this.#ctx.identifyLimiter.tryConsumeStart()) {
       this.#log.debug({ shardId }, 'identify refused (bucket spacing or session start limit)');
       this.#setTimer(() => {

@@ -26,10 +26,37 @@ export interface LedgerCheck {
   outOfOrder: number;
 }
 
-/** Seqs of one session are contiguous from 1, so only the send times need storing. */
+/**
+ * A check across every session at once: each *logical* event (one dispatch Discord routed,
+ * however many sessions it reached: two shard sets during a reshard) against how often the
+ * client handled it, through any of those sessions.
+ */
+export interface LogicalCheck {
+  /** Routed events since `since` that reached at least one session. */
+  expected: number;
+  /** Of those, handled at least once. */
+  handled: number;
+  lost: LogicalEvent[];
+  /** Handled more than once, for event types the caller counts as carrying a stable id. */
+  duplicatedIdCarrying: LogicalEvent[];
+  /** Handled more than once, other types (at-least-once is their guarantee). */
+  duplicatedOther: number;
+}
+
+export interface LogicalEvent {
+  eventNo: number;
+  t: string;
+  at: number;
+  /** How often the client handled it. */
+  handled: number;
+}
+
+/** Seqs of one session are contiguous from 1, so only the send times (and each seq's logical event) need storing. */
 interface SessionTrack {
   sessionId: string;
   times: Float64Array;
+  /** Per seq: the logical event number (0 for a session's own dispatch: READY, its GUILD_CREATEs, chunks). */
+  events: Uint32Array;
   count: number;
 }
 
@@ -42,7 +69,7 @@ interface TransmissionTrack {
   count: number;
 }
 
-function grow<T extends Float64Array | Uint32Array>(array: T, needed: number, make: (n: number) => T): T {
+function grow<T extends Float64Array | Uint32Array | Uint16Array>(array: T, needed: number, make: (n: number) => T): T {
   if (needed <= array.length) return array;
   const next = make(Math.max(needed, array.length * 2));
   next.set(array);
@@ -59,16 +86,63 @@ export class Ledger {
   readonly #transmissionsByShard = new Map<number, TransmissionTrack[]>();
   readonly #connections = new Map<string, TransmissionTrack>();
   readonly #now: () => number;
+  /** Logical events, numbered from 1: their type (index into #types) and time. */
+  #eventTypes = new Uint16Array(1024);
+  #eventTimes = new Float64Array(1024);
+  #eventCount = 0;
+  readonly #types: string[] = [];
+  readonly #typeIndex = new Map<string, number>();
+  #undelivered = 0;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
   }
 
-  /** Records that `sessionId` (of `shardId`) sequenced dispatch `seq`; seqs must arrive as 1, 2, 3... */
-  recordEvent(shardId: number, sessionId: string, seq: number): void {
+  /** Numbers one routed dispatch; every session it reaches records it with recordEvent(). */
+  newEvent(t: string): number {
+    let type = this.#typeIndex.get(t);
+    if (type === undefined) {
+      type = this.#types.push(t) - 1;
+      this.#typeIndex.set(t, type);
+    }
+    const n = this.#eventCount + 1;
+    this.#eventTypes = grow(this.#eventTypes, n + 1, (size) => new Uint16Array(size));
+    this.#eventTimes = grow(this.#eventTimes, n + 1, (size) => new Float64Array(size));
+    this.#eventTypes[n] = type;
+    this.#eventTimes[n] = this.#now();
+    this.#eventCount = n;
+    return n;
+  }
+
+  /** A guild event Discord had no session for (no shard of any count covered its guild): lost for every client. */
+  noteUndelivered(): void {
+    this.#undelivered += 1;
+  }
+
+  /** Guild events that reached no session so far (a bot with every shard down loses them). */
+  get undeliveredCount(): number {
+    return this.#undelivered;
+  }
+
+  /** A routed dispatch's type and when it was sent; undefined for an unknown number. */
+  logicalEvent(eventNo: number): { t: string; at: number } | undefined {
+    if (!Number.isInteger(eventNo) || eventNo < 1 || eventNo > this.#eventCount) return undefined;
+    return { t: this.#types[this.#eventTypes[eventNo]!]!, at: this.#eventTimes[eventNo]! };
+  }
+
+  /** Routed dispatches numbered so far (a test's `since`). */
+  get logicalEventCount(): number {
+    return this.#eventCount;
+  }
+
+  /**
+   * Records that `sessionId` (of `shardId`) sequenced dispatch `seq`; seqs must arrive as 1, 2, 3...
+   * `eventNo` is the routed dispatch it carries (newEvent()), 0 for one of the session's own.
+   */
+  recordEvent(shardId: number, sessionId: string, seq: number, eventNo = 0): void {
     let track = this.#sessions.get(sessionId);
     if (!track) {
-      track = { sessionId, times: new Float64Array(64), count: 0 };
+      track = { sessionId, times: new Float64Array(64), events: new Uint32Array(64), count: 0 };
       this.#sessions.set(sessionId, track);
       const list = this.#sessionsByShard.get(shardId) ?? [];
       list.push(track);
@@ -76,8 +150,50 @@ export class Ledger {
     }
     if (seq !== track.count + 1) return;
     track.times = grow(track.times, seq, (n) => new Float64Array(n));
+    track.events = grow(track.events, seq, (n) => new Uint32Array(n));
     track.times[track.count] = this.#now();
+    track.events[track.count] = eventNo;
     track.count = seq;
+  }
+
+  /**
+   * Every routed dispatch after logical event `since` against what the client handled through
+   * any session: lost ones, and ones handled twice, split by `idCarrying(t)`. Handled entries
+   * of unknown sessions or of a session's own dispatches are ignored.
+   */
+  checkLogical(handled: readonly HandledDispatch[], options: { since?: number; idCarrying?: (t: string) => boolean } = {}): LogicalCheck {
+    const since = options.since ?? 0;
+    const idCarrying = options.idCarrying ?? (() => false);
+    const counts = new Uint32Array(this.#eventCount + 1);
+    const reached = new Uint8Array(this.#eventCount + 1);
+    for (const track of this.#sessions.values()) for (let i = 0; i < track.count; i += 1) reached[track.events[i]!] = 1;
+    for (const { sessionId, seq } of handled) {
+      const track = this.#sessions.get(sessionId);
+      if (!track || !Number.isInteger(seq) || seq < 1 || seq > track.count) continue;
+      const eventNo = track.events[seq - 1]!;
+      if (eventNo > 0) counts[eventNo] = counts[eventNo]! + 1;
+    }
+    const result: LogicalCheck = { expected: 0, handled: 0, lost: [], duplicatedIdCarrying: [], duplicatedOther: 0 };
+    for (let n = since + 1; n <= this.#eventCount; n += 1) {
+      if (reached[n] === 0) continue;
+      result.expected += 1;
+      const times = counts[n]!;
+      const event = (): LogicalEvent => ({ eventNo: n, t: this.#types[this.#eventTypes[n]!]!, at: this.#eventTimes[n]!, handled: times });
+      if (times === 0) result.lost.push(event());
+      else result.handled += 1;
+      if (times > 1) {
+        if (idCarrying(this.#types[this.#eventTypes[n]!]!)) result.duplicatedIdCarrying.push(event());
+        else result.duplicatedOther += 1;
+      }
+    }
+    return result;
+  }
+
+  /** The logical event a session's seq carried (0 for the session's own dispatch, undefined if unknown). */
+  eventOf(sessionId: string, seq: number): number | undefined {
+    const track = this.#sessions.get(sessionId);
+    if (!track || seq < 1 || seq > track.count) return undefined;
+    return track.events[seq - 1];
   }
 
   recordTransmission(shardId: number, connectionId: string, sessionId: string, seq: number): void {

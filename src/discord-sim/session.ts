@@ -46,14 +46,14 @@ export class Session {
 
   /**
    * Sequences one dispatch. `dataJson` is the already-serialized `d`, shared across sessions
-   * when their view of the event is identical.
+   * when their view of the event is identical; `eventNo` names the routed event it carries.
    */
-  dispatch(event: string, dataJson: string): number {
+  dispatch(event: string, dataJson: string, eventNo = 0): number {
     this.seq += 1;
     const seq = this.seq;
     const frame = `{"op":0,"t":"${event}","s":${seq},"d":${dataJson}}`;
     this.#store(seq, frame);
-    this.#ledger.recordEvent(this.shardId, this.id, seq);
+    this.#ledger.recordEvent(this.shardId, this.id, seq, eventNo);
     this.sink?.sendDispatch(frame, seq, this.id);
     return seq;
   }

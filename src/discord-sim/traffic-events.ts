@@ -1,4 +1,4 @@
-import { ChannelType, MessageType, PresenceUpdateStatus } from 'discord-api-types/v10';
+import { ApplicationCommandType, ChannelType, InteractionType, MessageType, PresenceUpdateStatus } from 'discord-api-types/v10';
 import type {
   APIBaseVoiceState,
   APIGuildMember,
@@ -10,6 +10,7 @@ import type {
   GatewayGuildMemberUpdateDispatchData,
   GatewayGuildRoleCreateDispatchData,
   GatewayGuildRoleDeleteDispatchData,
+  GatewayInteractionCreateDispatchData,
   GatewayMessageCreateDispatchData,
   GatewayThreadCreateDispatchData,
   GatewayThreadDeleteDispatchData,
@@ -40,6 +41,7 @@ export const TRAFFIC_EVENTS = [
   'GUILD_EMOJIS_UPDATE',
   'VOICE_STATE_UPDATE',
   'USER_UPDATE',
+  'INTERACTION_CREATE',
 ] as const;
 
 export type TrafficEvent = (typeof TRAFFIC_EVENTS)[number];
@@ -65,6 +67,8 @@ export const DEFAULT_TRAFFIC_MIX: Readonly<Record<TrafficEvent, number>> = {
   GUILD_EMOJIS_UPDATE: 1,
   VOICE_STATE_UPDATE: 4,
   USER_UPDATE: 0.05,
+  // Off unless asked for: a new kind with weight 0 leaves every existing seed's stream unchanged.
+  INTERACTION_CREATE: 0,
 };
 
 /** Where generated events go: a guild's shard, or shard 0 for guild-less events. */
@@ -113,6 +117,7 @@ export function buildMessage(world: World, wg: WorldGuild, channelId: string, au
     type: MessageType.Default,
     flags: 0 as MessageFlags,
   };
+  world.messages.remember(message);
   return message;
 }
 
@@ -308,6 +313,38 @@ const generators: Record<TrafficEvent, Generator> = {
     else wg.voiceStates.set(userId, state);
     const data: GatewayVoiceStateUpdateDispatchData = { ...state, guild_id: wg.id };
     ctx.sink.toGuild(wg.id, 'VOICE_STATE_UPDATE', data);
+    return true;
+  },
+  INTERACTION_CREATE(ctx, wg) {
+    const member = pickHuman(ctx, wg);
+    const channelId = ctx.random.pick(ctx.picks.textChannels(wg));
+    if (!member || !channelId) return false;
+    const { world } = ctx;
+    const id = world.minter.mint();
+    const token = `sim-interaction-${id}-${ctx.random.int(0, 0x7fffffff).toString(36)}`;
+    world.addInteraction({ id, token, guildId: wg.id, createdAt: Date.now(), responses: 0, refused: 0 });
+    // A /ping slash command, as Discord sends one in a guild (member with permissions, no user).
+    const data = {
+      id,
+      application_id: world.application.id,
+      type: InteractionType.ApplicationCommand,
+      data: { id: world.application.id, name: 'ping', type: ApplicationCommandType.ChatInput },
+      guild_id: wg.id,
+      guild: { id: wg.id, locale: 'en-US', features: [] },
+      channel_id: channelId,
+      channel: { id: channelId, type: ChannelType.GuildText },
+      member: { ...member, permissions: '1071698660929' },
+      token,
+      version: 1,
+      app_permissions: '1071698660929',
+      locale: 'en-US',
+      guild_locale: 'en-US',
+      entitlements: [],
+      authorizing_integration_owners: { '0': wg.id },
+      context: 0,
+      attachment_size_limit: 10_485_760,
+    } as unknown as GatewayInteractionCreateDispatchData;
+    ctx.sink.toGuild(wg.id, 'INTERACTION_CREATE', data);
     return true;
   },
   USER_UPDATE(ctx) {

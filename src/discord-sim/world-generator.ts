@@ -71,10 +71,22 @@ export function generateWorld(options: WorldOptions = {}): World {
   for (let i = 1; i <= userPool; i += 1) world.addUser(makeUser(minter.mint(), i));
 
   const guildOffset = random.int(0, 10_000_000);
+  const shape = { channelsPerGuild, rolesPerGuild, membersPerGuild, userPool };
   for (let g = 0; g < guildCount; g += 1) {
     const guildId = makeSnowflake(GUILD_EPOCH_MS + guildOffset + g, 0, 0, random.int(0, 4095));
-    world.addGuild(buildGuild(world, random, guildId, g, { channelsPerGuild, rolesPerGuild, membersPerGuild, userPool }));
+    world.addGuild(buildGuild(world, random, guildId, g, shape));
   }
+  // Guilds added later follow on from the generated ones (next millisecond, so next shard), from a
+  // random stream of their own: growing the world leaves the traffic of a seed unchanged.
+  const growth = SeededRandom.derive(seed, 2);
+  let next = guildCount;
+  world.guildSpawner = () => {
+    const guildId = makeSnowflake(GUILD_EPOCH_MS + guildOffset + next, 0, 0, growth.int(0, 4095));
+    const guild = buildGuild(world, growth, guildId, next, shape);
+    next += 1;
+    world.addGuild(guild);
+    return guild;
+  };
   return world;
 }
 

@@ -12,6 +12,7 @@ import type {
   APIUser,
   GatewayPresenceUpdate,
 } from 'discord-api-types/v10';
+import { MessageStore } from './message-store.ts';
 import { SnowflakeMinter } from './snowflake.ts';
 
 /** A non-thread guild channel the world can hold. */
@@ -38,6 +39,17 @@ export interface WorldGuild {
 
 export type WorldApplication = Pick<APIApplication, 'id' | 'name' | 'description' | 'flags' | 'bot_public' | 'bot_require_code_grant' | 'verify_key' | 'icon'>;
 
+/** An interaction Discord sent and waits for the bot to answer (through its token). */
+export interface WorldInteraction {
+  readonly id: string;
+  readonly token: string;
+  readonly guildId: string;
+  readonly createdAt: number;
+  /** Callbacks accepted (0 or 1) and refused with 40060 (the bot answered twice). */
+  responses: number;
+  refused: number;
+}
+
 /** What `FakeDiscord.world` exposes: read-only views of the ground truth. */
 export interface WorldView {
   readonly seed: number;
@@ -45,6 +57,7 @@ export interface WorldView {
   readonly application: Readonly<WorldApplication>;
   readonly guilds: ReadonlyMap<string, Readonly<WorldGuild>>;
   readonly users: ReadonlyMap<string, Readonly<APIUser>>;
+  readonly interactions: ReadonlyMap<string, Readonly<WorldInteraction>>;
   guildObject(guildId: string): APIGuild | undefined;
   guildIdsForShard(shardId: number, shardCount: number): string[];
   findChannel(channelId: string): { guild: Readonly<WorldGuild>; channel: Readonly<WorldChannel | APIThreadChannel> } | undefined;
@@ -58,11 +71,17 @@ export class World implements WorldView {
   readonly seed: number;
   readonly guilds = new Map<string, WorldGuild>();
   readonly users = new Map<string, APIUser>();
+  /** Interactions sent, oldest first (bounded: see addInteraction). */
+  readonly interactions = new Map<string, WorldInteraction>();
   /** Users in creation order, for cheap deterministic picks. */
   readonly userIds: string[] = [];
   readonly minter: SnowflakeMinter;
+  /** Recent messages, for the REST routes that edit, delete and react to them. */
+  readonly messages = new MessageStore();
   botUser: APIUser;
   application: WorldApplication;
+  /** Builds and adds one more guild shaped like the generated ones (the bot joined it); set by generateWorld. */
+  guildSpawner: (() => WorldGuild) | null = null;
   #guildIdList: string[] | null = null;
 
   constructor(seed: number, minter: SnowflakeMinter, botUser: APIUser, application: WorldApplication) {
@@ -75,6 +94,12 @@ export class World implements WorldView {
   addUser(user: APIUser): void {
     this.users.set(user.id, user);
     this.userIds.push(user.id);
+  }
+
+  /** Keeps the newest 100,000: Discord's interaction tokens expire after 15 minutes anyway. */
+  addInteraction(interaction: WorldInteraction): void {
+    this.interactions.set(interaction.id, interaction);
+    if (this.interactions.size > 100_000) this.interactions.delete(this.interactions.keys().next().value!);
   }
 
   addGuild(guild: WorldGuild): void {

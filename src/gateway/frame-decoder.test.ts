@@ -16,6 +16,10 @@ describe('parseGatewayFrame', () => {
     ['{"op":0,"s":1,"d":{}}', /without an event name/],
     ['{"op":0,"t":"X","s":-1,"d":{}}', /seq -1/],
     ['{"op":0,"t":"X","s":1.5,"d":{}}', /seq 1.5/],
+    ['{"op":0,"t":"READY","s":1,"d":null}', /READY without a session_id/],
+    ['{"op":0,"t":"READY","s":1,"d":{"session_id":42}}', /READY without a session_id/],
+    ['{"op":0,"t":"READY","s":1,"d":{"session_id":"s","resume_gateway_url":{}}}', /resume_gateway_url/],
+    ['{"op":0,"t":"READY","s":1,"d":{"session_id":"s","resume_gateway_url":"http://x"}}', /resume_gateway_url/],
   ])('names the problem with %s', (text, problem) => {
     const parsed = parseGatewayFrame(text);
     expect(parsed.ok).toBe(false);

@@ -24,7 +24,15 @@ export function parseGatewayFrame(text: string): ParsedFrame {
   if (frame.op === 0) {
     if (typeof frame.t !== 'string') return { ok: false, problem: 'dispatch without an event name (t)' };
     if (frame.s !== null && frame.s !== undefined && !(typeof frame.s === 'number' && Number.isSafeInteger(frame.s) && frame.s >= 0)) {
-      return { ok: false, problem: `dispatch ${frame.t} has seq ${JSON.stringify(frame.s)}` };
+      return { ok: false, problem: `dispatch ${frame.t.slice(0, 64)} has seq ${JSON.stringify(frame.s)}` };
+    }
+    if (frame.t === 'READY') {
+      // The session a READY starts is resumed from elsewhere later: it must be one we can resume.
+      const d = (frame as { d?: unknown }).d as { session_id?: unknown; resume_gateway_url?: unknown } | null | undefined;
+      const sessionId = typeof d === 'object' && d !== null ? d.session_id : undefined;
+      if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 256) return { ok: false, problem: 'READY without a session_id (a string of 1-256 characters)' };
+      const url = d!.resume_gateway_url;
+      if (url !== undefined && url !== null && (typeof url !== 'string' || !/^wss?:\/\/\S{1,2000}$/.test(url))) return { ok: false, problem: 'READY with a resume_gateway_url that is not a ws:// or wss:// URL' };
     }
   }
   return { ok: true, payload: value as GatewayReceivePayload };

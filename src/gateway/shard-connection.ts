@@ -81,6 +81,8 @@ export class ShardConnection {
   #helloSeen = false;
   #awaitingReady = false;
   #reachedReady = false;
+  /** A READY was read on this socket (delivered or still queued). */
+  #readySeen = false;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
   #readyTimer: ReturnType<typeof setTimeout> | undefined;
   #lastSeq: number | null;
@@ -287,6 +289,12 @@ export class ShardConnection {
     if (this.#awaitingReady) this.#armReadyTimer();
     const payload = parsed.payload;
     if (payload.op === GatewayOpcodes.Dispatch) {
+      const broken = this.#outOfProtocol(payload);
+      if (broken) {
+        this.#frameDone();
+        this.#badFrame(broken);
+        return;
+      }
       if (typeof payload.s === 'number' && (this.#lastSeq === null || payload.s > this.#lastSeq)) this.#lastSeq = payload.s;
       if (payload.t === GatewayDispatchEvents.Ready || payload.t === GatewayDispatchEvents.Resumed) {
         this.#awaitingReady = false;
@@ -300,6 +308,22 @@ export class ShardConnection {
     } finally {
       this.#frameDone();
     }
+  }
+
+  /**
+   * A dispatch that decodes but cannot be right: a READY on a socket that did not IDENTIFY (or
+   * a second one) would replace the session, and a seq past the next one means dispatches went
+   * missing. Either way the socket is closed as a bad frame: the shard resumes from the last
+   * seq it handled, and the gateway replays what followed it.
+   */
+  #outOfProtocol(payload: GatewayDispatchPayload): string | null {
+    if (payload.t === GatewayDispatchEvents.Ready) {
+      if (this.#o.plan !== 'identify' || this.#readySeen) return this.#readySeen ? 'a second READY on one socket' : 'READY on a socket that resumed';
+      this.#readySeen = true;
+    }
+    const seq = payload.s;
+    if (typeof seq === 'number' && this.#lastSeq !== null && seq > this.#lastSeq + 1) return `seq jumped from ${this.#lastSeq} to ${seq}`;
+    return null;
   }
 
   #handleControl(payload: Exclude<GatewayReceivePayload, GatewayDispatchPayload>): void {

@@ -12,7 +12,7 @@ const runner = { shardId: 3, shardCount: 8, send: async () => {} } as unknown as
 function context(answer: Partial<ReadOnlyQueryResult>, seen: unknown[][] = [], db: SqliteDriver | null = null) {
   const runQuery: RunQuery = async (...args) => {
     seen.push(args);
-    return { columns: ['id', 'n'], rows: [['1', 2]], truncated: false, timedOut: false, ...answer };
+    return { columns: ['id', 'n'], rows: [['1', 2]], truncated: false, timedOut: false, bytes: 40, ...answer };
   };
   return createBotContext(runner, { rest: {} as REST, logger: silent as never, readDb: () => db, runQuery });
 }
@@ -21,10 +21,10 @@ describe('BotContext.query()', () => {
   it('passes the limits and gives rows as objects', async () => {
     const seen: unknown[][] = [];
     const signal = AbortSignal.timeout(60_000);
-    expect(await context({}, seen).query('select id, n from t where id = ?', ['1'], { maxRows: 5, timeoutMs: 300, signal })).toEqual([{ id: '1', n: 2 }]);
-    expect(seen).toEqual([['select id, n from t where id = ?', ['1'], { maxRows: 5, timeoutMs: 300 }, signal]]);
+    expect(await context({}, seen).query('select id, n from t where id = ?', ['1'], { maxRows: 5, timeoutMs: 300, maxBytes: 2048, signal })).toEqual([{ id: '1', n: 2 }]);
+    expect(seen).toEqual([['select id, n from t where id = ?', ['1'], { maxRows: 5, timeoutMs: 300, maxBytes: 2048 }, signal]]);
     await context({}, seen).query('select 1');
-    expect(seen[1]!.slice(1, 3)).toEqual([[], { maxRows: 1000, timeoutMs: 5000 }]);
+    expect(seen[1]!.slice(1, 3)).toEqual([[], { maxRows: 1000, timeoutMs: 5000, maxBytes: 4 * 1024 * 1024 }]);
   });
 
   it('rejects an answer cut short by the clock or by maxRows instead of returning part of it', async () => {

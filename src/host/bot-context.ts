@@ -4,10 +4,10 @@ import type { BotContext } from '../bot.ts';
 import { ShardlineError } from '../core/errors.ts';
 import type { Logger } from '../core/ports.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
-import { READ_ONLY_QUERY_DEFAULTS, runReadOnlyQuery, type ReadOnlyQueryResult } from '../store/queries.ts';
+import { EVENT_LOOP_READ_MAX_BYTES, READ_ONLY_QUERY_DEFAULTS, runReadOnlyQuery, type ReadOnlyQueryResult } from '../store/queries.ts';
 import type { ShardRunner } from './shard-runner.ts';
 
-export type RunQuery = (sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number }, signal?: AbortSignal) => Promise<ReadOnlyQueryResult>;
+export type RunQuery = (sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number; maxBytes: number }, signal?: AbortSignal) => Promise<ReadOnlyQueryResult>;
 
 /** ctx.sql() runs on the event loop, so its bound is a backstop against a runaway answer, not a page size. */
 const SQL_MAX_ROWS = 100_000;
@@ -35,11 +35,16 @@ export function createBotContext(runner: ShardRunner, deps: { rest: REST; logger
     rest: deps.rest,
     logger: deps.logger.child({ shardId: runner.shardId, component: 'bot' }),
     sql: <T extends Record<string, unknown>>(query: string, params: readonly unknown[] = []) => {
-      const limits = { maxRows: SQL_MAX_ROWS, timeoutMs: READ_ONLY_QUERY_DEFAULTS.timeoutMs };
+      // Rows and bytes are counted as SQLite produces them: a runaway answer stops there, with TOO_LARGE.
+      const limits = { maxRows: SQL_MAX_ROWS, timeoutMs: READ_ONLY_QUERY_DEFAULTS.timeoutMs, maxBytes: EVENT_LOOP_READ_MAX_BYTES };
       return complete<T>(runReadOnlyQuery(readDb(), query, params, limits), limits, 'page it with LIMIT and OFFSET');
     },
-    query: async <T extends Record<string, unknown>>(query: string, params: readonly unknown[] = [], options: { maxRows?: number; timeoutMs?: number; signal?: AbortSignal } = {}) => {
-      const limits = { maxRows: options.maxRows ?? READ_ONLY_QUERY_DEFAULTS.maxRows, timeoutMs: options.timeoutMs ?? READ_ONLY_QUERY_DEFAULTS.timeoutMs };
+    query: async <T extends Record<string, unknown>>(query: string, params: readonly unknown[] = [], options: { maxRows?: number; timeoutMs?: number; maxBytes?: number; signal?: AbortSignal } = {}) => {
+      const limits = {
+        maxRows: options.maxRows ?? READ_ONLY_QUERY_DEFAULTS.maxRows,
+        timeoutMs: options.timeoutMs ?? READ_ONLY_QUERY_DEFAULTS.timeoutMs,
+        maxBytes: options.maxBytes ?? READ_ONLY_QUERY_DEFAULTS.maxBytes,
+      };
       return complete<T>(await deps.runQuery(query, params, limits, options.signal), limits, 'add a LIMIT or pass a larger maxRows');
     },
     send: (payload) => runner.send(payload as GatewaySendPayload),

@@ -27,6 +27,8 @@ export interface ClusterLinkInputs {
  */
 export class ClusterLink {
   readonly #i: ClusterLinkInputs;
+  /** The node a leaving primary just handed the lease to, until this node's LiteFS names a primary itself. */
+  #successor: string | null = null;
 
   constructor(inputs: ClusterLinkInputs) {
     this.#i = inputs;
@@ -42,8 +44,19 @@ export class ClusterLink {
     const state = this.#i.leadership.current();
     if (state.isPrimary) return this.advertiseUrl();
     const db = this.#i.readDb();
-    if (!state.primary || !db) return null;
-    return nodeUrl(db, state.primary);
+    const primary = state.primary ?? this.#successor;
+    if (!primary || !db) return null;
+    return nodeUrl(db, primary);
+  }
+
+  /**
+   * A leaving primary handed the lease to `nodeId`, whose coordinator runs. Its own LiteFS takes
+   * a reconnect delay to find the new primary; meanwhile writes and heartbeats go to the node
+   * that took over (which accepts them only while it is primary, so the hint is never trusted
+   * for anything the receiver does not check itself). LiteFS's own answer wins once it has one.
+   */
+  followSuccessor(nodeId: string): void {
+    this.#successor = nodeId;
   }
 
   urlOf(nodeId: string): string {
@@ -75,11 +88,12 @@ export class ClusterLink {
     return this.clientOrThrow().heartbeat(url, request);
   }
 
-  identify(shardId: number): Promise<IdentifyDecision> {
+  identify(shardId: number, generation?: number): Promise<IdentifyDecision> {
+    const request = { nodeId: this.#i.config.nodeId, shardId, ...(generation === undefined ? {} : { generation }) };
     const role = this.#i.primary();
-    if (role) return role.identify({ nodeId: this.#i.config.nodeId, shardId });
+    if (role) return role.identify(request);
     const url = this.primaryUrl();
     if (!url) return Promise.reject(new ShardlineError('NO_PRIMARY', 'No primary is known: identifies wait (contract 8)'));
-    return this.clientOrThrow().identify(url, { nodeId: this.#i.config.nodeId, shardId });
+    return this.clientOrThrow().identify(url, request);
   }
 }

@@ -15,7 +15,7 @@ import { ShardRunner } from './shard-runner.ts';
 /** What this node's agent and its shard runners are built from. */
 export interface NodeAgentInputs {
   readonly config: Config;
-  readonly options: Pick<HostOptions, 'bot' | 'shardTuning' | 'cluster' | 'runtime'>;
+  readonly options: Pick<HostOptions, 'bot' | 'shardTuning' | 'cluster' | 'runtime' | 'reshard'>;
   readonly version: string;
   readonly startedAt: number;
   readonly shardCount: number;
@@ -32,7 +32,7 @@ export interface NodeAgentInputs {
   url(): string;
   /** Both reach the primary: in-process while this node is primary, over HTTP otherwise. */
   heartbeat(request: HeartbeatRequest): Promise<HeartbeatResponse>;
-  identify(shardId: number): Promise<IdentifyDecision>;
+  identify(shardId: number, generation: number): Promise<IdentifyDecision>;
   /** A runner came, went or changed status. */
   onProgress(): void;
   onShardReady(event: { shardId: number; resumed: boolean }): void;
@@ -42,7 +42,13 @@ export interface NodeAgentInputs {
 export function createNodeAgent(inputs: NodeAgentInputs): NodeAgent {
   const { config, options } = inputs;
   const intents = (options.bot ? intentsOf(options.bot) : 0) | (config.intents ?? 0);
-  const throttler = new ClusterIdentifyThrottler((shardId) => inputs.identify(shardId), inputs.logger);
+  // One per shard set: the ledger notes which set each IDENTIFY was for (a reshard's spend).
+  const throttlers = new Map<number, ClusterIdentifyThrottler>();
+  const throttler = (generation: number): ClusterIdentifyThrottler => {
+    let found = throttlers.get(generation);
+    if (!found) throttlers.set(generation, (found = new ClusterIdentifyThrottler((shardId) => inputs.identify(shardId, generation), inputs.logger)));
+    return found;
+  };
   const timing = options.cluster ?? {};
   return new NodeAgent({
     nodeId: config.nodeId,
@@ -57,19 +63,22 @@ export function createNodeAgent(inputs: NodeAgentInputs): NodeAgent {
     onRunnersChanged: () => inputs.onProgress(),
     ...(timing.heartbeatMs !== undefined ? { heartbeatMs: timing.heartbeatMs } : {}),
     ...(timing.reconcileMs !== undefined ? { reconcileMs: timing.reconcileMs } : {}),
-    createRunner: (shardId, epoch) => {
+    createRunner: (shardId, epoch, set) => {
       const runner = new ShardRunner({
         shard: {
           ...options.shardTuning,
           shardId,
-          shardCount: inputs.shardCount,
+          shardCount: set?.shardCount ?? inputs.shardCount,
           token: config.token,
           intents,
           gatewayUrl: inputs.gatewayUrl,
           transport: options.runtime.transport,
-          identifyThrottler: throttler,
+          identifyThrottler: throttler(set?.generation ?? 0),
         },
         epoch,
+        generation: set?.generation ?? 0,
+        mode: set?.mode ?? 'live',
+        ...(options.reshard ? { reshard: options.reshard } : {}),
         writer: inputs.writer,
         bot: options.bot,
         context: (r) => createBotContext(r, { rest: inputs.rest, logger: inputs.logger, readDb: inputs.botReadDb, runQuery: inputs.botRunQuery }),

@@ -5,6 +5,7 @@ import { PrimaryRole } from '../cluster/primary-role.ts';
 import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../core/ports.ts';
 import type { SqliteDriverFactory } from '../core/sqlite.ts';
+import type { GatewayFigures } from '../cluster/resharder.ts';
 import type { HostOptions } from './host-options.ts';
 
 /** What this node's primary role is built from, read when the node becomes primary. */
@@ -23,6 +24,8 @@ export interface PrimaryRoleInputs {
   agentOrThrow(): NodeAgent;
   client(): ClusterClient;
   urlOf(nodeId: string): string;
+  /** Fresh GET /gateway/bot for a reshard (recommended count, session start limit). */
+  gatewayBot(): Promise<GatewayFigures>;
 }
 
 /** The primary's duties for this node, not started; its coordinator commands this node in-process and others over HTTP. */
@@ -50,8 +53,25 @@ export function createPrimaryRole(inputs: PrimaryRoleInputs): PrimaryRole {
       nodeTimeoutMs: config.nodeTimeoutMs,
       ...(options.cluster?.tickMs !== undefined ? { tickMs: options.cluster.tickMs } : {}),
       ...(options.cluster?.maxConcurrentHandoffs !== undefined ? { maxConcurrentHandoffs: options.cluster.maxConcurrentHandoffs } : {}),
+      ...(options.cluster?.maxConcurrentDrainMoves !== undefined ? { maxConcurrentDrainMoves: options.cluster.maxConcurrentDrainMoves } : {}),
       settleMs: options.cluster?.settleMs ?? (inputs.embedded ? 0 : 1_500),
       onAssignmentsChanged: () => inputs.agent()?.reconcile(),
+      reshard: {
+        gatewayBot: () => inputs.gatewayBot(),
+        settings: { shardMultiple: config.shardMultiple, threshold: config.reshardThreshold, checkMs: config.reshardCheckMs, on4011: config.reshardOn4011 },
+        commands: {
+          prepare: async (nodeId, request) => {
+            if (nodeId === config.nodeId) inputs.agentOrThrow().prepareReshard(request.generation);
+            else await inputs.client().reshardPrepare(inputs.urlOf(nodeId), request);
+          },
+          start: async (nodeId, { generation, shardCount, shardId, epoch, resume }) => {
+            if (nodeId === config.nodeId) inputs.agentOrThrow().startShard(shardId, epoch, resume, { generation, shardCount });
+            else await inputs.client().start(inputs.urlOf(nodeId), shardId, epoch, resume, { generation, shardCount });
+          },
+          retire: (nodeId, request) => (nodeId === config.nodeId ? inputs.agentOrThrow().retireShards(request) : inputs.client().reshardRetire(inputs.urlOf(nodeId), request)),
+          takeOver: (nodeId, request) => (nodeId === config.nodeId ? inputs.agentOrThrow().takeOver(request) : inputs.client().reshardTakeOver(inputs.urlOf(nodeId), request)),
+        },
+      },
       commands: {
         detach: (nodeId, shardId, epoch) =>
           nodeId === config.nodeId ? inputs.agentOrThrow().detachShard(shardId, epoch) : inputs.client().detach(inputs.urlOf(nodeId), shardId, epoch),

@@ -8,7 +8,11 @@ import { readAssignments } from '../cluster/cluster-tables.ts';
 import type { PrimaryRole } from '../cluster/primary-role.ts';
 import type { ControlOperations, DrainReport, MoveReport, PrimaryOperations, ResumeResult, TakeoverResult } from '../control/control-operations.ts';
 import type { MetricsSnapshot } from '../control/metrics.ts';
+import type { LeaveProgress } from './graceful-leave.ts';
 import type { ShardRunner } from './shard-runner.ts';
+import type { ReshardStarted } from '../cluster/resharder.ts';
+import type { ReshardBody } from '../cluster/reshard-protocol.ts';
+import { reshardView, type ReshardView } from '../cluster/reshard-view.ts';
 
 /** How long a takeover holds the old primary's writes: LiteFS hands the lease over in well under a second. */
 const WRITE_HOLD_MS = 5_000;
@@ -21,17 +25,26 @@ export interface HostView {
   readonly leadership: Leadership;
   primary(): PrimaryRole | null;
   shardCount(): number;
+  /** The active shard set's generation. */
+  generation(): number;
   runner(shardId: number): ShardRunner | undefined;
   runners(): ShardRunner[];
+  /** This node's shards of a reshard's new set. */
+  pendingRunners(): ShardRunner[];
   readDb(): SqliteDriver | null;
   forwarderStats(): MetricsSnapshot['forwarder'];
   queryStats(): MetricsSnapshot['queries'];
   botQueryStats(): MetricsSnapshot['botQueries'];
   loopStats(): MetricsSnapshot['eventLoop'];
+  restStatus(): MetricsSnapshot['rest'];
   primaryUrl(): string | null;
   urlOf(nodeId: string): string;
   client(): ClusterClient;
   primaryOrThrow(what: string): PrimaryRole;
+  /** The graceful leave under way, if any. */
+  leave(): LeaveProgress | null;
+  /** Why this node will not take the lease from a leaving primary now (it is leaving or stopping itself); null when it will. */
+  refusesLease(): string | null;
 }
 
 /**
@@ -65,7 +78,41 @@ export class HostOperations {
       setDraining: (nodeId, draining) => this.#h.primaryOrThrow(`${draining ? 'drain' : 'undrain'} ${nodeId}`).coordinator.setDraining(nodeId, draining),
       shardStats: (shardId) => this.#h.runner(shardId)?.stats() ?? null,
       holdWrites: async (holdMs) => ({ heldMs: await this.#h.primaryOrThrow('hold writes').holdWrites(holdMs) }),
+      takeoverForPeer: async ({ timeoutMs, leaving }) => {
+        const refused = this.#h.refusesLease();
+        if (refused) throw new ShardlineError('CONFLICT', `Cannot take the lease over from ${leaving}: ${refused}`);
+        const result = await this.takeover({ timeoutMs });
+        this.#h.primary()?.coordinator.markLeaving(leaving);
+        return result;
+      },
+      reshard: { start: (body) => this.startReshard(body), view: () => this.reshardView() },
     };
+  }
+
+  /** POST /reshard: on the primary its Resharder starts (or refuses, changing nothing); a replica forwards it once. */
+  startReshard(body: ReshardBody): Promise<ReshardStarted> {
+    const primary = this.#h.primary();
+    if (primary) return primary.coordinator.resharder.start({ shardCount: body.shardCount, trigger: body.via });
+    return this.#callPrimary<ReshardStarted>('start a reshard', '/internal/reshard/start', body, 60_000);
+  }
+
+  /** The running (or last) reshard from this node's tables, with what the primary (or this node) knows of the new shards. */
+  reshardView(): ReshardView | null {
+    const db = this.#h.readDb();
+    if (!db) return null;
+    const resharder = this.#h.primary()?.coordinator.resharder;
+    const local = new Map(this.#h.pendingRunners().map((r) => [`${r.generation}:${r.shardId}`, r]));
+    try {
+      return reshardView(db, (shardId, generation) => {
+        const report = resharder?.report(generation, shardId);
+        if (report) return report;
+        const runner = local.get(`${generation}:${shardId}`);
+        return runner ? { status: runner.shard.status, caughtUp: runner.caughtUp } : null;
+      });
+    } catch {
+      // A database that has not migrated (or replicated the migration) yet.
+      return null;
+    }
   }
 
   /** POST /takeover: this node becomes the primary (LiteFS promote), and its coordinator runs. */
@@ -158,6 +205,11 @@ export class HostOperations {
       botQueries: this.#h.botQueryStats(),
       eventLoop: this.#h.loopStats(),
       identify: primary?.budget?.snapshot() ?? null,
+      leave: this.#h.leave(),
+      moves: primary?.running ? Object.fromEntries(primary.coordinator.movesByReason()) : null,
+      rest: this.#h.restStatus(),
+      shardSet: { generation: this.#h.generation(), shardCount: this.#h.shardCount() },
+      reshard: this.reshardView(),
     };
   }
 

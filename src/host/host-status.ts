@@ -7,8 +7,17 @@ import type { Leadership } from '../core/leadership.ts';
 import type { SqliteDriver } from '../core/sqlite.ts';
 import type { QueryThreadsStats } from '../store/query-threads.ts';
 import type { LoopStallStats } from './loop-stall-monitor.ts';
+import type { RestBudgetView } from './rest-budget-host.ts';
 import type { WriteFunnelStats } from '../store/write-funnel.ts';
 import type { ShardRunner, ShardRunnerStats } from './shard-runner.ts';
+import type { ReshardView } from '../cluster/reshard-view.ts';
+
+/**
+ * What GET /status and the dashboard show is bounded by construction (contract 14): shards by
+ * the shard count, nodes to the 256 heard from most recently, events to the last 50 (a detail
+ * over 4 KiB left out), event names per shard to the known ones and 16 others.
+ */
+export const STATUS_LIMITS = { nodes: 256, events: 50 } as const;
 
 /** What GET /status answers and the dashboard renders: one node's view of the cluster. */
 export interface HostStatus {
@@ -26,7 +35,11 @@ export interface HostStatus {
   readonly shardCount: number;
   /** Shards running on this node. */
   readonly shards: readonly ShardRunnerStats[];
-  /** Every node, from the (replicated) nodes table. */
+  /** This node's shards of a reshard's new set (empty when none runs). */
+  readonly pendingShards?: readonly ShardRunnerStats[];
+  /** The running reshard, or the last one (contract 13). */
+  readonly reshard?: ReshardView | null;
+  /** The nodes heard from most recently (at most STATUS_LIMITS.nodes), from the (replicated) nodes table. */
   readonly nodes: readonly NodeRow[];
   /** Who runs which shard at which epoch, from the (replicated) assignments table. */
   readonly assignments: readonly AssignmentRow[];
@@ -44,6 +57,8 @@ export interface HostStatus {
   readonly eventLoop: LoopStallStats;
   /** Recent joins, moves, failovers and takeovers, newest first. */
   readonly events: readonly ClusterEventRow[];
+  /** REST: this node's share of the token's global limit, what it sent, 429s by scope, invalid answers against the ban; the primary adds every node's. */
+  readonly rest?: RestBudgetView | null;
 }
 
 /** One node's parts as they are when GET /status asks; each may be absent while the node starts or stops. */
@@ -56,12 +71,15 @@ export interface HostStatusInputs {
   readonly url: string | null;
   readonly shardCount: number;
   readonly runners: readonly ShardRunner[];
+  readonly pendingRunners?: readonly ShardRunner[];
+  readonly reshard?: ReshardView | null;
   readonly readDb: SqliteDriver | null;
   readonly primary: PrimaryRole | null;
   readonly forwarder: HostStatus['forwarder'];
   readonly queries: QueryThreadsStats | null;
   readonly botQueries: QueryThreadsStats | null;
   readonly eventLoop: LoopStallStats;
+  readonly rest?: RestBudgetView | null;
 }
 
 export function hostStatus(inputs: HostStatusInputs): HostStatus {
@@ -80,7 +98,9 @@ export function hostStatus(inputs: HostStatusInputs): HostStatus {
     },
     shardCount: inputs.shardCount,
     shards: inputs.runners.map((r) => r.stats()),
-    nodes: db ? readNodes(db) : [],
+    pendingShards: (inputs.pendingRunners ?? []).map((r) => r.stats()),
+    reshard: inputs.reshard ?? null,
+    nodes: db ? readNodes(db, STATUS_LIMITS.nodes) : [],
     assignments: db ? [...readAssignments(db).values()] : [],
     identify: inputs.primary?.budget?.snapshot() ?? null,
     funnel: inputs.primary ? inputs.primary.funnel.stats() : null,
@@ -88,7 +108,8 @@ export function hostStatus(inputs: HostStatusInputs): HostStatus {
     queries: inputs.queries,
     botQueries: inputs.botQueries,
     eventLoop: inputs.eventLoop,
-    events: db ? recentEvents(db, 50) : [],
+    events: db ? recentEvents(db, STATUS_LIMITS.events) : [],
+    rest: inputs.rest ?? null,
   };
 }
 

@@ -37,7 +37,7 @@ describe('LoopStallMonitor', () => {
     monitor.start();
     fire(0);
     fire(100);
-    expect(monitor.stats()).toEqual({ stalls: 0, stalledMs: 0, maxStallMs: 0, lastStallMs: null, lastStallAt: null });
+    expect(monitor.stats()).toEqual({ stalls: 0, stalledMs: 0, maxStallMs: 0, lastStallMs: null, lastStallAt: null, busyStalls: 0, maxBusyStallMs: 0 });
     fire(400);
     expect(monitor.stats()).toMatchObject({ stalls: 1, stalledMs: 400, maxStallMs: 400, lastStallMs: 400, lastStallAt: clock });
     expect(log.debugs).toBe(1);
@@ -60,6 +60,30 @@ describe('LoopStallMonitor', () => {
     fire(10_000);
     expect(log.warnings).toHaveLength(2);
     expect(log.warnings[1]!.obj).toMatchObject({ blockedMs: 10_000, stalls: 4, notLogged: 2 });
+    monitor.close();
+  });
+
+  it("tells a stall this thread worked through from one the machine caused, by the thread's CPU time", () => {
+    const log = recordingLogger();
+    let cpu = 0;
+    const monitor = new LoopStallMonitor({ logger: log.logger, now: () => clock, threadCpuMs: () => cpu });
+    monitor.start();
+    // Blocked by its own work: on CPU the whole time.
+    cpu += 1300;
+    fire(1200);
+    expect(monitor.stats()).toMatchObject({ stalls: 1, busyStalls: 1, maxBusyStallMs: 1200 });
+    // Not run by the machine: late, but hardly on CPU.
+    cpu += 20;
+    fire(1500);
+    expect(monitor.stats()).toMatchObject({ stalls: 2, busyStalls: 1, maxBusyStallMs: 1200, maxStallMs: 1500 });
+    monitor.close();
+  });
+
+  it('counts every stall as busy where the runtime cannot tell the thread CPU time', () => {
+    const monitor = new LoopStallMonitor({ logger: recordingLogger().logger, now: () => clock, threadCpuMs: () => null });
+    monitor.start();
+    fire(400);
+    expect(monitor.stats()).toMatchObject({ stalls: 1, busyStalls: 1 });
     monitor.close();
   });
 

@@ -45,8 +45,10 @@ export class RoleSwitch {
     } else if (!state.isPrimary && this.#current) {
       const role = this.#current;
       this.#current = null;
-      // Uncommitted local writes go to the new primary before anything newer.
-      this.#i.writer()?.useForwarding();
+      // Uncommitted local writes go to the new primary before anything newer; those other
+      // nodes forwarded are refused, and their senders send them again, in their own order.
+      role.relinquish();
+      this.#i.writer()?.useForwarding((entry) => !role.isForwarded(entry));
       await role.stop();
       this.#i.logger.warn({ primary: state.primary }, 'this node is no longer the primary');
     }

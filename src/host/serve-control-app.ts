@@ -3,6 +3,7 @@ import type { PrimaryRole } from '../cluster/primary-role.ts';
 import type { Config } from '../config/load-config.ts';
 import type { ControlOperations, PrimaryOperations } from '../control/control-operations.ts';
 import { createControlApp, type ControlDeps } from '../control/create-control-app.ts';
+import type { LeaseGrant, LeaseRequest } from '../cluster/rest-budget-protocol.ts';
 import type { Logger } from '../core/ports.ts';
 import type { HttpServerHandle, Runtime } from '../core/runtime.ts';
 
@@ -15,9 +16,11 @@ export interface ControlAppInputs {
   readiness: ControlDeps['readiness'];
   status: ControlDeps['status'];
   query: ControlDeps['query'];
-  runQuery: NonNullable<ControlDeps['runQuery']>;
+  runQueryJson: NonNullable<ControlDeps['runQueryJson']>;
   primaryOrThrow(what: string): PrimaryRole;
   agentOrThrow(): NodeAgent;
+  /** POST /internal/rest/lease: this node's allocator while it is primary. */
+  restLease(request: LeaseRequest): LeaseGrant;
 }
 
 /** Serves this node's HTTP API on config.httpHost:httpPort: admin routes, and the internal ones other nodes call. */
@@ -30,13 +33,20 @@ export async function serveControlApp(inputs: ControlAppInputs): Promise<HttpSer
     readiness: () => inputs.readiness(),
     status: () => inputs.status(),
     query: (sql, params, limits) => inputs.query(sql, params, limits),
-    runQuery: (sql, params, limits, signal) => inputs.runQuery(sql, params, limits, signal),
+    runQueryJson: (sql, params, limits, signal) => inputs.runQueryJson(sql, params, limits, signal),
     internal: {
       heartbeat: (request) => inputs.primaryOrThrow('record heartbeats').coordinator.heartbeat(request),
       acceptWrites: (_nodeId, entries, options) => inputs.primaryOrThrow('accept forwarded writes').acceptWrites(entries, options),
       identify: (request) => inputs.primaryOrThrow('grant identify slots').identify(request),
       detach: (shardId, epoch) => inputs.agentOrThrow().detachShard(shardId, epoch),
-      start: (shardId, epoch, resume) => inputs.agentOrThrow().startShard(shardId, epoch, resume),
+      start: (shardId, epoch, resume, set) => inputs.agentOrThrow().startShard(shardId, epoch, resume, set),
+      restLease: (request) => inputs.restLease(request),
+      reshard: {
+        prepare: (request) => inputs.agentOrThrow().prepareReshard(request.generation),
+        retire: (request) => inputs.agentOrThrow().retireShards(request),
+        takeOver: (request) => inputs.agentOrThrow().takeOver(request),
+        start: (body) => inputs.primaryOrThrow('start a reshard').coordinator.resharder.start({ shardCount: body.shardCount, trigger: body.via }),
+      },
     },
     operations: inputs.operations,
   });

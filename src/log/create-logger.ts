@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger as PinoLogger, type LoggerOptions } from 'pino';
 import type { Logger } from '../core/ports.ts';
+import { boundLogFields, boundLogMessage } from './bound-log-fields.ts';
 
 /**
  * Paths that may hold a secret anywhere shardline logs an object. Redaction is a backstop:
@@ -51,7 +52,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
 function uniqueKeys(root: PinoLogger, bound: Record<string, unknown>): Logger {
   const logger = Object.keys(bound).length > 0 ? root.child(bound) : root;
   return {
-    child: (bindings) => uniqueKeys(root, { ...bound, ...bindings }),
+    child: (bindings) => uniqueKeys(root, { ...bound, ...boundLogFields(bindings) }),
     bindings: () => ({ ...bound }),
     trace: (obj, msg) => write(logger, 'trace', obj, msg),
     debug: (obj, msg) => write(logger, 'debug', obj, msg),
@@ -63,9 +64,12 @@ function uniqueKeys(root: PinoLogger, bound: Record<string, unknown>): Logger {
 }
 
 function write(logger: PinoLogger, level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', obj: object | string, msg: string | undefined): void {
+  if (!logger.isLevelEnabled(level)) return;
+  // Fields may carry what came from outside: bounded here, before pino serializes them.
+  const fields = typeof obj === 'string' ? boundLogMessage(obj) : boundLogFields(obj);
   // An undefined second argument would reach pino's format arguments.
-  if (msg === undefined) logger[level](obj as object);
-  else logger[level](obj as object, msg);
+  if (msg === undefined) logger[level](fields as object);
+  else logger[level](fields as object, boundLogMessage(msg));
 }
 
 /** A logger that drops everything; for library callers who pass none. */

@@ -6,6 +6,7 @@ import { denoApi, type DenoApi } from './deno-api.ts';
 import { denoTransactionWorkers } from './deno-transaction-workers.ts';
 import { denoQueryWorkers } from './deno-query-workers.ts';
 import { nodeSqliteDriver } from './node-sqlite-driver.ts';
+import { threadCpuClock } from './thread-cpu.ts';
 import { createWsTransport } from './ws-transport.ts';
 
 /**
@@ -51,6 +52,7 @@ export function createDenoRuntime(): Runtime {
       ? { queryWorkers: denoQueryWorkers }
       : { queryWorkersMissing: 'Deno runs without --allow-run, so POST /query and ctx.query() run on the event loop: a slow statement there stalls every shard of this node' }),
     serve: (fetch, options) => serveDeno(fetch, options, deno),
+    ...optional('threadCpuMs', threadCpuClock()),
     resolveModule(specifier) {
       if (specifier.startsWith('.') || isAbsolute(specifier)) return pathToFileURL(resolve(cwd, specifier)).href;
       return specifier;
@@ -147,4 +149,8 @@ function trackBody(response: Response, streams: Set<() => void>): Response {
     },
   });
   return new NativeResponse(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

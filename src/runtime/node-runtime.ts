@@ -8,6 +8,7 @@ import type { FetchHandler, HttpServerHandle, Runtime } from '../core/runtime.ts
 import { betterSqlite3Driver } from './better-sqlite3-driver.ts';
 import { nodeTransactionWorkers } from './node-transaction-workers.ts';
 import { nodeQueryWorkers } from './node-query-workers.ts';
+import { threadCpuClock } from './thread-cpu.ts';
 import { createWsTransport } from './ws-transport.ts';
 
 /** The Node runtime: `ws`, better-sqlite3, node:http. */
@@ -35,6 +36,7 @@ export function createNodeRuntime(): Runtime {
     transactionWorkers: nodeTransactionWorkers,
     queryWorkers: nodeQueryWorkers,
     serve: serveNode,
+    ...optional('threadCpuMs', threadCpuClock()),
     resolveModule(specifier) {
       if (specifier.startsWith('.') || isAbsolute(specifier)) return pathToFileURL(resolve(process.cwd(), specifier)).href;
       return specifier;
@@ -62,4 +64,8 @@ export async function serveNode(fetch: FetchHandler, options: { hostname: string
         server.close(() => done());
       }),
   };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

@@ -6,6 +6,13 @@ import type { QueryReply, QueryWorker } from '../core/query-worker.ts';
 import { closeWithin } from './close-within.ts';
 import type { QueryRunnerReply, QueryRunnerRequest } from './query-runner.ts';
 
+/**
+ * The signal a query process's watchdog stops it with once it holds more memory than it may
+ * (query-process.ts); its query is answered with TOO_LARGE. Node and Deno leave SIGUSR2 to its
+ * default action, ending the process, unless asked for diagnostic reports on it.
+ */
+export const MEMORY_LIMIT_SIGNAL = 'SIGUSR2';
+
 /** Gives the process this long to close its connection before it is stopped. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -20,7 +27,7 @@ export interface QueryEndpoint {
   stop(): void;
 }
 
-export function queryChannel(endpoint: QueryEndpoint): QueryWorker {
+export function queryChannel(endpoint: QueryEndpoint, options: { readonly maxMemoryBytes?: number } = {}): QueryWorker {
   const pending = new Map<number, (reply: QueryReply) => void>();
   const starting = new Map<number, () => void>();
   let nextId = 1;
@@ -43,7 +50,15 @@ export function queryChannel(endpoint: QueryEndpoint): QueryWorker {
   });
   endpoint.onExit((how) => {
     gone = true;
-    for (const resolve of pending.values()) resolve({ ok: false, code: 'INTERNAL', message: `${deathReason} (${how})` });
+    const reply: QueryReply =
+      how === `signal ${MEMORY_LIMIT_SIGNAL}`
+        ? {
+            ok: false,
+            code: 'TOO_LARGE',
+            message: `Cannot run query: its query process passed its memory limit of ${Math.round((options.maxMemoryBytes ?? 0) / 2 ** 20)} MiB building a value or a result, and was stopped; select fewer or shorter values (a single value can be as large as the query makes it)`,
+          }
+        : { ok: false, code: 'INTERNAL', message: `${deathReason} (${how})` };
+    for (const resolve of pending.values()) resolve(reply);
     pending.clear();
     starting.clear();
   });

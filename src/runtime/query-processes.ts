@@ -39,5 +39,5 @@ export function forkQueryProcess(entry: URL, execArgv: readonly string[], option
     onError: (listener) => void child.on('error', listener),
     onExit: (listener) => void child.once('exit', (code, signal) => listener(signal ? `signal ${signal}` : `exit code ${code}`)),
     stop: () => void child.kill('SIGKILL'),
-  });
+  }, { ...(options.maxMemoryBytes === undefined ? {} : { maxMemoryBytes: options.maxMemoryBytes }) });
 }

@@ -9,6 +9,7 @@ import type { QueryReply, QueryRequest, QueryWorkerOptions } from '../core/query
 import type { SqliteDriver } from '../core/sqlite.ts';
 import { openDatabase } from '../store/open-database.ts';
 import { runReadOnlyQuery } from '../store/queries.ts';
+import { queryResultJson } from '../store/result-json.ts';
 import { closeAndEnd, type RunnerOptions, type RunnerPort } from './runner-port.ts';
 
 export type QueryRunnerRequest = { readonly type: 'run'; readonly id: number; readonly request: QueryRequest } | { readonly type: 'close' };
@@ -21,8 +22,14 @@ export function serveQueries(port: RunnerPort<QueryRunnerRequest, QueryRunnerRep
     try {
       db ??= openDatabase({ path: options.databasePath, readonly: true, driverFactory: runner.driverFactory });
       port.postMessage({ type: 'started', id });
-      const result = runReadOnlyQuery(db, request.sql, request.params as unknown[], { maxRows: request.maxRows, timeoutMs: request.timeoutMs });
-      return { ok: true, ...result };
+      const result = runReadOnlyQuery(db, request.sql, request.params as unknown[], { maxRows: request.maxRows, timeoutMs: request.timeoutMs, maxBytes: request.maxBytes });
+      if (request.format !== 'json') return { ok: true, ...result };
+      // Written here, off the node's event loop: the node sends these bytes on as they are.
+      const json = result.timedOut ? null : new TextEncoder().encode(queryResultJson(result));
+      if (json && json.byteLength > request.maxBytes) {
+        return { ok: false, code: 'TOO_LARGE', message: `Cannot run query: its result is ${json.byteLength} bytes as JSON, more than maxBytes (${request.maxBytes})` };
+      }
+      return { ok: true, json, rowCount: result.rows.length, truncated: result.truncated, timedOut: result.timedOut, bytes: json?.byteLength ?? result.bytes };
     } catch (error) {
       if (isShardlineError(error)) return { ok: false, code: error.code, message: error.message };
       return { ok: false, code: 'INTERNAL', message: `The query thread failed: ${error instanceof Error ? error.message : String(error)}` };

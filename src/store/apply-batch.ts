@@ -34,18 +34,19 @@ export function applyBatch(db: SqliteDriver, applier: MutationApplier, entries: 
     return db.transaction(() => {
       const stale = options.fenced ? staleIndexes(applier, entries) : NONE;
       let rows = 0;
-      const sessions = new Map<number, SessionCommit>();
+      const sessions = new Map<string, { entry: WriteEntry; session: SessionCommit }>();
       for (let i = 0; i < entries.length; i++) {
         if (stale.has(i)) continue;
         const entry = entries[i]!;
         for (const mutation of entry.mutations) rows += applier.apply(mutation, now);
-        if (entry.session) sessions.set(entry.shardId, entry.session);
+        // One session row per shard of each set: the two sets of a reshard share shard ids.
+        if (entry.session) sessions.set(`${entry.generation ?? ''}:${entry.shardId}`, { entry, session: entry.session });
       }
-      for (const [shardId, session] of sessions) {
-        applier.commitSession(shardId, session, now);
+      for (const { entry, session } of sessions.values()) {
+        applier.commitSession(entry.shardId, session, now, entry.generation);
         rows += 1;
       }
-      return { committedRows: rows, sessions, dropped: [], stale: [...stale] };
+      return { committedRows: rows, sessions: new Map([...sessions.values()].map(({ entry, session }) => [entry.shardId, session])), dropped: [], stale: [...stale] };
     });
   } catch (error) {
     if (isUnavailableError(error)) throw error;
@@ -57,11 +58,12 @@ const NONE: ReadonlySet<number> = new Set();
 
 /** Entries whose shard's committed epoch differs from theirs; a shard with no assignment row is not fenced. */
 function staleIndexes(applier: MutationApplier, entries: readonly WriteEntry[]): Set<number> {
-  const epochs = new Map<number, number | null>();
+  const epochs = new Map<string, number | null>();
   const stale = new Set<number>();
   entries.forEach((entry, index) => {
-    if (!epochs.has(entry.shardId)) epochs.set(entry.shardId, applier.assignedEpoch(entry.shardId));
-    const committed = epochs.get(entry.shardId);
+    const key = `${entry.generation ?? ''}:${entry.shardId}`;
+    if (!epochs.has(key)) epochs.set(key, applier.assignedEpoch(entry.shardId, entry.generation));
+    const committed = epochs.get(key);
     if (committed !== null && committed !== undefined && committed !== entry.epoch) stale.add(index);
   });
   return stale;
@@ -78,7 +80,7 @@ function applyOneByOne(db: SqliteDriver, applier: MutationApplier, entries: read
         let n = 0;
         for (const mutation of entry.mutations) n += applier.apply(mutation, now);
         if (entry.session) {
-          applier.commitSession(entry.shardId, entry.session, now);
+          applier.commitSession(entry.shardId, entry.session, now, entry.generation);
           n += 1;
         }
         return n;
@@ -107,7 +109,7 @@ export function isEntryShape(entry: WriteEntry): boolean {
 
 export function staleError(entry: WriteEntry): ShardlineError {
   return new ShardlineError('STALE_EPOCH', `Refused a write of shard ${entry.shardId} at epoch ${entry.epoch}: the shard's assignment has moved on`, {
-    details: { shardId: entry.shardId, epoch: entry.epoch },
+    details: { shardId: entry.shardId, epoch: entry.epoch, ...(entry.generation === undefined ? {} : { generation: entry.generation }) },
   });
 }
 

@@ -175,3 +175,30 @@ describe('dispatchMutations', () => {
     expect(JSON.parse(JSON.stringify(ms))).toEqual(ms);
   });
 });
+
+/** Each found by the payload fuzz (dispatch-mutations.fuzz.test.ts); named after what broke. */
+describe('dispatchMutations regressions from the gateway fuzz', () => {
+  const scalar = (value: unknown): boolean => value === null || value === undefined || ['string', 'number', 'boolean'].includes(typeof value);
+  const rowsAreScalar = (ms: Mutation[]): boolean => ms.every((m) => m.op !== 'upsert' || Object.values(m.row).every(scalar));
+
+  it('regression: a list field that is not an array (emojis: 0, members: "x") threw and lost the dispatch', () => {
+    expect(() => map(GatewayDispatchEvents.GuildEmojisUpdate, { guild_id: G, emojis: 0 })).not.toThrow();
+    expect(() => map(GatewayDispatchEvents.GuildMembersChunk, { guild_id: G, members: 'x', presences: 7 })).not.toThrow();
+    expect(() => map(GatewayDispatchEvents.GuildCreate, guildCreate(G, { channels: 5 as never, threads: {} as never, roles: true as never }))).not.toThrow();
+    expect(map(GatewayDispatchEvents.GuildEmojisUpdate, { guild_id: G, emojis: 0 })).toEqual([{ op: 'deleteGuildRows', table: 'emojis', guildId: G, keepIds: [] }]);
+  });
+
+  it('regression: a null item in a list (members: [null], emojis: [null]) threw and lost the dispatch', () => {
+    const ms = map(GatewayDispatchEvents.GuildCreate, guildCreate(G, { members: [null, member('5')] as never, emojis: [null] as never, presences: [null] as never, voice_states: [null] as never, roles: [null] as never }));
+    expect(ops(ms).filter((o) => o === 'upsert:members')).toHaveLength(1);
+    expect(() => map(GatewayDispatchEvents.GuildUpdate, { ...guild(G), emojis: [null, 3] })).not.toThrow();
+    expect(() => map(GatewayDispatchEvents.ThreadListSync, { guild_id: G, threads: [null] })).not.toThrow();
+  });
+
+  it('regression: an object where a column takes text or a number (role color, emoji name, member_count, joined_at) made SQLite refuse the entry, and its seq with it', () => {
+    expect(rowsAreScalar(map(GatewayDispatchEvents.GuildRoleCreate, { guild_id: G, role: role('7', { colors: { primary_color: {} } as never }) }))).toBe(true);
+    expect(rowsAreScalar(map(GatewayDispatchEvents.GuildRoleUpdate, { guild_id: G, role: role('7', { color: [] as never, colors: 'red' as never }) }))).toBe(true);
+    expect(rowsAreScalar(map(GatewayDispatchEvents.GuildEmojisUpdate, { guild_id: G, emojis: [{ id: '8', name: { x: 1 } }] }))).toBe(true);
+    expect(rowsAreScalar(map(GatewayDispatchEvents.GuildCreate, guildCreate(G, { member_count: {} as never, joined_at: [] as never })))).toBe(true);
+  });
+});

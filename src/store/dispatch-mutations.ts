@@ -38,6 +38,10 @@ export interface DispatchLike {
 
 const SNOWFLAKE = /^\d{1,20}$/;
 const isId = (value: unknown): value is string => typeof value === 'string' && SNOWFLAKE.test(value);
+/** The objects of a list from the payload; anything that is not an array is no list. */
+const objects = <T>(value: readonly (T | null | undefined)[] | null | undefined): T[] => (Array.isArray(value) ? (value as readonly unknown[]).filter((item): item is T => typeof item === 'object' && item !== null) : []);
+const textOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+const numberOrNull = (value: unknown): number | null => (typeof value === 'number' ? value : null);
 
 /** Arrays of GUILD_CREATE that live in their own tables (or are not cached), left out of `guilds.raw`. */
 const GUILD_CHILD_KEYS = new Set(['channels', 'threads', 'members', 'presences', 'voice_states', 'roles', 'emojis']);
@@ -50,8 +54,7 @@ const THREAD_TYPES = new Set([10, 11, 12]);
  */
 function idsOf<T>(items: readonly (T | null | undefined)[] | undefined, idOf: (item: T) => unknown = (item) => (item as { id?: unknown }).id): string[] {
   const out: string[] = [];
-  for (const item of items ?? []) {
-    if (item === null || item === undefined) continue;
+  for (const item of objects<T>(items)) {
     const id = idOf(item);
     if (isId(id)) out.push(id);
   }
@@ -127,10 +130,10 @@ function guildCreate(d: GatewayGuildCreateDispatchData, shardCount: number): Mut
   if (!isId(d.id)) return [];
   if ((d as { unavailable?: boolean }).unavailable === true) return [{ op: 'markGuildUnavailable', guildId: d.id }];
   const guildId = d.id;
-  const out: Mutation[] = [{ op: 'upsert', table: 'guilds', row: guildRow(d, shardCount, d.member_count ?? null, d.joined_at ?? null) }];
+  const out: Mutation[] = [{ op: 'upsert', table: 'guilds', row: guildRow(d, shardCount, numberOrNull(d.member_count), textOrNull(d.joined_at)) }];
   // A GUILD_CREATE is a snapshot: channels, roles, emojis, voice states and presences are
   // complete (absent presence = offline). Members are not (large guilds), so they are only upserted.
-  const channels = [...(d.channels ?? []), ...(d.threads ?? [])];
+  const channels = [...objects(d.channels), ...objects(d.threads)];
   out.push(
     { op: 'deleteGuildRows', table: 'channels', guildId, keepIds: idsOf(channels) },
     { op: 'deleteGuildRows', table: 'roles', guildId, keepIds: idsOf(d.roles) },
@@ -139,11 +142,11 @@ function guildCreate(d: GatewayGuildCreateDispatchData, shardCount: number): Mut
     { op: 'deleteGuildRows', table: 'presences', guildId, keepIds: idsOf(d.presences, (p) => (p.user as { id?: unknown } | undefined)?.id) },
   );
   for (const channel of channels) out.push(...channelUpsert(channel, guildId));
-  for (const role of d.roles ?? []) out.push(...roleUpsert({ guild_id: guildId, role }));
-  for (const emoji of d.emojis ?? []) out.push(...emojiUpsert(guildId, emoji));
-  for (const member of d.members ?? []) out.push(...memberMutations(guildId, member));
-  for (const presence of d.presences ?? []) out.push(...presenceMutations(guildId, presence as GatewayPresenceUpdate));
-  for (const state of d.voice_states ?? []) out.push(...voiceStateUpdate({ ...state, guild_id: guildId } as APIVoiceState));
+  for (const role of objects(d.roles)) out.push(...roleUpsert({ guild_id: guildId, role }));
+  for (const emoji of objects(d.emojis)) out.push(...emojiUpsert(guildId, emoji));
+  for (const member of objects(d.members)) out.push(...memberMutations(guildId, member));
+  for (const presence of objects(d.presences)) out.push(...presenceMutations(guildId, presence as GatewayPresenceUpdate));
+  for (const state of objects(d.voice_states)) out.push(...voiceStateUpdate({ ...state, guild_id: guildId } as APIVoiceState));
   return out;
 }
 
@@ -158,7 +161,7 @@ function guildUpdate(d: GatewayGuildUpdateDispatchData, shardCount: number): Mut
   }
   if (Array.isArray(d.emojis)) {
     out.push({ op: 'deleteGuildRows', table: 'emojis', guildId, keepIds: idsOf(d.emojis) });
-    for (const emoji of d.emojis) out.push(...emojiUpsert(guildId, emoji));
+    for (const emoji of objects(d.emojis)) out.push(...emojiUpsert(guildId, emoji));
   }
   return out;
 }
@@ -220,14 +223,15 @@ function threadListSync(d: GatewayThreadListSync): Mutation[] {
   if (!isId(d.guild_id)) return [];
   const parentIds = Array.isArray(d.channel_ids) ? d.channel_ids.filter(isId) : undefined;
   const out: Mutation[] = [parentIds ? { op: 'deleteThreads', guildId: d.guild_id, parentIds } : { op: 'deleteThreads', guildId: d.guild_id }];
-  for (const thread of d.threads ?? []) out.push(...channelUpsert(thread as APIChannel, d.guild_id));
+  for (const thread of objects(d.threads)) out.push(...channelUpsert(thread as APIChannel, d.guild_id));
   return out;
 }
 
 function roleUpsert(d: GatewayGuildRoleModifyDispatchData): Mutation[] {
   const role: APIRole | undefined = d.role;
   if (!isId(d.guild_id) || !role || !isId(role.id)) return [];
-  const colors = (role as { colors?: { primary_color?: number } }).colors;
+  const colors = (role as { colors?: { primary_color?: unknown } | null }).colors;
+  const color = numberOrNull(typeof colors === 'object' ? colors?.primary_color : undefined) ?? numberOrNull(role.color) ?? 0;
   return [
     {
       op: 'upsert',
@@ -238,7 +242,7 @@ function roleUpsert(d: GatewayGuildRoleModifyDispatchData): Mutation[] {
         name: typeof role.name === 'string' ? role.name : '',
         position: typeof role.position === 'number' ? role.position : 0,
         permissions: typeof role.permissions === 'string' ? role.permissions : '0',
-        color: colors?.primary_color ?? (typeof role.color === 'number' ? role.color : 0),
+        color,
         raw: JSON.stringify(role),
       },
     },
@@ -247,13 +251,13 @@ function roleUpsert(d: GatewayGuildRoleModifyDispatchData): Mutation[] {
 
 function emojiUpsert(guildId: string, emoji: APIEmoji): Mutation[] {
   if (!isId(emoji.id)) return [];
-  return [{ op: 'upsert', table: 'emojis', row: { id: emoji.id, guildId, name: emoji.name ?? null, animated: emoji.animated === true, raw: JSON.stringify(emoji) } }];
+  return [{ op: 'upsert', table: 'emojis', row: { id: emoji.id, guildId, name: textOrNull(emoji.name), animated: emoji.animated === true, raw: JSON.stringify(emoji) } }];
 }
 
 function emojisUpdate(d: GatewayGuildEmojisUpdateDispatchData): Mutation[] {
   if (!isId(d.guild_id)) return [];
   const out: Mutation[] = [{ op: 'deleteGuildRows', table: 'emojis', guildId: d.guild_id, keepIds: idsOf(d.emojis) }];
-  for (const emoji of d.emojis ?? []) out.push(...emojiUpsert(d.guild_id, emoji));
+  for (const emoji of objects(d.emojis)) out.push(...emojiUpsert(d.guild_id, emoji));
   return out;
 }
 
@@ -303,8 +307,8 @@ function memberRemove(d: GatewayGuildMemberRemoveDispatchData): Mutation[] {
 function membersChunk(d: GatewayGuildMembersChunkDispatchData): Mutation[] {
   if (!isId(d.guild_id)) return [];
   const out: Mutation[] = [];
-  for (const member of d.members ?? []) out.push(...memberMutations(d.guild_id, member));
-  for (const presence of d.presences ?? []) out.push(...presenceMutations(d.guild_id, presence as GatewayPresenceUpdate));
+  for (const member of objects(d.members)) out.push(...memberMutations(d.guild_id, member));
+  for (const presence of objects(d.presences)) out.push(...presenceMutations(d.guild_id, presence as GatewayPresenceUpdate));
   return out;
 }
 

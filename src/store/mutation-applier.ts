@@ -70,9 +70,12 @@ const MEMBER_ROW = 'SELECT 1 FROM members WHERE guild_id = ? AND user_id = ?';
 const MEMBER_JOINED = `UPDATE guilds SET member_count = member_count + 1 WHERE id = ? AND NOT EXISTS (${MEMBER_ROW})`;
 const MEMBER_LEFT = `UPDATE guilds SET member_count = max(member_count - 1, 0) WHERE id = ? AND EXISTS (${MEMBER_ROW})`;
 
+/** A write without a generation belongs to the active shard set (0 before the first set is recorded). */
+const ACTIVE_GENERATION = "coalesce((SELECT generation FROM shard_sets WHERE state = 'active' ORDER BY generation DESC LIMIT 1), 0)";
+
 const SESSION_SQL =
-  'INSERT INTO shard_sessions (shard_id, session_id, seq, resume_gateway_url, shard_count, updated_at) VALUES (?, ?, ?, ?, ?, ?) ' +
-  'ON CONFLICT (shard_id) DO UPDATE SET session_id = excluded.session_id, seq = excluded.seq, resume_gateway_url = excluded.resume_gateway_url, ' +
+  `INSERT INTO shard_sessions (generation, shard_id, session_id, seq, resume_gateway_url, shard_count, updated_at) VALUES (coalesce(?, ${ACTIVE_GENERATION}), ?, ?, ?, ?, ?, ?) ` +
+  'ON CONFLICT (generation, shard_id) DO UPDATE SET session_id = excluded.session_id, seq = excluded.seq, resume_gateway_url = excluded.resume_gateway_url, ' +
   'shard_count = excluded.shard_count, updated_at = excluded.updated_at ' +
   // Within one session seq only moves forward; a new session (fresh identify) starts over.
   'WHERE excluded.session_id <> shard_sessions.session_id OR excluded.seq >= shard_sessions.seq';
@@ -153,14 +156,14 @@ export class MutationApplier {
     }
   }
 
-  /** The shard's epoch in shard_assignments as this transaction sees it; null without a row. */
-  assignedEpoch(shardId: number): number | null {
-    const row = this.#stmt('SELECT epoch FROM shard_assignments WHERE shard_id = ?').get([shardId]);
+  /** The shard's epoch in shard_assignments as this transaction sees it (in the active set without a generation); null without a row. */
+  assignedEpoch(shardId: number, generation?: number): number | null {
+    const row = this.#stmt(`SELECT epoch FROM shard_assignments WHERE generation = coalesce(?, ${ACTIVE_GENERATION}) AND shard_id = ?`).get([generation ?? null, shardId]);
     return row ? Number(row['epoch']) : null;
   }
 
-  commitSession(shardId: number, session: SessionCommit, now: number): void {
-    this.#stmt(SESSION_SQL).run([shardId, session.sessionId, session.seq, session.resumeGatewayUrl, session.shardCount, now]);
+  commitSession(shardId: number, session: SessionCommit, now: number, generation?: number): void {
+    this.#stmt(SESSION_SQL).run([generation ?? null, shardId, session.sessionId, session.seq, session.resumeGatewayUrl, session.shardCount, now]);
   }
 }
 

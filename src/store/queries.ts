@@ -1,9 +1,10 @@
-import { ShardlineError } from '../core/errors.ts';
+import { ShardlineError, isShardlineError } from '../core/errors.ts';
 import { CACHE_TABLES } from '../core/mutation.ts';
 import type { CacheTable } from '../core/mutation.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
-import type { SqliteDriver } from '../core/sqlite.ts';
+import { sqliteErrorCode, type SqliteDriver } from '../core/sqlite.ts';
 import { isReadOnlyStatement } from './read-only-sql.ts';
+import { ResultMeter } from './result-json.ts';
 
 export type TableCounts = Record<CacheTable | 'shard_sessions' | 'shard_assignments' | 'nodes', number>;
 
@@ -74,6 +75,8 @@ export function listMembers(db: SqliteDriver, guildId: string, options: { limit?
 }
 
 export interface ShardSessionView {
+  /** The shard set the session belongs to. */
+  generation: number;
   shardId: number;
   sessionId: string;
   seq: number;
@@ -84,9 +87,10 @@ export interface ShardSessionView {
 
 export function listShardSessions(db: SqliteDriver): ShardSessionView[] {
   return db
-    .prepare('SELECT shard_id, session_id, seq, resume_gateway_url, shard_count, updated_at FROM shard_sessions ORDER BY shard_id')
+    .prepare('SELECT generation, shard_id, session_id, seq, resume_gateway_url, shard_count, updated_at FROM shard_sessions ORDER BY generation, shard_id')
     .all()
     .map((r) => ({
+      generation: Number(r['generation']),
       shardId: Number(r['shard_id']),
       sessionId: String(r['session_id']),
       seq: Number(r['seq']),
@@ -96,11 +100,11 @@ export function listShardSessions(db: SqliteDriver): ShardSessionView[] {
     }));
 }
 
-/** The committed sessions a shard can resume from, by shard id: those of the current shard count. */
-export function resumableSessions(db: SqliteDriver, shardCount: number): Map<number, ResumeInfo> {
+/** The committed sessions a shard can resume from, by shard id: those of a set (its count, and its generation when given). */
+export function resumableSessions(db: SqliteDriver, shardCount: number, generation?: number): Map<number, ResumeInfo> {
   const result = new Map<number, ResumeInfo>();
   for (const s of listShardSessions(db)) {
-    if (s.shardCount === shardCount) result.set(s.shardId, { shardId: s.shardId, shardCount: s.shardCount, sessionId: s.sessionId, seq: s.seq, resumeGatewayUrl: s.resumeGatewayUrl });
+    if (s.shardCount === shardCount && (generation === undefined || s.generation === generation)) result.set(s.shardId, { shardId: s.shardId, shardCount: s.shardCount, sessionId: s.sessionId, seq: s.seq, resumeGatewayUrl: s.resumeGatewayUrl });
   }
   return result;
 }
@@ -115,6 +119,12 @@ export interface ReadOnlyQueryOptions {
    * connection separate from the writer's for that reason.
    */
   timeoutMs?: number;
+  /**
+   * Size of the result as JSON at most (default 4 MiB; see result-json.ts): counted row by row
+   * as SQLite produces them, and past it the query stops and throws TOO_LARGE. One value is
+   * only known once SQLite has produced it; SQLite itself refuses any over about 1 GB.
+   */
+  maxBytes?: number;
 }
 
 export interface ReadOnlyQueryResult {
@@ -123,14 +133,27 @@ export interface ReadOnlyQueryResult {
   /** More rows existed (maxRows) or the deadline stopped the scan (timedOut). */
   truncated: boolean;
   timedOut: boolean;
+  /** The result's size as JSON (result-json.ts), as counted against maxBytes. */
+  bytes: number;
 }
 
 const MAX_SQL_LENGTH = 100_000;
 
-/** What runReadOnlyQuery() uses where the caller gives no limit; the query threads use the same. */
-export const READ_ONLY_QUERY_DEFAULTS = { maxRows: 1000, timeoutMs: 5000 } as const;
+/**
+ * What a read on the event loop (ctx.sql(), Host.query(), the dashboard) may hold as JSON at
+ * most: a backstop against a runaway answer that would stop every shard, not a page size.
+ */
+export const EVENT_LOOP_READ_MAX_BYTES = 8 * 1024 * 1024;
 
-/** Runs user SQL for the query API: one read-only statement, rows as arrays, bounded in rows and time. */
+/** What runReadOnlyQuery() uses where the caller gives no limit; the query threads use the same. */
+export const READ_ONLY_QUERY_DEFAULTS = { maxRows: 1000, timeoutMs: 5000, maxBytes: 4 * 1024 * 1024 } as const;
+
+/** Every limit of a query, the caller's where given (an explicit undefined included) and `defaults` for the rest. */
+export function queryLimits(limits: ReadOnlyQueryOptions, defaults: { readonly maxRows: number; readonly timeoutMs: number; readonly maxBytes: number } = READ_ONLY_QUERY_DEFAULTS): Required<ReadOnlyQueryOptions> {
+  return { maxRows: limits.maxRows ?? defaults.maxRows, timeoutMs: limits.timeoutMs ?? defaults.timeoutMs, maxBytes: limits.maxBytes ?? defaults.maxBytes };
+}
+
+/** Runs user SQL for the query API: one read-only statement, rows as arrays, bounded in rows, bytes and time. */
 export function runReadOnlyQuery(
   db: SqliteDriver,
   sql: string,
@@ -139,8 +162,7 @@ export function runReadOnlyQuery(
 ): ReadOnlyQueryResult {
   if (typeof sql !== 'string' || sql.trim() === '') throw new ShardlineError('INVALID_INPUT', 'Cannot run query: sql must be a non-empty string');
   if (sql.length > MAX_SQL_LENGTH) throw new ShardlineError('TOO_LARGE', `Cannot run query: sql is ${sql.length} characters, the limit is ${MAX_SQL_LENGTH}`);
-  const maxRows = options.maxRows ?? READ_ONLY_QUERY_DEFAULTS.maxRows;
-  const timeoutMs = options.timeoutMs ?? READ_ONLY_QUERY_DEFAULTS.timeoutMs;
+  const { maxRows, timeoutMs, maxBytes } = queryLimits(options);
   if (!Number.isInteger(maxRows) || maxRows < 1) throw new ShardlineError('INVALID_INPUT', `Cannot run query: maxRows must be a positive integer, got ${maxRows}`);
   checkParams(params);
   if (!isReadOnlyStatement(sql)) {
@@ -153,6 +175,8 @@ export function runReadOnlyQuery(
     throw new ShardlineError('INVALID_INPUT', `Cannot run query: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   if (stmt.readonly === false) throw new ShardlineError('INVALID_INPUT', 'Cannot run query: SQLite reports that this statement writes');
+  const columns = stmt.columns();
+  const meter = new ResultMeter(maxBytes, columns);
   const deadline = Date.now() + timeoutMs;
   const rows: unknown[][] = [];
   let truncated = false;
@@ -163,6 +187,8 @@ export function runReadOnlyQuery(
         truncated = true;
         break;
       }
+      // Throws TOO_LARGE, which ends the iteration and releases the statement.
+      meter.add(row);
       rows.push(row);
       if (Date.now() > deadline) {
         truncated = true;
@@ -171,9 +197,13 @@ export function runReadOnlyQuery(
       }
     }
   } catch (error) {
+    if (isShardlineError(error)) throw error;
+    if (sqliteErrorCode(error) === 'SQLITE_TOOBIG') {
+      throw new ShardlineError('TOO_LARGE', `Cannot run query: one of its values is larger than SQLite or the runtime can hold (${error instanceof Error ? error.message : String(error)}); the result limit is ${maxBytes} bytes as JSON`, { cause: error });
+    }
     throw new ShardlineError('INVALID_INPUT', `Cannot run query: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  return { columns: stmt.columns(), rows, truncated, timedOut };
+  return { columns, rows, truncated, timedOut, bytes: meter.bytes };
 }
 
 function checkParams(params: unknown): void {

@@ -22,7 +22,7 @@ class FakeWorker implements QueryWorker {
     return new Promise((resolve) => (this.#answer = resolve));
   }
 
-  answer(reply: QueryReply = { ok: true, columns: ['n'], rows: [[1]], truncated: false, timedOut: false }): void {
+  answer(reply: QueryReply = { ok: true, columns: ['n'], rows: [[1]], truncated: false, timedOut: false, bytes: 40 }): void {
     this.#answer?.(reply);
     this.#answer = null;
   }
@@ -82,7 +82,7 @@ describe('QueryThreads', () => {
     const first = threads.run('select 1', [], LIMITS);
     await until(() => workers[0]?.asked === true);
     workers[0]!.answer();
-    await expect(first).resolves.toEqual({ columns: ['n'], rows: [[1]], truncated: false, timedOut: false });
+    await expect(first).resolves.toEqual({ columns: ['n'], rows: [[1]], truncated: false, timedOut: false, bytes: 40 });
     const second = threads.run('select 2', [], LIMITS);
     await until(() => workers[0]!.asked);
     workers[0]!.answer();

@@ -10,7 +10,7 @@
 import { ERROR_CODES, ShardlineError, abortReason, type ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/ports.ts';
 import type { QueryReply, QueryWorker, QueryWorkerFactory } from '../core/query-worker.ts';
-import type { ReadOnlyQueryResult } from './queries.ts';
+import { READ_ONLY_QUERY_DEFAULTS, type ReadOnlyQueryResult } from './queries.ts';
 
 export interface QueryThreadsOptions {
   readonly databasePath: string;
@@ -23,6 +23,8 @@ export interface QueryThreadsOptions {
   readonly idleMs?: number;
   /** How long a thread may take to start a query it was sent: start-up and opening its connection (default 30 000 ms). */
   readonly startTimeoutMs?: number;
+  /** Resident memory a thread may reach before it is stopped and its query answered TOO_LARGE (default 512 MiB). */
+  readonly maxMemoryBytes?: number;
   readonly logger?: Logger;
 }
 
@@ -45,6 +47,24 @@ interface Waiter {
 }
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
+
+export const DEFAULT_QUERY_MEMORY_BYTES = 512 * 1024 * 1024;
+
+export interface QueryLimits {
+  readonly maxRows: number;
+  readonly timeoutMs: number;
+  /** The result's size as JSON at most (src/store/result-json.ts); default READ_ONLY_QUERY_DEFAULTS.maxBytes. */
+  readonly maxBytes?: number;
+}
+
+/** A result as POST /query answers it, written by the thread: the node passes the bytes on. */
+export interface EncodedQueryResult {
+  /** UTF-8 JSON `{"columns":[...],"rows":[...],"truncated":...}`; null when the time limit stopped the scan. */
+  readonly json: Uint8Array | null;
+  readonly rowCount: number;
+  readonly truncated: boolean;
+  readonly timedOut: boolean;
+}
 
 export class QueryThreads {
   readonly #o: QueryThreadsOptions;
@@ -78,12 +98,25 @@ export class QueryThreads {
   }
 
   /** Runs one read-only statement on a thread; rejects with the thread's error, TIMEOUT, or STORE_UNAVAILABLE when every slot holds an abandoned query. */
-  async run(sql: string, params: QueryRequestParams, limits: { maxRows: number; timeoutMs: number }, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
+  async run(sql: string, params: QueryRequestParams, limits: QueryLimits, signal?: AbortSignal): Promise<ReadOnlyQueryResult> {
+    const reply = await this.#run(sql, params, limits, 'rows', signal);
+    if ('json' in reply) throw new ShardlineError('INTERNAL', 'The query thread answered JSON where rows were asked for');
+    return { columns: reply.columns, rows: reply.rows, truncated: reply.truncated, timedOut: reply.timedOut, bytes: reply.bytes };
+  }
+
+  /** As run(), but the thread writes the result as POST /query's JSON, so the node never parses or serializes it. */
+  async runJson(sql: string, params: QueryRequestParams, limits: QueryLimits, signal?: AbortSignal): Promise<EncodedQueryResult> {
+    const reply = await this.#run(sql, params, limits, 'json', signal);
+    if (!('json' in reply)) throw new ShardlineError('INTERNAL', 'The query thread answered rows where JSON was asked for');
+    return { json: reply.json, rowCount: reply.rowCount, truncated: reply.truncated, timedOut: reply.timedOut };
+  }
+
+  async #run(sql: string, params: QueryRequestParams, limits: QueryLimits, format: 'rows' | 'json', signal: AbortSignal | undefined): Promise<Extract<QueryReply, { ok: true }>> {
     const started = Date.now();
     await this.#acquire(limits.timeoutMs, signal);
     let worker: QueryWorker;
     try {
-      worker = this.#idle.pop() ?? this.#o.workers({ databasePath: this.#o.databasePath });
+      worker = this.#idle.pop() ?? this.#o.workers({ databasePath: this.#o.databasePath, maxMemoryBytes: this.#o.maxMemoryBytes ?? DEFAULT_QUERY_MEMORY_BYTES });
       if (this.#idle.length === 0) this.#clearIdleTimer();
     } catch (error) {
       this.#release();
@@ -102,7 +135,7 @@ export class QueryThreads {
         timer = setTimeout(() => resolve('late'), timeoutMs + this.#graceMs);
       };
     });
-    const reply = await Promise.race([worker.run({ sql, params, maxRows: limits.maxRows, timeoutMs }, () => onStarted()), late]);
+    const reply = await Promise.race([worker.run({ sql, params, maxRows: limits.maxRows, timeoutMs, maxBytes: limits.maxBytes ?? READ_ONLY_QUERY_DEFAULTS.maxBytes, format }, () => onStarted()), late]);
     clearTimeout(timer);
     this.#running.delete(worker);
     if (reply === 'no start') {
@@ -227,10 +260,10 @@ export class QueryThreads {
 
 type QueryRequestParams = readonly unknown[] | Readonly<Record<string, unknown>>;
 
-function resultOf(reply: QueryReply): ReadOnlyQueryResult {
+function resultOf(reply: QueryReply): Extract<QueryReply, { ok: true }> {
   if (!reply.ok) {
     const code: ErrorCode = KNOWN_CODES.has(reply.code) ? (reply.code as ErrorCode) : 'INTERNAL';
     throw new ShardlineError(code, reply.message);
   }
-  return { columns: reply.columns, rows: reply.rows, truncated: reply.truncated, timedOut: reply.timedOut };
+  return reply;
 }

@@ -137,30 +137,53 @@ export const nodes = sqliteTable('nodes', {
   meta: text('meta').notNull().default('{}'),
 });
 
+/**
+ * The bot's shard sets: one `active`, and during a reshard one `pending` beside it (contract 13).
+ * A set's shards are `[0..shard_count-1, shard_count]`; rows of other tables name their set by
+ * its generation.
+ */
+export const shardSets = sqliteTable(
+  'shard_sets',
+  {
+    generation: integer('generation').primaryKey(),
+    shardCount: integer('shard_count').notNull(),
+    /** active | pending | retired | aborted */
+    state: text('state').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    /** JSON: the reshard that made the set (trigger, from, switched groups, why it stopped). */
+    detail: text('detail').notNull().default(sql`'{}'`),
+  },
+  (t) => [index('shard_sets_state_idx').on(t.state)],
+);
+
 export const shardAssignments = sqliteTable(
   'shard_assignments',
   {
-    shardId: integer('shard_id').primaryKey(),
+    /** The shard set (shard_sets.generation) the shard belongs to. */
+    generation: integer('generation').notNull().default(0),
+    shardId: integer('shard_id').notNull(),
     /** Null while the shard waits for an owner. */
     nodeId: text('node_id'),
     /** Grows on every change of owner or state; writes carrying an older epoch are refused. */
     epoch: integer('epoch').notNull(),
-    /** pending | starting | running | moving | stopped */
+    /** assigned | detached (a manual handoff waits for its resume) | retired (its range switched to the next set) */
     state: text('state').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [index('shard_assignments_node_id_idx').on(t.nodeId)],
+  (t) => [primaryKey({ columns: [t.generation, t.shardId] }), index('shard_assignments_node_id_idx').on(t.nodeId)],
 );
 
 export const shardSessions = sqliteTable('shard_sessions', {
-  shardId: integer('shard_id').primaryKey(),
+  generation: integer('generation').notNull().default(0),
+  shardId: integer('shard_id').notNull(),
   sessionId: text('session_id').notNull(),
   /** Last sequence number whose cache effects are committed in the same transaction. */
   seq: integer('seq').notNull(),
   resumeGatewayUrl: text('resume_gateway_url').notNull(),
   shardCount: integer('shard_count').notNull(),
   updatedAt: integer('updated_at').notNull(),
-});
+}, (t) => [primaryKey({ columns: [t.generation, t.shardId] })]);
 
 /** One row per IDENTIFY granted; the daily session_start_limit is counted from it. */
 export const identifyLedger = sqliteTable(
@@ -169,8 +192,10 @@ export const identifyLedger = sqliteTable(
     id: integer('id').primaryKey({ autoIncrement: true }),
     startedAt: integer('started_at').notNull(),
     shardId: integer('shard_id').notNull(),
+    /** The shard set the IDENTIFY was for: a reshard's spend is its new generation's rows. */
+    generation: integer('generation').notNull().default(0),
     nodeId: text('node_id').notNull(),
-    /** shard_id % max_concurrency */
+    /** shard_id % max_concurrency (shared by every set: Discord keys buckets by shard id alone) */
     bucket: integer('bucket').notNull(),
     /** session_start_limit as Discord last reported it, when known. */
     limitTotal: integer('limit_total'),

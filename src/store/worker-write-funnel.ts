@@ -53,6 +53,14 @@ export class WorkerWriteFunnel implements Writer {
   /** Set once threads proved unable to start: transactions run on fallbackDb from then on. */
   #inline: { readonly db: SqliteDriver; readonly applier: MutationApplier; checkpoints: boolean } | null = null;
   #threadCommitted = false;
+  /**
+   * False while the first thread still loads (hundreds of ms on a busy machine): batches commit
+   * on fallbackDb meanwhile, so a new primary's first commits (writes queued during a takeover,
+   * the handoffs of a leaving node) do not wait for it.
+   */
+  #threadReady = false;
+  /** fallbackDb while the thread loads; it leaves checkpoints to the thread (checkpoints: true keeps its setting). */
+  #startupInline: { readonly db: SqliteDriver; readonly applier: MutationApplier; checkpoints: boolean } | null = null;
   #threadStartFailures = 0;
   readonly #queue: WriteQueue;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -99,7 +107,22 @@ export class WorkerWriteFunnel implements Writer {
   start(): void {
     if (this.#closed) throw new ShardlineError('CLOSED', 'Cannot start the write funnel: it is closed');
     this.#started = true;
+    this.#warmUp();
     this.#schedule();
+  }
+
+  /** Starts the thread now, with an empty (lock-free) transaction; until it answers, batches commit on fallbackDb. */
+  #warmUp(): void {
+    if (!this.#o.fallbackDb || this.#o.failNext) {
+      this.#threadReady = true;
+      return;
+    }
+    const worker = (this.#worker ??= this.#o.workers({ databasePath: this.#o.databasePath }));
+    // A thread that fails here counts towards the fallback, as a batch's failure would.
+    void worker.run({ entries: [], now: this.#clock.now() }).then(async (outcome) => {
+      if (!outcome.ok && outcome.sqliteCode === undefined && !this.#threadCommitted) await this.#threadFailedToStart(outcome.message);
+      this.#threadReady = true;
+    });
   }
 
   offer(entry: WriteEntry): boolean {
@@ -250,8 +273,8 @@ export class WorkerWriteFunnel implements Writer {
       outcome = { ok: false, sqliteCode: 'SQLITE_BUSY', message: 'writes are held while the primary role is handed over' };
     } else if (kept.length === 0) {
       outcome = { ok: true, committedRows: 0, sessions: [], dropped: [], stale: [] };
-    } else if (this.#inline) {
-      const inline = this.#inline;
+    } else if (this.#inline || !this.#threadReady) {
+      const inline = this.#inline ?? (this.#startupInline ??= { db: this.#o.fallbackDb!, applier: new MutationApplier(this.#o.fallbackDb!), checkpoints: true });
       const now = this.#clock.now();
       outcome = outcomeOf(() => {
         // That connection left checkpoints to the thread; now it is the one that commits.

@@ -67,7 +67,7 @@ export interface WriteFunnelOptions {
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
   /** Returns false when (shardId, epoch) is no longer the shard's assignment. The single node accepts all. */
-  readonly fence?: (shardId: number, epoch: number) => boolean;
+  readonly fence?: (shardId: number, epoch: number, generation?: number) => boolean;
   readonly clock?: Clock;
   readonly random?: () => number;
   /** After each commit, once per shard whose session was in the batch: that seq is durable. */

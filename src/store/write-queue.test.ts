@@ -43,6 +43,17 @@ describe('WriteQueue', () => {
     expect(events.queued).toBe(3); // the two folded entries queued nothing
   });
 
+  it('folds a session only into its own shard set\'s entry: during a reshard two sets share shard ids and epochs', () => {
+    const { q } = queue();
+    q.offer({ ...entry(0, 7), generation: 0 });
+    q.offer({ ...entry(0, 1, 0), generation: 1, session: { sessionId: 'new', seq: 1, resumeGatewayUrl: 'wss://gw.example', shardCount: 8 } });
+    q.offer({ ...entry(0, 8, 0), generation: 0 });
+    expect(q.head(1_000).batch.map((e) => [e.generation, e.session?.sessionId, e.session?.seq])).toEqual([
+      [0, 's0', 8],
+      [1, 'new', 1],
+    ]);
+  });
+
   it('does not fold when told not to', () => {
     const { q } = queue({ fold: false });
     q.offer(entry(0, 1));

@@ -14,7 +14,7 @@ export interface WriteQueueOptions {
   /** enqueue() holds its caller while this many rows or more are queued. */
   readonly highWaterRows: number;
   /** Returns false when (shardId, epoch) is no longer the shard's assignment. */
-  readonly fence?: (shardId: number, epoch: number) => boolean;
+  readonly fence?: (shardId: number, epoch: number, generation?: number) => boolean;
   /**
    * Fold an entry without rows into its shard's last entry not yet taken for a batch. Most
    * dispatches change no row (messages, typing) and only move the shard's seq: carrying the
@@ -46,8 +46,8 @@ export class WriteQueue {
   readonly #o: WriteQueueOptions;
   #entries: WriteEntry[] = [];
   #rows = 0;
-  /** Per shard, the index of its last entry still open to folding. */
-  readonly #tail = new Map<number, number>();
+  /** Per shard (of each set), the index of its last entry still open to folding. */
+  readonly #tail = new Map<string, number>();
   #pushed = 0;
   #removed = 0;
   #folded = 0;
@@ -119,14 +119,14 @@ export class WriteQueue {
       rows += rowsOf(this.#entries[count]!);
       count += 1;
     }
-    for (const [shardId, index] of this.#tail) if (index < count) this.#tail.delete(shardId);
+    for (const [key, index] of this.#tail) if (index < count) this.#tail.delete(key);
     return { batch: this.#entries.slice(0, count), rows };
   }
 
   /** The first `count` entries were committed (or refused for good): they leave the queue. */
   removeHead(count: number, rows: number): void {
     this.#entries = this.#entries.slice(count);
-    for (const [shardId, index] of this.#tail) this.#tail.set(shardId, index - count);
+    for (const [key, index] of this.#tail) this.#tail.set(key, index - count);
     this.#rows -= rows;
     this.#removed += count;
     while (this.#held.length > 0 && this.#rows < this.#o.highWaterRows) this.#held.shift()!.resolve();
@@ -187,7 +187,7 @@ export class WriteQueue {
   /** True when the entry was folded into its shard's last open entry (no row added). */
   #push(entry: WriteEntry): boolean {
     if (this.#fold(entry)) return true;
-    if (this.#o.fold) this.#tail.set(entry.shardId, this.#entries.length);
+    if (this.#o.fold) this.#tail.set(tailKey(entry), this.#entries.length);
     this.#entries.push(entry);
     this.#rows += rowsOf(entry);
     this.#pushed += 1;
@@ -198,10 +198,10 @@ export class WriteQueue {
   /** Counted as neither pushed nor removed: the entry it joined carries it through the queue. */
   #fold(entry: WriteEntry): boolean {
     if (!this.#o.fold || entry.mutations.length > 0 || !entry.session) return false;
-    const index = this.#tail.get(entry.shardId);
+    const index = this.#tail.get(tailKey(entry));
     if (index === undefined) return false;
     const last = this.#entries[index];
-    if (!last || last.shardId !== entry.shardId || last.epoch !== entry.epoch) return false;
+    if (!last || last.shardId !== entry.shardId || last.epoch !== entry.epoch || last.generation !== entry.generation) return false;
     this.#entries[index] = { ...last, session: entry.session };
     this.#folded += 1;
     return true;
@@ -209,6 +209,11 @@ export class WriteQueue {
 
   /** False when the entry's epoch is no longer its shard's assignment; the funnels ask again at commit time. */
   fenceAccepts(entry: WriteEntry): boolean {
-    return this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch) : true;
+    return this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch, entry.generation) : true;
   }
+}
+
+/** During a reshard two shard sets share shard ids: a session folds only into its own set's entry. */
+function tailKey(entry: WriteEntry): string {
+  return `${entry.generation ?? ''}:${entry.shardId}`;
 }

@@ -91,6 +91,23 @@ describe('shardline CLI', () => {
     expect(after.out()).toMatch(/n\s*\n-+\n1\n/);
   });
 
+  it('prints a BLOB as {"$blob": base64} in --json and as its size in a table, and refuses a result past --max-bytes', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = openDatabase({ path: join(dir, 'shardline.db'), driverFactory: betterSqlite3Driver });
+    await runMigrations(db);
+    db.close();
+    const json = fakeRuntime(['query', '--data-dir', dir, '--json', "select x'00ff10' as b"]);
+    expect(await runCli(json.runtime)).toBe(0);
+    expect(JSON.parse(json.out())).toEqual({ columns: ['b'], rows: [[{ $blob: 'AP8Q' }]], truncated: false });
+    const table = fakeRuntime(['query', '--data-dir', dir, "select x'00ff10' as b"]);
+    expect(await runCli(table.runtime)).toBe(0);
+    expect(table.out()).toContain('<3 bytes>');
+    const big = fakeRuntime(['query', '--data-dir', dir, '--max-bytes', '1000', "select printf('%.*c', 5000, 'x')"]);
+    expect(await runCli(big.runtime)).toBe(1);
+    expect(big.err()).toMatch(/passed maxBytes \(1000 bytes as JSON\).*\[TOO_LARGE\]/s);
+  });
+
   it('names the missing database file', async () => {
     const cli = fakeRuntime(['query', '--data-dir', '/nonexistent-shardline', 'select 1']);
     expect(await runCli(cli.runtime)).toBe(1);

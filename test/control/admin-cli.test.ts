@@ -205,4 +205,16 @@ describe('formatStatus', () => {
     expect(text).toContain('1.5 s ago');
     expect(text).toContain('identify budget: kept by the primary');
   });
+
+  it("shows this node's REST share and how close the cluster is to the invalid-request ban", () => {
+    const text = formatStatus(
+      {
+        node: { id: 'node-b', role: 'replica', primary: 'node-a' },
+        rest: { node: { limit: 50, share: 17, source: 'lease', sent: 1200, rateLimited: { global: 0, user: 3 }, invalid: { cluster: 7_400, limit: 10_000, level: 'throttle', throttleAt: 7_000, stopAt: 9_000 } } },
+      },
+      0,
+    );
+    expect(text).toContain("REST: this node's share 17 of 50/s (lease), 1200 sent, 429s: global 0, user 3");
+    expect(text).toContain('invalid REST answers in the cluster: 7400 of 10000 per 10 min that get the IP banned (throttle; throttles at 7000, stops at 9000)');
+  });
 });

@@ -76,6 +76,14 @@ describe('fly.toml', () => {
     expect(config.httpPort).toBe(port);
   });
 
+  it('gives a leaving node its whole leave, and a few seconds to stop, before Fly kills it', () => {
+    expect(fly.kill_signal).toBe('SIGTERM');
+    const killTimeoutMs = Number(/^(\d+)s$/.exec(String(fly.kill_timeout))?.[1]) * 1_000;
+    const config = loadConfig({ env: { ...fly.env, DISCORD_TOKEN: 'x' } });
+    expect(config.leaveTimeoutMs).toBeGreaterThan(0);
+    expect(killTimeoutMs - config.leaveTimeoutMs).toBeGreaterThanOrEqual(5_000);
+  });
+
   it('does not expose the admin API publicly', () => {
     expect(fly.http_service).toBeUndefined();
     expect(fly.services).toBeUndefined();

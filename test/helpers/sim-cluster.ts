@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import type { BotDefinition } from '../../src/bot.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { FakeDiscord, type FakeDiscordOptions } from '../../src/discord-sim/fake-discord.ts';
-import { Host } from '../../src/host.ts';
+import { Host, type HostOptions } from '../../src/host.ts';
+import type { RestBudgetSettings } from '../../src/host/rest-budget-host.ts';
 import { SimLiteFs } from '../../src/litefs-sim/sim-litefs.ts';
 import type { SimLiteFsNode } from '../../src/litefs-sim/sim-litefs-node.ts';
 import { betterSqlite3Driver } from '../../src/runtime/better-sqlite3-driver.ts';
@@ -43,7 +44,7 @@ export class SimCluster {
   }
 
   async start(nodeIds: readonly string[]): Promise<this> {
-    await this.discord.start();
+    if (!this.#options.discordApiUrl) await this.discord.start();
     this.litefs.start();
     for (const id of nodeIds) {
       const litefs = this.litefs.addNode(id);
@@ -61,7 +62,7 @@ export class SimCluster {
     const config = loadConfig({
       env: {
         DISCORD_TOKEN: 'fake-token',
-        DISCORD_API_URL: this.discord.restUrl,
+        DISCORD_API_URL: this.#options.discordApiUrl ?? this.discord.restUrl,
         SHARDLINE_DATA_DIR: litefs.mountDir,
         SHARDLINE_HTTP_PORT: '0',
         SHARDLINE_NODE_ID: id,
@@ -91,6 +92,9 @@ export class SimCluster {
       identifySpacingMs: this.#options.identifySpacingMs ?? 50,
       cluster: { heartbeatMs: 200, reconcileMs: 50, tickMs: 50, settleMs: 300, maxConcurrentHandoffs: 2, ...this.#options.timing },
       shardTuning: { invalidSessionDelayMs: { min: 10, max: 50 }, backoffBaseMs: 50, backoffCapMs: 500 },
+      // Each node names itself to the simulator, which counts invalid requests per node as Discord does per IP.
+      rest: { nodeHeader: true, ...this.#options.rest },
+      ...(this.#options.reshard ? { reshard: this.#options.reshard } : {}),
     });
     this.nodes.set(id, node);
     await node.host.start();
@@ -145,7 +149,7 @@ export class SimCluster {
     const nodes = [...this.nodes.values()].sort((a, b) => Number(a.host.isPrimary) - Number(b.host.isPrimary));
     for (const node of nodes) await node.host.close().catch(() => {});
     await this.litefs.close();
-    await this.discord.close();
+    if (!this.#options.discordApiUrl) await this.discord.close();
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }
@@ -160,7 +164,16 @@ export interface SimClusterOptions {
   /** A bot per node (benchmarks record which node handled what). */
   readonly botFor?: (nodeId: string) => BotDefinition;
   /** Heartbeat, reconcile and coordinator tick of every host (defaults are test-fast). */
-  readonly timing?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number };
+  readonly timing?: { heartbeatMs?: number; reconcileMs?: number; tickMs?: number; settleMs?: number; maxConcurrentHandoffs?: number; maxConcurrentDrainMoves?: number };
   /** Settings of every node, over the test-fast ones (benchmarks set SHARDLINE_FLUSH_MS back to its default, say). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The REST budget's host settings of every node. */
+  readonly rest?: RestBudgetSettings;
+  /**
+   * A simulated Discord running elsewhere (another process, as Discord is elsewhere): the nodes
+   * use it and `discord` stays unused. Default: `discord`, in this process.
+   */
+  readonly discordApiUrl?: string;
+  /** Reshard tuning of every node (burst timeout, overlap). */
+  readonly reshard?: HostOptions['reshard'];
 }

@@ -128,7 +128,9 @@ describe('single-node host against the simulator', () => {
     await waitFor(() => first.readiness().ready);
     discord.traffic.emit(300);
     await waitFor(() => recorded.length >= discord.ledger.events(0).length + discord.ledger.events(1).length, { message: 'first host caught up' });
-    await first.close();
+    // What SIGTERM runs: the embedded node has nobody to leave to, so it stops as close() does.
+    expect(await first.leave()).toMatchObject({ outcome: 'embedded', shards: 2, leftover: 2, primaryHandoffMs: null });
+    expect(first.status().node.state).toBe('closed');
     hosts.splice(hosts.indexOf(first), 1);
     const identifies = discord.stats.identifies;
 

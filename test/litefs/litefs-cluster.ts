@@ -182,6 +182,34 @@ export class LiteFsCluster {
     if (failed !== null) throw new Error(failed);
   }
 
+  /**
+   * What a platform does to stop a machine (Fly.io: `kill_signal`, then SIGKILL after
+   * `kill_timeout`): `signal` to the LiteFS process alone, which passes it on to its exec'd app
+   * and waits for it before unmounting and releasing the lease; SIGKILL of the whole group if
+   * LiteFS has not exited after `killAfterMs`. Resolves with LiteFS's exit code (null: killed)
+   * and whether it had to be killed.
+   */
+  async terminate(hostname: string, options: { signal?: NodeJS.Signals; killAfterMs: number }): Promise<{ exitCode: number | null; killed: boolean; tookMs: number }> {
+    const slot = this.#slot(hostname);
+    const proc = slot.proc;
+    if (proc === null || !proc.running()) throw new Error(`Cannot terminate LiteFS node ${hostname}: it is not running`);
+    const started = Date.now();
+    process.kill(proc.pid, options.signal ?? 'SIGTERM');
+    const exited = await exitedWithin(proc, options.killAfterMs);
+    if (!exited) {
+      signalGroup(proc.pid, 'SIGKILL');
+      abortFuseConnection(slot.node.mountDir);
+    }
+    const exitCode = await proc.exited;
+    const tookMs = Date.now() - started;
+    // The app must not outlive its LiteFS (a container would take it along).
+    signalGroup(proc.pid, 'SIGKILL');
+    slot.proc = null;
+    const failed = unmount(slot.node.mountDir, this.#options.tools.fusermount);
+    if (failed !== null) throw new Error(failed);
+    return { exitCode, killed: !exited, tookMs };
+  }
+
   /** Starts a stopped or killed node again on the same dirs and port, and waits until it has joined. */
   async restart(hostname: string): Promise<void> {
     const slot = this.#slot(hostname);

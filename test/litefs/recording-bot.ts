@@ -4,8 +4,9 @@ import { defineBot } from '../../src/bot.ts';
 
 /**
  * The bot every real-LiteFS node runs (SHARDLINE_BOT): it appends one JSON line per sequenced
- * dispatch to the file named by SHARDLINE_TEST_RECORD, `{shardId, sessionId, seq, t, at}`, so
- * the test process can check the simulator's ledger against what every node handled.
+ * dispatch to the file named by SHARDLINE_TEST_RECORD, `{shardId, sessionId, seq, t, at, pid}`,
+ * so the test process can check the simulator's ledger against what every node handled (and
+ * tell a node's processes apart across a restart).
  * Each line is one synchronous write(2): once the handler returned, the line is in the kernel's
  * page cache and survives a kill -9 of the node (a buffered stream would lose its tail and
  * show handled events as lost).
@@ -29,6 +30,6 @@ export default defineBot({
   ],
   onDispatch(event) {
     if (event.seq === null) return;
-    writeSync(fd, `${JSON.stringify({ shardId: event.shardId, sessionId: event.sessionId, seq: event.seq, t: event.t, at: Date.now() })}\n`);
+    writeSync(fd, `${JSON.stringify({ shardId: event.shardId, sessionId: event.sessionId, seq: event.seq, t: event.t, at: Date.now(), pid: process.pid })}\n`);
   },
 });

@@ -21,6 +21,8 @@ export interface RecordedDispatch {
   readonly t: string;
   /** Date.now() on the node when its bot handled the dispatch (same machine clock as the test). */
   readonly at: number;
+  /** The node process that handled it (a restarted node is another process). */
+  readonly pid?: number;
   /** The node whose record holds it. */
   readonly node: string;
 }
@@ -281,6 +283,11 @@ export class ShardlineCluster {
   /** Crash: SIGKILL of the node's LiteFS and its shardline process. */
   kill(hostname: string): Promise<void> {
     return this.litefs.kill(hostname);
+  }
+
+  /** A platform's stop (SIGTERM to LiteFS alone, SIGKILL after `killAfterMs`); see LiteFsCluster.terminate. */
+  terminate(hostname: string, killAfterMs: number): ReturnType<LiteFsCluster['terminate']> {
+    return this.litefs.terminate(hostname, { killAfterMs });
   }
 
   /** Starts a stopped or killed node again (same dirs and ports) and waits until its API answers. */

@@ -28,6 +28,6 @@ const workers: QueryWorkerFactory =
     ? (await import('../../src/runtime/deno-query-workers.ts')).denoQueryWorkers
     : (await import('../../src/runtime/node-query-workers.ts')).nodeQueryWorkers;
 const worker = workers({ databasePath: process.argv[2]! });
-void worker.run({ sql: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c', params: [], maxRows: 10, timeoutMs: 600_000 }, () => {
+void worker.run({ sql: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c', params: [], maxRows: 10, timeoutMs: 600_000, maxBytes: 1024 }, () => {
   process.stdout.write(`${JSON.stringify({ queryProcess: queryProcesses() })}\n`, () => process.kill(process.pid, 'SIGKILL'));
 });

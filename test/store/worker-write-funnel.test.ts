@@ -154,7 +154,7 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
 
   it('skips, inside the transaction, an entry whose move was committed on another connection after the batch was sent', async () => {
     const assign = (shardId: number, epoch: number) =>
-      db.prepare("INSERT INTO shard_assignments (shard_id, node_id, epoch, state, updated_at) VALUES (?, 'n1', ?, 'assigned', 0) ON CONFLICT(shard_id) DO UPDATE SET epoch = excluded.epoch").run([shardId, epoch]);
+      db.prepare("INSERT INTO shard_assignments (shard_id, node_id, epoch, state, updated_at) VALUES (?, 'n1', ?, 'assigned', 0) ON CONFLICT(generation, shard_id) DO UPDATE SET epoch = excluded.epoch").run([shardId, epoch]);
     assign(0, 1);
     assign(1, 1);
     const stale: ShardlineError[] = [];

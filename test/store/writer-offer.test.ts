@@ -135,4 +135,30 @@ describe('Writer.offer()', () => {
     expect(routing.offer(entry(0, 2))).toBe(true);
     expect(funnel.stats().queuedEntries).toBe(1);
   });
+
+  it('RoutingWriter.flush() right after losing the role waits for the old funnel\'s entries to cross over, and commits them too', async () => {
+    const acknowledged: number[] = [];
+    const primary: typeof fetch = async (_url, init) => {
+      const body = JSON.parse(String(init?.body)) as { entries: WriteEntry[] };
+      for (const e of body.entries) acknowledged.push(e.session!.seq);
+      return new Response(JSON.stringify({ stale: [] }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const forwarder = new ForwardingWriter({ nodeId: 'n1', primaryUrl: () => 'http://primary.test', clusterSecret: 's', logger: silentLogger, onStale: () => {}, flushIntervalMs: 60_000, fetch: primary });
+    closers.push(() => forwarder.close());
+    let drained!: (entries: WriteEntry[]) => void;
+    // A thread funnel's drain waits for its batch in flight: the entries arrive later.
+    const local: LocalWriter = {
+      enqueue: () => Promise.resolve(),
+      flush: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+      drain: () => new Promise<WriteEntry[]>((resolve) => (drained = resolve)),
+    };
+    const routing = new RoutingWriter(forwarder);
+    routing.useLocal(local);
+    routing.useForwarding();
+    const flushed = routing.flush();
+    drained([entry(0, 7), entry(1, 8)]);
+    await flushed;
+    expect(acknowledged).toEqual([7, 8]);
+  });
 });

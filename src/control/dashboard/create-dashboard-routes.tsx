@@ -14,7 +14,8 @@ export interface DashboardDeps {
   query(sql: string, params: readonly unknown[], limits: { maxRows: number; timeoutMs: number }): { readonly columns: readonly string[]; readonly rows: readonly unknown[][] };
 }
 
-const SESSIONS_SQL = 'SELECT shard_id, seq, updated_at FROM shard_sessions';
+/** The active set's sessions: during a reshard the new set's shards have sessions of their own. */
+const SESSIONS_SQL = "SELECT shard_id, seq, updated_at FROM shard_sessions WHERE generation = coalesce((SELECT generation FROM shard_sets WHERE state = 'active' ORDER BY generation DESC LIMIT 1), 0)";
 
 /**
  * The operator's page: GET / (login form, or the dashboard once logged in), POST /login and

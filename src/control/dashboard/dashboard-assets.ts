@@ -63,7 +63,7 @@ td.shard { font-weight:700; font-size:18px; }
 .timeline .when { font-weight:700; }
 .timeline .age { color:var(--muted); font-size:14px; }
 .k-takeover { background:#5b1fa8; color:#fff; } .k-failover, .k-dead { background:var(--red); color:#fff; }
-.k-move { background:var(--blue); color:#fff; } .k-drain { background:var(--amber); color:#000; }
+.k-move { background:var(--blue); color:#fff; } .k-drain, .k-leave { background:var(--amber); color:#000; } .k-left { background:var(--grey); color:#fff; }
 .k-join, .k-rejoin, .k-undrain { background:var(--green); color:#fff; } .k-place { background:var(--grey); color:#fff; }
 #notice { position:fixed; left:20px; right:20px; bottom:16px; z-index:5; }
 #notice:empty { display:none; }
@@ -214,9 +214,15 @@ export const DASHBOARD_SCRIPT = `
         }));
     } else if (a === 'drain' || a === 'undrain') {
       ask((a === 'drain' ? 'Drain ' : 'Undrain ') + node + '?',
-        a === 'drain' ? 'Every shard on ' + node + ' moves to the other nodes by resume, and it gets no new ones (before a deploy).' : node + ' takes shards again.',
+        a === 'drain' ? 'Every shard on ' + node + ' moves to the other nodes by resume, and it gets no new ones (maintenance; a stopping node leaves by itself).' : node + ' takes shards again.',
         [{ label: (a === 'drain' ? 'Drain ' : 'Undrain ') + node, id: a, cls: a === 'drain' ? 'danger' : '',
            run: function () { call((a === 'drain' ? 'Drain ' : 'Undrain ') + node, '/nodes/' + encodeURIComponent(node) + '/' + a); } }]);
+    } else if (a === 'reshard') {
+      var count = Number(b.getAttribute('data-count')) || 1;
+      ask('Reshard from ' + count + ' shards to:',
+        'A new shard set identifies beside this one (one IDENTIFY per new shard, through the identify buckets), then handlers move to it group by group; events carrying an id reach them once.',
+        [{ label: String(count * 2) + ' (range by range)', id: 'double', run: function () { call('Reshard to ' + count * 2, '/reshard', { shardCount: count * 2, via: 'dashboard' }); } },
+         { label: "Discord's recommended count", id: 'auto', run: function () { call('Reshard to the recommended count', '/reshard', { shardCount: 'auto', via: 'dashboard' }); } }]);
     } else if (a === 'takeover') {
       ask('Make ' + node + ' the primary?',
         'LiteFS hands the lease to ' + node + '; it becomes the only writer and coordinates the cluster. Writes pause briefly during the handoff.',

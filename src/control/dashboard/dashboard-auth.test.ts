@@ -25,7 +25,7 @@ function hostStatus(now: number): HostStatus {
     forwarder: null,
     queries: null,
     botQueries: null,
-    eventLoop: { stalls: 0, stalledMs: 0, maxStallMs: 0, lastStallMs: null, lastStallAt: null },
+    eventLoop: { stalls: 0, stalledMs: 0, maxStallMs: 0, lastStallMs: null, lastStallAt: null, busyStalls: 0, maxBusyStallMs: 0 },
     events: [{ id: 1, at: now - 2_000, kind: 'move', nodeId: 'node-b', shardId: 1, detail: { from: 'node-a', to: 'node-b', epoch: 3, seq: 41, reason: 'manual' } }],
   };
 }

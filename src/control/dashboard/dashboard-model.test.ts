@@ -9,7 +9,7 @@ function status(overrides: Partial<HostStatus> = {}): HostStatus {
     node: { id: 'node-b', role: 'replica', primary: 'node-a', mode: 'cluster', version: '0.1.0', startedAt: NOW - 10_000, state: 'running', url: 'http://127.0.0.1:2' },
     shardCount: 4,
     shards: [
-      { shardId: 1, epoch: 2, status: 'ready', sessionId: 's1', seq: 120, readySince: NOW - 5_000, events: 10, identifies: 0, resumes: 1, reconnects: 0, heartbeatMs: 3, eventsByType: {} },
+      { shardId: 1, shardCount: 2, generation: 0, mode: 'live', caughtUp: true, closeCode: null, epoch: 2, status: 'ready', sessionId: 's1', seq: 120, readySince: NOW - 5_000, events: 10, identifies: 0, resumes: 1, reconnects: 0, heartbeatMs: 3, eventsByType: {} },
     ],
     nodes: [
       { id: 'node-a', url: 'http://127.0.0.1:1', version: '0.1.0', startedAt: NOW - 20_000, lastHeartbeatAt: NOW - 400, draining: false },
@@ -26,7 +26,7 @@ function status(overrides: Partial<HostStatus> = {}): HostStatus {
     forwarder: null,
     queries: null,
     botQueries: null,
-    eventLoop: { stalls: 0, stalledMs: 0, maxStallMs: 0, lastStallMs: null, lastStallAt: null },
+    eventLoop: { stalls: 0, stalledMs: 0, maxStallMs: 0, lastStallMs: null, lastStallAt: null, busyStalls: 0, maxBusyStallMs: 0 },
     events: [],
     ...overrides,
   };
@@ -51,7 +51,7 @@ describe('dashboard model', () => {
 
   it("shows this node's event-loop stalls, flagged while the last one is under a minute old", () => {
     expect(toDashboardModel(status(), [], NOW)!.eventLoop).toEqual({ stalls: 0, maxStallMs: 0, lastStallAgoMs: null, recent: false });
-    const stalled = (ago: number) => status({ eventLoop: { stalls: 3, stalledMs: 4_000, maxStallMs: 2_300, lastStallMs: 900, lastStallAt: NOW - ago } });
+    const stalled = (ago: number) => status({ eventLoop: { stalls: 3, stalledMs: 4_000, maxStallMs: 2_300, lastStallMs: 900, lastStallAt: NOW - ago, busyStalls: 3, maxBusyStallMs: 2_300 } });
     expect(toDashboardModel(stalled(5_000), [], NOW)!.eventLoop).toEqual({ stalls: 3, maxStallMs: 2_300, lastStallAgoMs: 5_000, recent: true });
     expect(toDashboardModel(stalled(120_000), [], NOW)!.eventLoop).toMatchObject({ recent: false });
   });
@@ -67,6 +67,9 @@ describe('dashboard model', () => {
     expect(describeEvent({ ...base, kind: 'failover', detail: { from: 'node-c', epoch: 4 } })).toBe('shard 3 failed over from node-c to node-b (epoch 4)');
     expect(describeEvent({ ...base, shardId: null, kind: 'dead', detail: { silentMs: 5_200 } })).toBe('node-b declared dead: silent for 5 s');
     expect(describeEvent({ ...base, kind: 'takeover', detail: {} })).toBe('node-b became the primary and took over coordination');
+    expect(describeEvent({ ...base, shardId: null, kind: 'leave', detail: { shards: 4 } })).toBe('node-b is leaving (told to stop): its 4 shards move elsewhere by resume');
+    expect(describeEvent({ ...base, shardId: null, kind: 'left', detail: { shards: 0 } })).toBe('node-b left the cluster');
+    expect(describeEvent({ ...base, shardId: null, kind: 'left', detail: { shards: 2 } })).toBe('node-b left the cluster; 2 shards it still held fail over by resume');
     expect(describeEvent({ ...base, kind: 'something-new', detail: { x: 1 } })).toBe('something-new node-b shard 3 {"x":1}');
   });
 

@@ -1,6 +1,8 @@
 import type { ClusterEventRow } from '../../cluster/cluster-tables.ts';
 import type { IdentifyBudgetSnapshot } from '../../core/identify-budget.ts';
 import type { HostStatus } from '../../host/host-status.ts';
+import { restView, type RestView } from './dashboard-rest.ts';
+import type { ReshardView } from '../../cluster/reshard-view.ts';
 
 /** A node is flagged once its last recorded heartbeat is older than this. */
 export const HEARTBEAT_LATE_MS = 3_000;
@@ -49,6 +51,10 @@ export interface DashboardModel {
   /** This node's event-loop stalls; `recent` while the last one ended under a minute ago. */
   readonly eventLoop: { readonly stalls: number; readonly maxStallMs: number; readonly lastStallAgoMs: number | null; readonly recent: boolean } | null;
   readonly events: readonly EventView[];
+  /** The REST budget (dashboard-rest.ts); null on a node that reports none. */
+  readonly rest: RestView | null;
+  /** The running reshard (both sets, the switch, identifies spent) or the last one; null if none ever ran. */
+  readonly reshard: ReshardView | null;
 }
 
 /** A committed session per shard, from the replicated shard_sessions table. */
@@ -126,11 +132,14 @@ export function toDashboardModel(status: unknown, sessions: readonly CommittedSe
     self: status.node,
     shardCount: status.shardCount,
     nodes,
-    unassigned: shards.filter((s) => s.nodeId === null),
+    // Old shards whose range switched to a reshard's new set are not missing an owner.
+    unassigned: shards.filter((s) => s.nodeId === null && s.state !== 'retired'),
     identify: status.identify,
     funnel: status.funnel ? { queuedRows: status.funnel.queuedRows, transactions: status.funnel.transactions } : null,
     eventLoop: eventLoopView(status.eventLoop, now),
     events: status.events.map((e) => ({ id: e.id, at: e.at, kind: e.kind, text: describeEvent(e) })),
+    rest: restView(status.rest),
+    reshard: status.reshard ?? null,
   };
 }
 
@@ -167,6 +176,18 @@ export function describeEvent(event: ClusterEventRow): string {
       return `${node} is draining: its shards move elsewhere`;
     case 'undrain':
       return `${node} takes shards again`;
+    case 'leave':
+      return `${node} is leaving (told to stop): its ${typeof d['shards'] === 'number' ? `${d['shards']} ` : ''}shards move elsewhere by resume`;
+    case 'left':
+      return `${node} left the cluster${typeof d['shards'] === 'number' && d['shards'] > 0 ? `; ${d['shards']} shards it still held fail over by resume` : ''}`;
+    case 'reshard_start':
+      return `reshard from ${str(d['from'])} to ${str(d['to'])} shards started (${str(d['trigger'])}): the new set identifies beside the old one`;
+    case 'reshard_switch':
+      return `reshard: old shard${Array.isArray(d['old']) && d['old'].length === 1 ? '' : 's'} ${Array.isArray(d['old']) ? d['old'].join(', ') : '?'} handed ${Array.isArray(d['new']) ? `to new shards ${d['new'].join(', ')}` : 'over'} (${str(d['handledIds'])} handled ids skipped)`;
+    case 'reshard_done':
+      return `reshard done: ${str(d['from'])} → ${str(d['to'])} shards in ${typeof d['tookMs'] === 'number' ? formatAge(d['tookMs']) : '?'}, ${str(d['identifies'])} IDENTIFYs`;
+    case 'reshard_aborted':
+      return `reshard to ${str(d['to'])} shards rolled back: ${str(d['reason'])}`;
     default:
       return [event.kind, event.nodeId, event.shardId === null ? null : `shard ${event.shardId}`, Object.keys(d).length > 0 ? JSON.stringify(d) : null]
         .filter((part) => part !== null)

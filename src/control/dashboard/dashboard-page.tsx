@@ -2,6 +2,7 @@ import type { Child, FC } from 'hono/jsx';
 import { raw } from 'hono/html';
 import { DASHBOARD_CSS, DASHBOARD_SCRIPT } from './dashboard-assets.ts';
 import { formatAge, type DashboardModel, type NodeView, type ShardView } from './dashboard-model.ts';
+import type { RestView } from './dashboard-rest.ts';
 
 const Layout: FC<{ title: string; nonce: string; children?: Child }> = ({ title, nonce, children }) => (
   <>
@@ -113,7 +114,10 @@ export const LivePanels: FC<{ model: DashboardModel | null }> = ({ model }) => {
             />
           ) : null}
           {model.funnel ? <Stat k="Write funnel" v={`${model.funnel.queuedRows} rows queued`} s={`${model.funnel.transactions} transactions`} bad={false} /> : null}
+          {model.rest ? <RestStats rest={model.rest} /> : null}
         </section>
+        {model.rest ? <RestPanel rest={model.rest} /> : null}
+        <ReshardPanel model={model} />
         <h2>Nodes and their shards</h2>
         <section class="nodes" aria-label="shard map">
           {model.nodes.map((node) => (
@@ -149,6 +153,67 @@ export const LivePanels: FC<{ model: DashboardModel | null }> = ({ model }) => {
   );
 };
 
+/** The shard sets: the active one (with the reshard button), and a running reshard's new set, groups and spend. */
+const ReshardPanel: FC<{ model: DashboardModel }> = ({ model }) => {
+  const r = model.reshard;
+  const running = r !== null && (r.phase === 'identifying' || r.phase === 'switching');
+  const ready = r ? r.shards.filter((s) => s.status === 'ready' && s.caughtUp === true).length : 0;
+  return (
+    <section class="reshard" aria-label="shard sets">
+      <h2>Shard sets</h2>
+      <div class="node-meta">
+        active set: <strong class="num">{model.shardCount}</strong> shards
+        {r && r.phase === 'done' ? ` (generation ${r.generation}, from ${r.from.shardCount} ${formatAge(model.now - (r.finishedAt ?? r.startedAt))} ago, ${r.identifies} IDENTIFYs)` : ''}
+        {r && r.phase === 'aborted' ? ` · the reshard to ${r.to} was rolled back: ${r.reason ?? '?'}` : ''}{' '}
+        <button type="button" class="small" data-action="reshard" data-count={String(model.shardCount)} disabled={running} title={running ? 'A reshard is running' : 'Start a new shard set beside this one'}>
+          reshard…
+        </button>
+      </div>
+      {r && running ? (
+        <div class="rows">
+          <p>
+            <span class="badge b-warn">{r.phase}</span> {r.from.shardCount} → {r.to} shards ({r.trigger}), started {formatAge(model.now - r.startedAt)} ago · new shards ready{' '}
+            <strong class="num">
+              {ready}/{r.to}
+            </strong>{' '}
+            · groups switched{' '}
+            <strong class="num">
+              {r.groups.filter((g) => g.switched).length}/{r.groups.length}
+            </strong>{' '}
+            · IDENTIFYs spent <strong class="num">{r.identifies}</strong>
+          </p>
+          <table>
+            <thead>
+              <tr>
+                <th>group</th>
+                <th>old shards</th>
+                <th>new shards (node, state)</th>
+                <th>handlers on</th>
+              </tr>
+            </thead>
+            <tbody>
+              {r.groups.map((g) => (
+                <tr data-group={String(g.index)}>
+                  <td class="num">{g.index}</td>
+                  <td>{g.oldShards.join(', ')}</td>
+                  <td>
+                    {g.newShards.map((id) => {
+                      const shard = r.shards[id];
+                      const state = shard?.status ? (shard.caughtUp ? shard.status : `${shard.status}, burst`) : 'starting';
+                      return <span class={`badge ${shard?.status === 'ready' && shard.caughtUp ? 'b-ok' : 'b-neutral'}`}>{`${id} ${shard?.nodeId ?? '—'} ${state}`}</span>;
+                    })}
+                  </td>
+                  <td>{g.switched ? <span class="badge b-ok">new set</span> : <span class="badge b-neutral">old set</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </section>
+  );
+};
+
 const RoleBadge: FC<{ role: string }> = ({ role }) => <span class={`badge ${role === 'primary' ? 'b-primary' : role === 'replica' ? 'b-replica' : 'b-bad'}`}>{role}</span>;
 
 const Stat: FC<{ k: string; v: string; s: string; bad: boolean }> = ({ k, v, s, bad }) => (
@@ -172,6 +237,61 @@ const IdentifyStat: FC<{ model: DashboardModel }> = ({ model }) => {
     />
   );
 };
+
+const RestStats: FC<{ rest: RestView }> = ({ rest }) => {
+  const limited = rest.rateLimited.global + rest.rateLimited.user + rest.rateLimited.shared + rest.rateLimited.sublimit;
+  return (
+    <>
+      <Stat
+        k="REST budget"
+        v={`${rest.share}/${rest.limit} per s`}
+        s={`this node's share (${rest.source}) · ${rest.sentLastWindow} in the last second · ${rest.waiting} waiting`}
+        bad={rest.source === 'stopped' || rest.source === 'waiting-for-first-lease'}
+      />
+      <Stat
+        k="Invalid requests"
+        v={`${rest.invalid.cluster}/${rest.invalid.limit}`}
+        s={`cluster, 10 min; throttles at ${rest.invalid.throttleAt}, stops at ${rest.invalid.stopAt} · ${limited} × 429 here (global ${rest.rateLimited.global})`}
+        bad={rest.invalid.level !== 'ok' || rest.rateLimited.global > 0}
+      />
+    </>
+  );
+};
+
+const RestPanel: FC<{ rest: RestView }> = ({ rest }) => (
+  <>
+    <h2>REST budget</h2>
+    <table class="rest" aria-label="REST budget by node">
+      <thead>
+        <tr>
+          <th>node</th>
+          <th>share /s</th>
+          <th>demand /s</th>
+          <th>sent /s</th>
+          <th>sent</th>
+          <th>429s</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rest.nodes.map((n) => (
+          <tr data-node={n.id}>
+            <td>{n.id}</td>
+            <td class="num">{n.share}</td>
+            <td class="num">{n.demand ?? '–'}</td>
+            <td class="num">{n.sentPerSec ?? '–'}</td>
+            <td class="num">{n.sent ?? '–'}</td>
+            <td class="num">{n.rateLimited ?? '–'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+    <p class="age">
+      {rest.fromPrimary ? "The primary's allocation of the token's global limit." : "Shares as this node's last lease from the primary carried them; the primary's dashboard shows demand and 429s."} Buckets split between
+      nodes: {rest.buckets.contended}; spent by another node: {rest.buckets.blocked}. 429s here: global {rest.rateLimited.global}, user {rest.rateLimited.user}, shared {rest.rateLimited.shared}, sublimit{' '}
+      {rest.rateLimited.sublimit}.
+    </p>
+  </>
+);
 
 const NodeCard: FC<{ node: NodeView; model: DashboardModel }> = ({ node, model }) => {
   const targets = model.nodes.filter((n) => n.id !== node.id && !n.draining && !n.late).map((n) => n.id);
