@@ -119,7 +119,8 @@ describe('single-node host against the simulator', () => {
       message: () => `the handler's stall was counted; eventLoop ${JSON.stringify(host.status().eventLoop)}`,
     });
     const warnings = log.lines().filter((l) => l['component'] === 'event-loop' && l['level'] === 40);
-    expect(warnings.map((l) => String(l['msg']))).toContainEqual(expect.stringMatching(/^event loop was blocked for \d{4,} ms: no shard read its socket or sent a heartbeat meanwhile/));
+    // On a busy machine the handler's thread gets only part of the CPU, and the warning says so.
+    expect(warnings.map((l) => String(l['msg']))).toContainEqual(expect.stringMatching(/^event loop was blocked for \d{4,} ms[:,].*no shard read its socket or sent a heartbeat meanwhile/));
   });
 
   it('restarts by resuming every shard: no IDENTIFY, nothing lost, nothing twice', async () => {
