@@ -1,17 +1,26 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LocalIdentifyThrottler } from './local-identify-throttler.ts';
 
 const never = new AbortController().signal;
 
 describe('LocalIdentifyThrottler', () => {
   it('spaces identifies of one bucket by spacingMs and lets other buckets go in parallel', async () => {
+    // Fake time: on real time a busy machine can pause this process between a grant and the
+    // moment the test reads the clock, and the measured gap comes out shorter than the real one.
+    vi.useFakeTimers();
     const throttler = new LocalIdentifyThrottler({ maxConcurrency: 2, spacingMs: 150 });
     const grants: { shard: number; at: number }[] = [];
     const t0 = Date.now();
     // Shards 0, 2, 4 share bucket 0; shards 1, 3 share bucket 1.
-    await Promise.all(
+    const all = Promise.all(
       [0, 1, 2, 3, 4].map((shard) => throttler.waitForIdentify(shard, never).then(() => grants.push({ shard, at: Date.now() - t0 }))),
     );
+    try {
+      await vi.runAllTimersAsync();
+      await all;
+    } finally {
+      vi.useRealTimers();
+    }
     const bucket0 = grants.filter((g) => g.shard % 2 === 0).map((g) => g.shard);
     const bucket1 = grants.filter((g) => g.shard % 2 === 1).map((g) => g.shard);
     expect(bucket0).toEqual([0, 2, 4]);

@@ -172,7 +172,12 @@ describe('control plane on a 3-node simulated-LiteFS cluster', () => {
 
   it('drains a node until it holds no shard, undrains it, and keeps every secret out of the log', async () => {
     await startCluster();
-    const victim = cluster.node(NODES.find((id) => cluster.node(id).host.runners().length > 0 && !cluster.node(id).host.isPrimary)!);
+    // The primary may hold every shard at first (the replicas joined late): wait for the rebalance.
+    const victimId = await waitFor(() => NODES.find((id) => cluster.node(id).host.runners().length > 0 && !cluster.node(id).host.isPrimary), {
+      timeoutMs: 30_000,
+      message: 'a replica runs a shard',
+    });
+    const victim = cluster.node(victimId);
     const asker = cluster.node(NODES.find((id) => id !== victim.id)!);
 
     const unknown = await call(asker, '/nodes/node-x/drain', { waitMs: 0 });

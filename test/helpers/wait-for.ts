@@ -4,7 +4,7 @@
  */
 export async function waitFor<T>(
   check: () => T | Promise<T>,
-  options: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+  options: { timeoutMs?: number; intervalMs?: number; message?: string | (() => string) } = {},
 ): Promise<NonNullable<T>> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const intervalMs = options.intervalMs ?? 20;
@@ -20,7 +20,9 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       const why = lastError instanceof Error ? `: ${lastError.message}` : '';
-      throw new Error(`waitFor timed out after ${timeoutMs} ms${options.message ? ` (${options.message})` : ''}${why}`, {
+      // A function message is read at the timeout, so it can name the last state seen.
+      const message = typeof options.message === 'function' ? options.message() : options.message;
+      throw new Error(`waitFor timed out after ${timeoutMs} ms${message ? ` (${message})` : ''}${why}`, {
         cause: lastError,
       });
     }

@@ -111,13 +111,16 @@ describe('single-node host against the simulator', () => {
     const host = testHost(discord, { dataDir, bot, logger: log.logger });
     hosts.push(host);
     await host.start();
-    expect(host.status().eventLoop.stalls).toBe(0);
+    // A busy machine can stall the loop on its own (while starting, say): counted from here.
+    const before = host.status().eventLoop.stalls;
     discord.traffic.emit(100);
-    await waitFor(() => host.status().eventLoop.stalls >= 1, { message: 'the stall was counted' });
     // The handler held the loop for 1200 ms; the monitor's timer is due every 100 ms.
-    expect(host.status().eventLoop.maxStallMs).toBeGreaterThanOrEqual(1_100);
-    const warning = log.lines().find((l) => l['component'] === 'event-loop' && l['level'] === 40);
-    expect(warning?.['msg']).toMatch(/^event loop was blocked for \d+ ms: no shard read its socket or sent a heartbeat meanwhile/);
+    await waitFor(() => blocked && host.status().eventLoop.stalls > before && host.status().eventLoop.maxStallMs >= 1_100, {
+      message: () => `the handler's stall was counted; eventLoop ${JSON.stringify(host.status().eventLoop)}`,
+    });
+    const warnings = log.lines().filter((l) => l['component'] === 'event-loop' && l['level'] === 40);
+    // On a busy machine the handler's thread gets only part of the CPU, and the warning says so.
+    expect(warnings.map((l) => String(l['msg']))).toContainEqual(expect.stringMatching(/^event loop was blocked for \d{4,} ms[:,].*no shard read its socket or sent a heartbeat meanwhile/));
   });
 
   it('restarts by resuming every shard: no IDENTIFY, nothing lost, nothing twice', async () => {
