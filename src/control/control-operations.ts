@@ -80,6 +80,9 @@ export interface DrainReport {
 export const TAKEOVER_LIMITS = { defaultTimeoutMs: 15_000, maxTimeoutMs: 60_000 } as const;
 export const DRAIN_LIMITS = { defaultWaitMs: 30_000, maxWaitMs: 120_000 } as const;
 
+/** A route that takes no fields (an empty body counts as `{}`). */
+export const emptyBody = z.strictObject({});
+
 const nodeId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a node id (1-64 letters, digits, ".", "_" or "-")');
 
 export const takeoverBody = z.strictObject({
