@@ -8,6 +8,9 @@ import { ROUTE_LIMITS } from './rest-route-limits.ts';
 import { registerRestRoutes } from './rest-routes.ts';
 import { registerInteractionRoutes, type InteractionStats } from './rest-interactions.ts';
 import type { World } from './world.ts';
+import { describeRoute } from '../openapi/route-doc.ts';
+import type { OpenApiDocument } from '../openapi/openapi-document.ts';
+import { SIM_ROUTE_DOCS, simControlDocument } from './sim-control-docs.ts';
 
 export interface RestContext {
   readonly token: string;
@@ -51,6 +54,9 @@ export function buildRestApp(ctx: RestContext, control: Hono): Hono {
   app.route('/api/v10', api);
   app.route('/api/v9', api);
   app.route('/_sim', control);
+  // Read off this app's route table on first request, so it lists exactly the /_sim routes served.
+  let document: OpenApiDocument | undefined;
+  app.get('/_sim/openapi.json', describeRoute(SIM_ROUTE_DOCS.openapi), (c) => c.json((document ??= simControlDocument(app))));
   app.notFound((c) => discordError(c, 404, '404: Not Found', 0));
   app.onError((error, c) => c.json({ message: `500: ${error.message}`, code: 0 }, 500));
   return app;

@@ -46,7 +46,7 @@ describe('GET /openapi.json', () => {
     const doc = await documentOf();
     expect(doc.openapi).toMatch(/^3\.1\./);
     const validator = new Validator();
-    const result = await validator.validate(doc as unknown as object);
+    const result = await validator.validate(doc as unknown as Parameters<Validator["validate"]>[0]);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     expect(validator.version).toBe('3.1');
