@@ -24,12 +24,11 @@ export const okBody = z.strictObject({ ok: z.literal(true) });
 
 export const healthBody = z.strictObject({ ok: z.literal(true) });
 
-export const readinessBody = documents<Readiness>()(
+export const readinessBody = documents(
   z.strictObject({ ready: z.boolean(), reasons: z.array(z.string()).describe('Why not ready, one line each; empty when ready') }),
-  true,
-);
+).of<Readiness>(true);
 
-export const resumeInfoBody = documents<ResumeInfo>()(
+export const resumeInfoBody = documents(
   z.strictObject({
     shardId: count,
     shardCount: z.number().int().min(1),
@@ -37,17 +36,15 @@ export const resumeInfoBody = documents<ResumeInfo>()(
     seq: count.describe('Last sequence number delivered to (and handled by) the bot'),
     resumeGatewayUrl: z.string(),
   }),
-  true,
-);
+).of<ResumeInfo>(true);
 
-export const takeoverResultBody = documents<TakeoverResult>()(
+export const takeoverResultBody = documents(
   z.strictObject({ tookMs: z.number().nonnegative(), alreadyPrimary: z.boolean(), primary: z.string().describe("The primary's node id after the takeover (this node)") }),
-  true,
-);
+).of<TakeoverResult>(true);
 
-export const resumeResultBody = documents<ResumeResult>()(z.strictObject({ shardId: count, epoch: count, node: z.string() }), true);
+export const resumeResultBody = documents(z.strictObject({ shardId: count, epoch: count, node: z.string() })).of<ResumeResult>(true);
 
-export const moveReportBody = documents<MoveReport>()(
+export const moveReportBody = documents(
   z.strictObject({
     shardId: count,
     from: z.string(),
@@ -57,10 +54,9 @@ export const moveReportBody = documents<MoveReport>()(
     tookMs: z.number().nonnegative(),
     gapMs: z.number().nonnegative().optional().describe("Upper bound of the time no node delivered the shard's events; absent when the new owner was not ready within a few seconds"),
   }),
-  true,
-);
+).of<MoveReport>(true);
 
-export const drainReportBody = documents<DrainReport>()(
+export const drainReportBody = documents(
   z.strictObject({
     node: z.string(),
     draining: z.boolean(),
@@ -68,15 +64,13 @@ export const drainReportBody = documents<DrainReport>()(
     done: z.boolean().describe('True once a draining node holds no shard (always true for undrain)'),
     tookMs: z.number().nonnegative(),
   }),
-  true,
-);
+).of<DrainReport>(true);
 
-export const reshardStartedBody = documents<ReshardStarted>()(
+export const reshardStartedBody = documents(
   z.strictObject({ generation: count, from: count, to: count, trigger: z.string(), groups: count.describe("Switch groups: the old set's shards hand over in this many steps") }),
-  true,
-);
+).of<ReshardStarted>(true);
 
-export const reshardViewBody = documents<ReshardView>()(
+export const reshardViewBody = documents(
   z.strictObject({
     generation: count,
     from: z.strictObject({ generation: count, shardCount: count }),
@@ -90,8 +84,7 @@ export const reshardViewBody = documents<ReshardView>()(
     shards: z.array(z.strictObject({ shardId: count, nodeId: z.string().nullable(), epoch: count, status: z.string().nullable(), caughtUp: z.boolean().nullable() })),
     identifies: count,
   }),
-  true,
-);
+).of<ReshardView>(true);
 
 /** POST /query: BLOB values come as `{ "$blob": "<base64>" }` (src/store/result-json.ts). */
 export const queryResultBody = z.strictObject({
@@ -100,23 +93,21 @@ export const queryResultBody = z.strictObject({
   truncated: z.boolean().describe('More rows matched than maxRows'),
 });
 
-export const heartbeatResponseBody = documents<HeartbeatResponse>()(z.strictObject({ primary: z.string(), shardCount: count }), true);
+export const heartbeatResponseBody = documents(z.strictObject({ primary: z.string(), shardCount: count })).of<HeartbeatResponse>(true);
 
-export const identifyDecisionBody = documents<IdentifyDecision>()(
+export const identifyDecisionBody = documents(
   z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('grant'), bucket: count, remaining: int }),
     z.strictObject({ kind: z.literal('wait'), bucket: count, retryAfterMs: z.number().nonnegative() }),
     z.strictObject({ kind: z.literal('refuse'), reason: z.string(), retryAfterMs: z.number().nonnegative() }),
   ]),
-  true,
-);
+).of<IdentifyDecision>(true);
 
-export const forwardResultBody = documents<ForwardResult>()(
+export const forwardResultBody = documents(
   z.strictObject({ stale: z.array(z.strictObject({ shardId: count, epoch: count, generation: count.optional() })).describe('Entries refused for a stale epoch: the sender stops those shards') }),
-  true,
-);
+).of<ForwardResult>(true);
 
-export const leaseGrantBody = documents<LeaseGrant>()(
+export const leaseGrantBody = documents(
   z.strictObject({
     primary: z.string(),
     limit: z.number().nonnegative(),
@@ -127,13 +118,14 @@ export const leaseGrantBody = documents<LeaseGrant>()(
     shares: z.record(z.string(), z.number()),
     invalid: z.strictObject({ count, limit: count, windowMs: z.number().nonnegative() }),
     buckets: z.array(
-      z.strictObject({ route: z.string(), hash: z.string(), major: z.string(), limit: count, blockedForMs: z.number().nonnegative(), contenders: z.array(z.string()) }),
+        z.strictObject({ route: z.string(), hash: z.string(), major: z.string(), limit: count, blockedForMs: z.number().nonnegative(), contenders: z.array(z.string()) }),
     ),
   }),
-  true,
-);
+).of<LeaseGrant>(true);
 
-export const nodeRetireResultBody = documents<NodeRetireResult>()(z.strictObject({ keys: z.array(z.string()), retired: z.array(count), uncovered: z.array(count) }), true);
+export const nodeRetireResultBody = documents(
+  z.strictObject({ keys: z.array(z.string()), retired: z.array(count), uncovered: z.array(count) }),
+).of<NodeRetireResult>(true);
 
 export const shardStatsBody = z.strictObject({ status: z.string(), readySince: int.nullable(), seq: int.nullable() });
 

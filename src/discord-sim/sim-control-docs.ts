@@ -49,7 +49,7 @@ const ledgerEvent = z.strictObject({ sessionId: z.string(), seq: z.number().int(
 const logicalEvent = z.strictObject({ eventNo: count, t: z.string(), at: z.number(), handled: count });
 const restCounts = z.strictObject({ requests: count, ok: count, rateLimited: z.strictObject({ global: count, user: count, shared: count, sublimit: count }), invalid: count, banned: count });
 
-export const restStatsBody = documents<RestStatsSnapshot>()(
+export const restStatsBody = documents(
   z.strictObject({
     limits: z.strictObject({ globalLimit: z.number(), invalidLimit: z.number(), invalidWindowMs: z.number(), banMs: z.number() }),
     total: restCounts,
@@ -57,10 +57,9 @@ export const restStatsBody = documents<RestStatsSnapshot>()(
     byClient: z.record(z.string(), restCounts.extend({ invalidInWindow: count, bannedUntil: z.number().nullable(), bans: count })),
     byRoute: z.record(z.string(), restCounts),
   }),
-  true,
-);
+).of<RestStatsSnapshot>(true);
 
-const simStatsBody = documents<SimStats>()(
+const simStatsBody = documents(
   z.strictObject({
     identifies: count,
     resumes: count,
@@ -73,18 +72,15 @@ const simStatsBody = documents<SimStats>()(
     interactionsAnsweredTwice: count,
     rest: restStatsBody.optional(),
   }),
-  true,
-);
+).of<SimStats>(true);
 
-const ledgerCheckBody = documents<LedgerCheck>()(
+const ledgerCheckBody = documents(
   z.strictObject({ expected: count, delivered: count, lost: z.array(ledgerEvent), duplicated: z.array(ledgerEvent), outOfOrder: count }),
-  true,
-);
+).of<LedgerCheck>(true);
 
-const logicalCheckBody = documents<LogicalCheck>()(
+const logicalCheckBody = documents(
   z.strictObject({ expected: count, handled: count, lost: z.array(logicalEvent), duplicatedIdCarrying: z.array(logicalEvent), duplicatedOther: count }),
-  true,
-);
+).of<LogicalCheck>(true);
 
 const ok = z.strictObject({ ok: z.literal(true) });
 const tags = ['simulator'];

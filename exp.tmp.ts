@@ -1,0 +1,10 @@
+import { SimCluster, ADMIN_TOKEN, CLUSTER_SECRET } from './test/helpers/sim-cluster.ts';
+import { waitFor } from './test/helpers/wait-for.ts';
+const cluster = new SimCluster({ shardCount: 4 });
+await cluster.start(['node-a', 'node-b', 'node-c']);
+await waitFor(() => cluster.running().size === 4 && [...cluster.nodes.values()].every(n => n.host.readiness().ready), { timeoutMs: 60_000 });
+for (const n of cluster.nodes.values()) console.log(n.id, n.host.url, n.host.isPrimary);
+console.log('sim', cluster.discord.restUrl);
+console.log('ADMIN', ADMIN_TOKEN, 'SECRET', CLUSTER_SECRET);
+process.on('SIGTERM', async () => { await cluster.close(); process.exit(0); });
+setInterval(() => {}, 1e9);
