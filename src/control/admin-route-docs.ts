@@ -28,8 +28,8 @@ import { statusBody } from './status-schema.ts';
  * guard: UNAUTHORIZED).
  */
 
-/** What an operation that reaches the primary (or another node) may also answer. */
-const CLUSTER_ERRORS = ['CONFLICT', 'NOT_PRIMARY', 'NO_PRIMARY', 'GATEWAY_UNAVAILABLE', 'TIMEOUT', 'CLOSED'] as const;
+/** What an operation that reaches the primary (or another node) may also answer (STORE_UNAVAILABLE: writes held while the lease moves). */
+const CLUSTER_ERRORS = ['CONFLICT', 'NOT_PRIMARY', 'NO_PRIMARY', 'GATEWAY_UNAVAILABLE', 'TIMEOUT', 'CLOSED', 'STORE_UNAVAILABLE'] as const;
 
 const shardParam = { id: { schema: shardIdPath, description: 'The shard id (below the bot\'s shard count)' } };
 const nodeParam = { id: { schema: nodeIdPath, description: 'The node id (as the cluster names it)' } };
@@ -82,7 +82,7 @@ export const ROUTE_DOCS = {
     tags: ['admin'],
     body: { schema: takeoverBody, required: false },
     responses: { 200: { description: 'This node is the primary', schema: takeoverResultBody } },
-    errors: [...CLUSTER_ERRORS, 'STORE_UNAVAILABLE'],
+    errors: CLUSTER_ERRORS,
     dangerous: true,
   },
   handoff: {

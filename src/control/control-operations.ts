@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resumeInfoJson } from '../cluster/cluster-protocol.ts';
 import type { ClaimResult, MoveResult } from '../cluster/coordinator-options.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
 import type { MetricsSnapshot } from './metrics.ts';
@@ -90,13 +91,7 @@ export const takeoverBody = z.strictObject({
 });
 
 /** Exactly the handoff's answer, so it can be posted back as it came. */
-export const resumeBody = z.strictObject({
-  shardId: z.number(),
-  shardCount: z.number(),
-  sessionId: z.string(),
-  seq: z.number(),
-  resumeGatewayUrl: z.string(),
-});
+export const resumeBody = resumeInfoJson;
 
 export const moveBody = z.strictObject({ to: nodeId });
 
@@ -109,7 +104,7 @@ export const drainBody = z.strictObject({
 export const releaseRequest = z.strictObject({ nodeId, epoch: z.number().int().nonnegative() });
 export type ReleaseRequest = z.infer<typeof releaseRequest> & { readonly shardId: number };
 
-export const claimRequest = z.strictObject({ nodeId, resume: z.unknown() });
+export const claimRequest = z.strictObject({ nodeId, resume: resumeInfoJson });
 export interface ClaimRequest {
   readonly shardId: number;
   readonly nodeId: string;

@@ -16,6 +16,7 @@ import { parseBody } from './parse-body.ts';
 import { QUERY_LIMITS, queryBody } from './query-body.ts';
 import { requireBearer } from './secret-auth.ts';
 import { ShardRateTracker, withShardRates } from './shard-rates.ts';
+import { allowedMethods } from '../openapi/allowed-methods.ts';
 import { describeRoute } from '../openapi/route-doc.ts';
 import type { OpenApiDocument } from '../openapi/openapi-document.ts';
 import { queryResultJson } from '../store/result-json.ts';
@@ -80,7 +81,15 @@ export function createControlApp(deps: ControlDeps): Hono {
   const rates = new ShardRateTracker();
 
   app.onError((error, c) => errorResponse(error, c, log));
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) => {
+    // A known path asked with another method is a 405 naming the methods it has (RFC 9110).
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0) {
+      c.header('Allow', allowed.join(', '));
+      return c.json({ error: { code: 'METHOD_NOT_ALLOWED', message: `${c.req.path} answers ${allowed.join(', ')}, not ${c.req.method}` } }, 405);
+    }
+    return c.json({ error: { code: 'NOT_FOUND', message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
+  });
   if (deps.internal) {
     app.route('/internal', createInternalRoutes({ ...deps.internal, clusterSecret: deps.clusterSecret, ...(deps.operations ? { operations: deps.operations } : {}) }));
   }

@@ -30,11 +30,11 @@ import { nodeIdPath, shardIdPath } from './parse-body.ts';
 const shardParam = { id: { schema: shardIdPath, description: 'The shard id' } };
 const nodeParam = { id: { schema: nodeIdPath, description: 'The node id' } };
 /** Routes only the primary serves; elsewhere NOT_PRIMARY names the primary. */
-const PRIMARY_ONLY = ['NOT_PRIMARY', 'CLOSED'] as const;
+const PRIMARY_ONLY = ['NOT_PRIMARY', 'CLOSED', 'STORE_UNAVAILABLE'] as const;
 /** What a command to a node's agent answers while the agent is not running, or for a shard it does not run as asked. */
 const AGENT = ['CONFLICT', 'STALE_EPOCH', 'NOT_FOUND', 'CLOSED'] as const;
 /** A forwarded operation runs on the primary and may reach other nodes. */
-const FORWARDED = ['CONFLICT', 'NOT_PRIMARY', 'NO_PRIMARY', 'NOT_FOUND', 'STALE_EPOCH', 'GATEWAY_UNAVAILABLE', 'TIMEOUT', 'CLOSED'] as const;
+const FORWARDED = ['CONFLICT', 'NOT_PRIMARY', 'NO_PRIMARY', 'NOT_FOUND', 'STALE_EPOCH', 'GATEWAY_UNAVAILABLE', 'TIMEOUT', 'CLOSED', 'STORE_UNAVAILABLE'] as const;
 const tags = ['internal'];
 
 export const INTERNAL_ROUTE_DOCS = {
@@ -44,6 +44,8 @@ export const INTERNAL_ROUTE_DOCS = {
     body: { schema: heartbeatRequest },
     responses: { 200: { description: 'Recorded', schema: heartbeatResponseBody } },
     errors: PRIMARY_ONLY,
+    // A heartbeat of a node id the cluster does not know makes it a member the primary places shards on.
+    dangerous: true,
   },
   identify: {
     summary: 'Ask the primary for an identify slot (contract 8)',
@@ -51,6 +53,8 @@ export const INTERNAL_ROUTE_DOCS = {
     body: { schema: identifyRequest },
     responses: { 200: { description: 'Granted, wait, or refused with the reason', schema: identifyDecisionBody } },
     errors: PRIMARY_ONLY,
+    // A grant spends the daily session-start budget.
+    dangerous: true,
   },
   writes: {
     summary: "A replica's forwarded cache writes (fenced by shard epoch)",
@@ -59,7 +63,7 @@ export const INTERNAL_ROUTE_DOCS = {
     query: { wait: { schema: z.literal('batch'), description: 'batch: acknowledge with the next scheduled commit (a routine send); absent: commit at once' } },
     body: { schema: writesRequest },
     responses: { 200: { description: 'Committed', schema: forwardResultBody } },
-    errors: [...PRIMARY_ONLY, 'STORE_UNAVAILABLE', 'TIMEOUT'],
+    errors: [...PRIMARY_ONLY, 'TIMEOUT'],
   },
   detach: {
     summary: 'Stop a shard here resumably and answer its resume info (the primary moves it)',

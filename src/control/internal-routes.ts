@@ -105,7 +105,8 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
       await parseOptionalBody(c, emptyBody);
       const stats = ops.shardStats(shardId);
       if (!stats) throw new ShardlineError('NOT_FOUND', `Shard ${shardId} does not run on this node`);
-      return c.json(stats);
+      // The fields the caller reads, not whatever else the runner's stats hold.
+      return c.json({ status: stats.status, readySince: stats.readySince, seq: stats.seq });
     });
     app.post('/nodes/:id/drain', describeRoute(DOCS.drain), async (c) => {
       const nodeId = nodeIdParam(c.req.param('id'));

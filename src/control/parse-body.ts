@@ -30,7 +30,11 @@ export async function parseOptionalBody<T>(c: Context, schema: z.ZodType<T>): Pr
 function validate<T>(json: unknown, schema: z.ZodType<T>): T {
   const result = schema.safeParse(json);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    const problems = result.error.issues.map((issue) => {
+      const where = issue.path.join('.') || 'body';
+      // A message that names its field already ("seq must be an integer...") reads as it is.
+      return issue.message.startsWith(`${where} `) ? issue.message : `${where}: ${issue.message}`;
+    });
     throw new ShardlineError('INVALID_INPUT', `Invalid request body: ${problems.join('; ')}`, { details: { problems } });
   }
   return result.data;

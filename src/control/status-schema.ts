@@ -75,7 +75,7 @@ export const statusBody = documents(
     funnel: open({ queuedEntries: count, queuedRows: count, transactions: count, committedRows: count, thread: z.boolean() })
       .nullable()
       .describe('The write funnel; only on the primary'),
-    forwarder: z.strictObject({ queuedEntries: count, queuedRows: count, batches: count, failures: count }).nullable(),
+    forwarder: z.strictObject({ queuedEntries: count, queuedRows: count, batches: count, entries: count, failures: count, staleRejected: count }).nullable(),
     queries: threads.nullable(),
     botQueries: threads.nullable(),
     eventLoop: z.strictObject({
