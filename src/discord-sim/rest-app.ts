@@ -59,13 +59,14 @@ export function buildRestApp(ctx: RestContext, control: Hono): Hono {
   let document: OpenApiDocument | undefined;
   app.get('/_sim/openapi.json', describeRoute(SIM_ROUTE_DOCS.openapi), (c) => c.json((document ??= simControlDocument(app))));
   app.notFound((c) => {
-    // A control path asked with another method is a 405 naming the methods it has.
-    const allowed = c.req.path.startsWith('/_sim/') ? allowedMethods(app, c.req.path) : [];
+    if (!c.req.path.startsWith('/_sim/')) return discordError(c, 404, '404: Not Found', 0);
+    // The control plane answers in its own error shape; a known path asked with another method is a 405 naming the methods it has.
+    const allowed = allowedMethods(app, c.req.path);
     if (allowed.length > 0) {
       c.header('Allow', allowed.join(', '));
       return c.json({ error: { code: 'METHOD_NOT_ALLOWED', message: `${c.req.path} answers ${allowed.join(', ')}, not ${c.req.method}` } }, 405);
     }
-    return discordError(c, 404, '404: Not Found', 0);
+    return c.json({ error: { code: 'NOT_FOUND', message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
   });
   app.onError((error, c) => c.json({ message: `500: ${error.message}`, code: 0 }, 500));
   return app;

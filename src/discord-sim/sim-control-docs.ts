@@ -26,13 +26,20 @@ export const faultBody = z.discriminatedUnion('fault', [
   z.object({ fault: z.literal('sendRaw'), shardId, frame: z.string() }),
   z.object({ fault: z.literal('sendFrame'), shardId, frame: z.string() }),
 ]);
+/**
+ * Bounds of one control request. Events and guilds are made on the event loop, all of a
+ * request's (or of a rate's tick) at once: the fuzzer found a rate of 5e307 events/s looping
+ * forever in one tick, and ten million events keeping a simulator busy for minutes and
+ * gigabytes. More is several requests, or a longer while.
+ */
+export const SIM_CONTROL_LIMITS = { emit: 100_000, eventsPerSecond: 100_000, addGuilds: 10_000, guildsPerSecond: 1_000 } as const;
 export const trafficBody = z.union([
-  z.object({ eventsPerSecond: z.number().min(0) }),
-  z.object({ emit: z.number().int().min(0).max(10_000_000) }),
+  z.object({ eventsPerSecond: z.number().min(0).max(SIM_CONTROL_LIMITS.eventsPerSecond) }),
+  z.object({ emit: z.number().int().min(0).max(SIM_CONTROL_LIMITS.emit) }),
 ]);
 export const guildsBody = z.union([
-  z.strictObject({ add: z.number().int().min(0).max(100_000) }),
-  z.strictObject({ perSecond: z.number().min(0).max(100_000), until: z.number().int().min(0).optional() }),
+  z.strictObject({ add: z.number().int().min(0).max(SIM_CONTROL_LIMITS.addGuilds) }),
+  z.strictObject({ perSecond: z.number().min(0).max(SIM_CONTROL_LIMITS.guildsPerSecond), until: z.number().int().min(0).optional() }),
 ]);
 const handled = z.array(z.object({ sessionId: z.string(), seq: z.number().int() }));
 export const logicalBody = z.object({
@@ -42,7 +49,8 @@ export const logicalBody = z.object({
   idCarrying: z.array(z.string().max(64)).max(200).optional(),
 });
 export const handledBody = z.object({ handled });
-export const ledgerShardPath = z.string().regex(/^\d+$/).describe('A shard id');
+/** The ledger routes' shard id, matched by the router itself (`:shardId{[0-9]+}`): /_sim/ledger/check is another route. */
+export const ledgerShardPath = z.string().regex(/^[0-9]+$/).describe('A shard id');
 
 const count = z.number().int().nonnegative();
 const ledgerEvent = z.strictObject({ sessionId: z.string(), seq: z.number().int(), t: z.number() });
@@ -96,7 +104,8 @@ export const SIM_ROUTE_DOCS = {
   ledger: {
     summary: "A shard's ledger: every dispatch sequenced, and every transmission",
     tags,
-    params: { shardId: { schema: ledgerShardPath, description: 'The shard id' } },
+    params: { shardId: { schema: ledgerShardPath, description: 'The shard id (a path with anything else is not a route: 404)' } },
+    errors: ['NOT_FOUND'],
     responses: {
       200: {
         description: 'Events and transmissions',
@@ -107,7 +116,8 @@ export const SIM_ROUTE_DOCS = {
   ledgerCheck: {
     summary: "Check what a client handled against one shard's ledger: lost, duplicated, out of order",
     tags,
-    params: { shardId: { schema: ledgerShardPath, description: 'The shard id' } },
+    params: { shardId: { schema: ledgerShardPath, description: 'The shard id (a path with anything else is not a route: 404)' } },
+    errors: ['NOT_FOUND'],
     body: { schema: handledBody },
     responses: { 200: { description: 'The check', schema: ledgerCheckBody } },
   },
@@ -121,7 +131,7 @@ export const SIM_ROUTE_DOCS = {
     summary: 'Add guilds to the world now, or at a rate',
     tags,
     body: { schema: guildsBody },
-    responses: { 200: { description: 'Added, or the rate now', schema: z.union([z.strictObject({ added: count }), z.strictObject({ perSecond: z.number() })]) } },
+    responses: { 200: { description: 'The ids of the guilds added, or the rate now', schema: z.union([z.strictObject({ added: z.array(z.string()) }), z.strictObject({ perSecond: z.number() })]) } },
     errors: ['CONFLICT'],
   },
   stats: {
@@ -152,9 +162,9 @@ export const SIM_ROUTE_DOCS = {
   },
 } satisfies Record<string, RouteDoc>;
 
-/** Every /_sim error is a 400 naming its code (the simulator is a test double: a refusal is the caller's mistake). */
+/** A /_sim refusal is a 400 naming its code (the simulator is a test double: a refusal is the caller's mistake); a path that is not a route is a 404. */
 const SIM_ERRORS: ErrorModel = {
-  statusOf: (code) => (code === 'INTERNAL' ? 500 : 400),
+  statusOf: (code) => ({ INTERNAL: 500, NOT_FOUND: 404, METHOD_NOT_ALLOWED: 405 })[code] ?? 400,
   body: (codes) => z.strictObject({ error: z.strictObject({ code: z.enum(codes as [string, ...string[]]), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }) }),
   implied: ({ input }) => (input ? ['INVALID_INPUT'] : []),
 };

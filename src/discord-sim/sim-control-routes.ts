@@ -44,12 +44,12 @@ export function buildSimControlRoutes(sim: SimControl): Hono {
     }
     return c.json({ ok: true, ...(connections === undefined ? {} : { connections }) });
   });
-  app.get('/ledger/:shardId', describeRoute(DOCS.ledger), (c) => {
+  app.get('/ledger/:shardId{[0-9]+}', describeRoute(DOCS.ledger), (c) => {
     const id = Number(c.req.param('shardId'));
     if (!Number.isInteger(id) || id < 0) return c.json(invalid('Cannot read ledger: shard id must be a non-negative integer'), 400);
     return c.json({ events: sim.ledger.events(id), transmissions: sim.ledger.transmissions(id) });
   });
-  app.post('/ledger/:shardId/check', describeRoute(DOCS.ledgerCheck), async (c) => {
+  app.post('/ledger/:shardId{[0-9]+}/check', describeRoute(DOCS.ledgerCheck), async (c) => {
     const id = Number(c.req.param('shardId'));
     const parsed = handledBody.safeParse(await c.req.json().catch(() => undefined));
     if (!Number.isInteger(id) || id < 0 || !parsed.success) return c.json(invalid('Cannot check ledger: need a shard id and { handled: [{ sessionId, seq }] }'), 400);

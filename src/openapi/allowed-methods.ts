@@ -1,13 +1,17 @@
 import type { Hono } from 'hono';
-import { servedRoutes } from './openapi-document.ts';
+import { paramPatterns, servedRoutes } from './openapi-document.ts';
 
-const compiled = new WeakMap<Hono, { readonly pattern: RegExp; readonly method: string }[]>();
+const compiled = new WeakMap<Hono, { readonly pattern: RegExp; readonly method: string; readonly fixed: number }[]>();
 
-/** `/shards/:id/move` as a pattern of whole paths (a parameter is one segment). */
+/** `/shards/:id/move` as a pattern of whole paths (a parameter is one segment, of its own pattern if it has one). */
 function patternOf(path: string): RegExp {
+  const params = paramPatterns(path);
   const source = path
     .split('/')
-    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((segment) => {
+      const name = /^:([A-Za-z0-9_]+)/.exec(segment)?.[1];
+      return name ? `(?:${params.get(name) ?? '[^/]+'})` : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
     .join('/');
   return new RegExp(`^${source}$`);
 }
@@ -20,10 +24,13 @@ function patternOf(path: string): RegExp {
 export function allowedMethods(app: Hono, path: string): string[] {
   let routes = compiled.get(app);
   if (!routes) {
-    routes = servedRoutes(app).map((route) => ({ pattern: patternOf(route.path), method: route.method }));
+    routes = servedRoutes(app).map((route) => ({ pattern: patternOf(route.path), method: route.method, fixed: route.path.split('/').filter((s) => s !== '' && !s.startsWith(':')).length }));
     compiled.set(app, routes);
   }
-  const methods = new Set(routes.filter((route) => route.pattern.test(path)).map((route) => route.method));
+  // The path names the resource of its most specific route: /ledger/check is not /ledger/:shardId.
+  const matching = routes.filter((route) => route.pattern.test(path));
+  const fixed = Math.max(0, ...matching.map((route) => route.fixed));
+  const methods = new Set(matching.filter((route) => route.fixed === fixed).map((route) => route.method));
   if (methods.has('GET')) methods.add('HEAD');
   return [...methods].sort();
 }

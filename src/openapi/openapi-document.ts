@@ -99,13 +99,21 @@ export function openApiDocument(app: Hono, options: OpenApiOptions): OpenApiDocu
   };
 }
 
-/** `/shards/:id/move` -> `/shards/{id}/move`. */
+/** A path parameter, with Hono's optional pattern: `:id` or `:id{[0-9]+}`. */
+const PARAM = /:([A-Za-z0-9_]+)(?:\{((?:[^{}]|\{[^{}]*\})+)\})?/g;
+
+/** `/shards/:id/move` (or `/shards/:id{[0-9]+}/move`) -> `/shards/{id}/move`. */
 export function openApiPath(honoPath: string): string {
-  return honoPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+  return honoPath.replace(PARAM, '{$1}');
 }
 
 export function pathParams(honoPath: string): string[] {
-  return [...honoPath.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+  return [...honoPath.matchAll(PARAM)].map((m) => m[1]!);
+}
+
+/** The pattern Hono matches a path parameter's segment against (`[^/]+` without one). */
+export function paramPatterns(honoPath: string): Map<string, string> {
+  return new Map([...honoPath.matchAll(PARAM)].map((m) => [m[1]!, m[2] ?? '[^/]+']));
 }
 
 function operationId(method: string, honoPath: string): string {

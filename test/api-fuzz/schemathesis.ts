@@ -35,6 +35,8 @@ export interface RunOptions {
   readonly reportFile: string;
   /** The whole run is stopped past this (a hang is a failure, never a wait). */
   readonly deadlineMs: number;
+  /** Default CHECKS. */
+  readonly checks?: readonly string[];
   readonly workDir: string;
   /** Schemathesis's phases; the examples phase sends the document's examples, valid ones, whatever the mode. */
   readonly phases: readonly ('examples' | 'coverage' | 'fuzzing')[];
@@ -79,7 +81,7 @@ export async function runSchemathesis(o: RunOptions): Promise<RunReport> {
     '--phases',
     o.phases.join(','),
     '--checks',
-    CHECKS.join(','),
+    (o.checks ?? CHECKS).join(','),
     '--workers',
     '1',
     '--request-timeout',
