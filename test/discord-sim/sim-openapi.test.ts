@@ -8,7 +8,7 @@ import { FakeDiscord } from '../../src/discord-sim/fake-discord.ts';
 
 describe('GET /_sim/openapi.json', () => {
   const discord = new FakeDiscord({ world: { seed: 3, guilds: 2, membersPerGuild: 2 } });
-  let doc: { openapi: string; paths: Record<string, Record<string, { summary: string; 'x-undescribed'?: boolean }>> };
+  let doc: { openapi: string; paths: Record<string, Record<string, { summary: string; requestBody?: unknown; 'x-undescribed'?: boolean }>> };
 
   beforeAll(async () => {
     await discord.start();
@@ -40,5 +40,20 @@ describe('GET /_sim/openapi.json', () => {
       'POST /_sim/traffic',
     ]);
     expect(operations.filter((o) => o.op['x-undescribed']).map((o) => o.key)).toEqual([]);
+  });
+
+  it('reaches a handler for every documented operation (never the 404 or 405 of an unknown route)', async () => {
+    const origin = discord.restUrl.replace(/\/api$/, '');
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        // A malformed body for the POSTs: refused before it can start traffic or grow the world.
+        const body = method === 'post' ? { body: '{', headers: { 'content-type': 'application/json' } } : {};
+        const res = await fetch(`${origin}${path.replace('{shardId}', '0')}`, { method: method.toUpperCase(), ...body });
+        const text = await res.text();
+        expect(res.status, `${method} ${path}: ${text}`).not.toBe(405);
+        expect(text, `${method} ${path}`).not.toMatch(/No route for|404: Not Found/);
+        if ('requestBody' in op) expect(res.status, `${method} ${path}: ${text}`).toBe(400);
+      }
+    }
   });
 });
