@@ -14,10 +14,13 @@ export async function parseBody<T>(c: Context, schema: z.ZodType<T>): Promise<T>
   return validate(json, schema);
 }
 
-/** As parseBody, but an empty body counts as `{}` (routes whose every field has a default). */
+/**
+ * As parseBody, but no body (zero bytes) counts as `{}` (routes whose every field has a
+ * default). A body of whitespace is not JSON and is refused like any other.
+ */
 export async function parseOptionalBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
   const text = await c.req.text();
-  if (text.trim() === '') return validate({}, schema);
+  if (text === '') return validate({}, schema);
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -34,6 +34,19 @@ describe('API fuzz regressions', () => {
     expect(calls).toEqual([]);
   });
 
+  it('regression: POST /takeover with a body of whitespace took it as no body and ran the takeover; a body that is not JSON is refused, no body is still {}', async () => {
+    const { app, calls } = fullControlApp();
+    const json = { ...admin, 'content-type': 'application/json' };
+    for (const [path, body] of [['/takeover', '\n'], ['/takeover', ' '], ['/shards/1/handoff', '\t'], ['/nodes/node-a/drain', '\r\n'], ['/internal/shards/1/stats', '\n'], ['/nodes/node-a/undrain', ' ']] as const) {
+      const res = await app.request(path, { method: 'POST', headers: path.startsWith('/internal/') ? internal : json, body });
+      expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('INVALID_INPUT');
+    }
+    expect(calls).toEqual([]);
+    expect((await app.request('/takeover', { method: 'POST', headers: admin })).status).toBe(200);
+    expect(calls).toEqual(['takeover']);
+  });
+
   it("regression: POST /internal/shards/:id/stats answered the runner's whole stats; it answers the three fields its document names", async () => {
     const { app } = fullControlApp();
     const res = await app.request('/internal/shards/2/stats', { method: 'POST', headers: internal, body: '{}' });
