@@ -20,13 +20,14 @@ cached_ok() {
 }
 
 ensure_venv_module() {
-  command -v python3 >/dev/null 2>&1 || die "python3 is not on PATH"
-  if python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then return 0; fi
-  log "python3 cannot create virtual environments: installing Debian package python3-venv"
-  command -v apt-get >/dev/null 2>&1 || die "python3-venv is missing and apt-get is not available"
-  env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv >&2 \
-    || { apt-get update >&2 && env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv >&2; } \
-    || die "apt-get install python3-venv failed"
+  if command -v python3 >/dev/null 2>&1 && python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then return 0; fi
+  # Debian ships venv and ensurepip apart from python3 itself.
+  log "python3 cannot create virtual environments here: installing Debian packages python3 python3-venv"
+  command -v apt-get >/dev/null 2>&1 || die "python3 with venv is missing and apt-get is not available"
+  env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv >&2 \
+    || { apt-get update >&2 && env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv >&2; } \
+    || die "apt-get install python3 python3-venv failed"
+  python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || die "python3 still cannot create virtual environments after installing python3-venv"
 }
 
 # One installer at a time per cache (two CI runs, or a run and a helper).
