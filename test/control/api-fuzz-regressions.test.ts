@@ -47,6 +47,29 @@ describe('API fuzz regressions', () => {
     expect(calls).toEqual(['takeover']);
   });
 
+  it('regression: claim and start took any JSON as resume info (the document said so too); every body carrying it is checked by one schema, field by field, before anything runs', async () => {
+    const { app, calls } = fullControlApp();
+    const good = { shardId: 1, shardCount: 4, sessionId: 'sess-1', seq: 9, resumeGatewayUrl: 'wss://gateway.example' };
+    for (const [field, value] of [['shardId', 1.5], ['shardCount', 0], ['sessionId', 'a b'], ['seq', -1], ['resumeGatewayUrl', 'http://x'], ['extra', 1]] as const) {
+      const resume = { ...good, [field]: value };
+      for (const [path, headers, body] of [
+        ['/internal/shards/1/claim', internal, { nodeId: 'node-b', resume }],
+        ['/internal/shards/1/start', internal, { epoch: 2, resume }],
+        ['/shards/1/resume', { ...admin, 'content-type': 'application/json' }, resume],
+      ] as const) {
+        const res = await app.request(path, { method: 'POST', headers, body: JSON.stringify(body) });
+        const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+        expect(res.status, `${path} ${field}=${JSON.stringify(value)}`).toBe(400);
+        expect(error.code).toBe('INVALID_INPUT');
+        expect(error.message).toContain(field === 'extra' ? 'extra' : field);
+      }
+    }
+    expect(calls).toEqual([]);
+    const doc = (await (await app.request('/openapi.json')).json()) as { paths: Record<string, { post: { requestBody: { content: { 'application/json': { schema: { properties: Record<string, { type?: string; required?: string[] }> } } } } } }> };
+    const claimResume = doc.paths['/internal/shards/{id}/claim']!.post.requestBody.content['application/json'].schema.properties['resume']!;
+    expect(claimResume).toMatchObject({ type: 'object', required: ['shardId', 'shardCount', 'sessionId', 'seq', 'resumeGatewayUrl'] });
+  });
+
   it("regression: POST /internal/shards/:id/stats answered the runner's whole stats; it answers the three fields its document names", async () => {
     const { app } = fullControlApp();
     const res = await app.request('/internal/shards/2/stats', { method: 'POST', headers: internal, body: '{}' });
