@@ -42,12 +42,13 @@ import { silentLogger } from './log/create-logger.ts';
 import { EVENT_LOOP_READ_MAX_BYTES, READ_ONLY_QUERY_DEFAULTS, queryLimits, runReadOnlyQuery, type ReadOnlyQueryResult } from './store/queries.ts';
 import { QueryThreads, type EncodedQueryResult } from './store/query-threads.ts';
 import { queryResultJson } from './store/result-json.ts';
+import { VERSION } from './version.ts';
 
 export type { HostOptions } from './host/host-options.ts';
 export type { StartupProgress } from './host/startup-progress.ts';
 export type { LeaveReport } from './host/graceful-leave.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export interface HostEvents {
   progress: StartupProgress;

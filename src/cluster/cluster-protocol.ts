@@ -1,11 +1,31 @@
 import { z } from 'zod';
 import type { IdentifyDecision } from '../core/identify-budget.ts';
-import type { ResumeInfo } from '../core/resume-info.ts';
+import { MAX_SHARDS, MAX_URL_LENGTH, SESSION_ID, type ResumeInfo } from '../core/resume-info.ts';
 
 /**
  * The internal HTTP API between nodes (cluster secret only). Bodies are validated with these
  * schemas on the receiving side; the types are what both sides agree on.
  */
+
+const intIn = (name: string, min: number, max: number) => {
+  const message = `${name} must be an integer in [${min}, ${max}]`;
+  return z.number(message).int(message).min(min, message).max(max, message);
+};
+
+/**
+ * Resume info as JSON, as parseResumeInfo takes it (which also checks shardId < shardCount and
+ * that the URL parses): the schema of every body that carries it, and of their documentation.
+ */
+export const resumeInfoJson = z.strictObject({
+  shardId: intIn('shardId', 0, MAX_SHARDS - 1),
+  shardCount: intIn('shardCount', 1, MAX_SHARDS),
+  sessionId: z.string('sessionId must be a string').regex(SESSION_ID, 'sessionId must be a non-empty string of at most 256 printable ASCII characters, without spaces'),
+  seq: intIn('seq', 0, Number.MAX_SAFE_INTEGER).describe('Last sequence number handled'),
+  resumeGatewayUrl: z
+    .string('resumeGatewayUrl must be a string')
+    .max(MAX_URL_LENGTH, `resumeGatewayUrl must be a ws:// or wss:// URL of at most ${MAX_URL_LENGTH} characters`)
+    .regex(/^wss?:\/\/[^\s/?#]+/i, `resumeGatewayUrl must be a ws:// or wss:// URL of at most ${MAX_URL_LENGTH} characters`),
+});
 
 export const heartbeatRequest = z.strictObject({
   nodeId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
@@ -66,7 +86,7 @@ export type DetachResponse = ResumeInfo;
 
 export const startRequest = z.strictObject({
   epoch: z.number().int().nonnegative(),
-  resume: z.unknown().optional(),
+  resume: resumeInfoJson.optional(),
   /** A shard of a reshard's new set (the node may not have replicated the set yet). */
   set: z.strictObject({ generation: z.number().int().nonnegative(), shardCount: z.number().int().min(1).max(65_535) }).optional(),
 });

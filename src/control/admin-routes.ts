@@ -1,13 +1,12 @@
 import { Hono, type MiddlewareHandler } from 'hono';
-import { z } from 'zod';
 import { ShardlineError } from '../core/errors.ts';
 import { parseResumeInfo } from '../core/resume-info.ts';
-import { drainBody, moveBody, resumeBody, takeoverBody, type ControlOperations } from './control-operations.ts';
+import { describeRoute } from '../openapi/route-doc.ts';
+import { ROUTE_DOCS } from './admin-route-docs.ts';
+import { drainBody, emptyBody, moveBody, resumeBody, takeoverBody, type ControlOperations } from './control-operations.ts';
 import { createControlMetrics } from './metrics.ts';
 import { nodeIdParam, parseBody, parseOptionalBody, shardIdParam } from './parse-body.ts';
 import { createReshardAdminRoutes } from './reshard-admin-routes.ts';
-
-const emptyBody = z.strictObject({});
 
 /**
  * The operator's routes: takeover, handoff/resume by hand, move, drain, metrics. Each route
@@ -25,18 +24,18 @@ export function createAdminRoutes(ops: ControlOperations, admin: MiddlewareHandl
     return shardId;
   };
 
-  app.post('/takeover', admin, async (c) => {
+  app.post('/takeover', admin, describeRoute(ROUTE_DOCS.takeover), async (c) => {
     const body = await parseOptionalBody(c, takeoverBody);
     return c.json(await ops.takeover({ timeoutMs: body.timeoutMs }));
   });
 
-  app.post('/shards/:id/handoff', admin, async (c) => {
+  app.post('/shards/:id/handoff', admin, describeRoute(ROUTE_DOCS.handoff), async (c) => {
     const shardId = shardParam(c.req.param('id'));
     await parseOptionalBody(c, emptyBody);
     return c.json(await ops.handoff(shardId));
   });
 
-  app.post('/shards/:id/resume', admin, async (c) => {
+  app.post('/shards/:id/resume', admin, describeRoute(ROUTE_DOCS.resume), async (c) => {
     const shardId = shardParam(c.req.param('id'));
     const info = parseResumeInfo(await parseBody(c, resumeBody));
     const count = ops.shardCount();
@@ -49,13 +48,13 @@ export function createAdminRoutes(ops: ControlOperations, admin: MiddlewareHandl
     return c.json(await ops.resume(shardId, info));
   });
 
-  app.post('/shards/:id/move', admin, async (c) => {
+  app.post('/shards/:id/move', admin, describeRoute(ROUTE_DOCS.move), async (c) => {
     const shardId = shardParam(c.req.param('id'));
     const body = await parseBody(c, moveBody);
     return c.json(await ops.move(shardId, body.to));
   });
 
-  app.post('/nodes/:id/drain', admin, async (c) => {
+  app.post('/nodes/:id/drain', admin, describeRoute(ROUTE_DOCS.drain), async (c) => {
     const nodeId = nodeIdParam(c.req.param('id'));
     const body = await parseOptionalBody(c, drainBody);
     const report = await ops.drain(nodeId, true, { waitMs: body.waitMs });
@@ -63,7 +62,7 @@ export function createAdminRoutes(ops: ControlOperations, admin: MiddlewareHandl
     return c.json(report, report.done ? 200 : 202);
   });
 
-  app.post('/nodes/:id/undrain', admin, async (c) => {
+  app.post('/nodes/:id/undrain', admin, describeRoute(ROUTE_DOCS.undrain), async (c) => {
     const nodeId = nodeIdParam(c.req.param('id'));
     await parseOptionalBody(c, emptyBody);
     return c.json(await ops.drain(nodeId, false, { waitMs: 0 }));
@@ -71,7 +70,7 @@ export function createAdminRoutes(ops: ControlOperations, admin: MiddlewareHandl
 
   if (ops.reshard) app.route('/', createReshardAdminRoutes(ops.reshard, admin));
 
-  app.get('/metrics', admin, async (c) => {
+  app.get('/metrics', admin, describeRoute(ROUTE_DOCS.metrics), async (c) => {
     const text = await metrics.render(ops.metrics());
     return c.body(text, 200, { 'content-type': metrics.contentType });
   });

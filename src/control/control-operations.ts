@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resumeInfoJson } from '../cluster/cluster-protocol.ts';
 import type { ClaimResult, MoveResult } from '../cluster/coordinator-options.ts';
 import type { ResumeInfo } from '../core/resume-info.ts';
 import type { MetricsSnapshot } from './metrics.ts';
@@ -80,6 +81,9 @@ export interface DrainReport {
 export const TAKEOVER_LIMITS = { defaultTimeoutMs: 15_000, maxTimeoutMs: 60_000 } as const;
 export const DRAIN_LIMITS = { defaultWaitMs: 30_000, maxWaitMs: 120_000 } as const;
 
+/** A route that takes no fields (an empty body counts as `{}`). */
+export const emptyBody = z.strictObject({});
+
 const nodeId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a node id (1-64 letters, digits, ".", "_" or "-")');
 
 export const takeoverBody = z.strictObject({
@@ -87,13 +91,7 @@ export const takeoverBody = z.strictObject({
 });
 
 /** Exactly the handoff's answer, so it can be posted back as it came. */
-export const resumeBody = z.strictObject({
-  shardId: z.number(),
-  shardCount: z.number(),
-  sessionId: z.string(),
-  seq: z.number(),
-  resumeGatewayUrl: z.string(),
-});
+export const resumeBody = resumeInfoJson;
 
 export const moveBody = z.strictObject({ to: nodeId });
 
@@ -106,7 +104,7 @@ export const drainBody = z.strictObject({
 export const releaseRequest = z.strictObject({ nodeId, epoch: z.number().int().nonnegative() });
 export type ReleaseRequest = z.infer<typeof releaseRequest> & { readonly shardId: number };
 
-export const claimRequest = z.strictObject({ nodeId, resume: z.unknown() });
+export const claimRequest = z.strictObject({ nodeId, resume: resumeInfoJson });
 export interface ClaimRequest {
   readonly shardId: number;
   readonly nodeId: string;

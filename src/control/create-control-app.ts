@@ -1,18 +1,24 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { z } from 'zod';
 import { ShardlineError, isShardlineError } from '../core/errors.ts';
 import type { Logger } from '../core/ports.ts';
 import { createAdminRoutes } from './admin-routes.ts';
+import { ROUTE_DOCS } from './admin-route-docs.ts';
+import { nodeApiDocument } from './api-document.ts';
+import { createApiDocRoutes } from './api-doc-routes.tsx';
 import { createDashboardRoutes } from './dashboard/create-dashboard-routes.tsx';
 import type { MetricsSample } from './dashboard/chart-model.ts';
 import type { ControlOperations, PrimaryOperations } from './control-operations.ts';
 import { ERROR_STATUS } from './error-status.ts';
 import { createInternalRoutes, type InternalDeps } from './internal-routes.ts';
 import { parseBody } from './parse-body.ts';
+import { QUERY_LIMITS, queryBody } from './query-body.ts';
 import { requireBearer } from './secret-auth.ts';
 import { ShardRateTracker, withShardRates } from './shard-rates.ts';
+import { allowedMethods } from '../openapi/allowed-methods.ts';
+import { describeRoute } from '../openapi/route-doc.ts';
+import type { OpenApiDocument } from '../openapi/openapi-document.ts';
 import { queryResultJson } from '../store/result-json.ts';
 import type { EncodedQueryResult } from '../store/query-threads.ts';
 
@@ -55,21 +61,13 @@ export interface ControlDeps {
   readonly now?: () => number;
 }
 
-export const QUERY_LIMITS = { defaultRows: 1_000, maxRows: 10_000, defaultTimeoutMs: 2_000, maxTimeoutMs: 10_000, defaultBytes: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 } as const;
+export { QUERY_LIMITS };
 export interface QueryLimits {
   readonly maxRows: number;
   readonly timeoutMs: number;
   readonly maxBytes: number;
 }
 export const MAX_BODY_BYTES = 256 * 1024;
-
-const queryBody = z.strictObject({
-  sql: z.string().min(1, 'sql must not be empty').max(100_000),
-  params: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).max(1_000).default([]),
-  maxRows: z.number().int().min(1).max(QUERY_LIMITS.maxRows).default(QUERY_LIMITS.defaultRows),
-  timeoutMs: z.number().int().min(1).max(QUERY_LIMITS.maxTimeoutMs).default(QUERY_LIMITS.defaultTimeoutMs),
-  maxBytes: z.number().int().min(1).max(QUERY_LIMITS.maxBytes).default(QUERY_LIMITS.defaultBytes),
-});
 
 /** The node's HTTP API as a runtime-neutral Hono app (served by the runtime adapter). */
 export function createControlApp(deps: ControlDeps): Hono {
@@ -83,7 +81,15 @@ export function createControlApp(deps: ControlDeps): Hono {
   const rates = new ShardRateTracker();
 
   app.onError((error, c) => errorResponse(error, c, log));
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) => {
+    // A known path asked with another method is a 405 naming the methods it has (RFC 9110).
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0) {
+      c.header('Allow', allowed.join(', '));
+      return c.json({ error: { code: 'METHOD_NOT_ALLOWED', message: `${c.req.path} answers ${allowed.join(', ')}, not ${c.req.method}` } }, 405);
+    }
+    return c.json({ error: { code: 'NOT_FOUND', message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
+  });
   if (deps.internal) {
     app.route('/internal', createInternalRoutes({ ...deps.internal, clusterSecret: deps.clusterSecret, ...(deps.operations ? { operations: deps.operations } : {}) }));
   }
@@ -96,16 +102,16 @@ export function createControlApp(deps: ControlDeps): Hono {
     },
   });
 
-  app.get('/healthz', (c) => c.json({ ok: true }));
-  app.get('/readyz', (c) => {
+  app.get('/healthz', describeRoute(ROUTE_DOCS.healthz), (c) => c.json({ ok: true }));
+  app.get('/readyz', describeRoute(ROUTE_DOCS.readyz), (c) => {
     const readiness = deps.readiness();
     return c.json(readiness, readiness.ready ? 200 : 503);
   });
 
   // The guard sits on each admin route (not on a prefix) so unknown paths stay plain 404s.
   const admin = requireBearer(deps.adminToken, 'admin');
-  app.get('/status', admin, (c) => c.json(withShardRates(deps.status(), rates, now()) as object));
-  app.post('/query', admin, async (c) => {
+  app.get('/status', admin, describeRoute(ROUTE_DOCS.status), (c) => c.json(withShardRates(deps.status(), rates, now()) as object));
+  app.post('/query', admin, describeRoute(ROUTE_DOCS.query), async (c) => {
     const body = await parseBody(c, queryBody);
     const limits = { maxRows: body.maxRows, timeoutMs: body.timeoutMs, maxBytes: body.maxBytes };
     const timedOut = (rows: number): ShardlineError =>
@@ -122,6 +128,8 @@ export function createControlApp(deps: ControlDeps): Hono {
   });
   if (deps.operations) app.route('/', createAdminRoutes(deps.operations, admin));
   app.route('/', createDashboardRoutes(deps));
+  let document: OpenApiDocument | undefined;
+  app.route('/', createApiDocRoutes(() => (document ??= nodeApiDocument(app))));
   return app;
 }
 

@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { bodyLimit } from 'hono/body-limit';
 import { ShardlineError } from '../core/errors.ts';
 import type { IdentifyDecision } from '../core/identify-budget.ts';
@@ -16,10 +15,12 @@ import {
   type IdentifyRequest,
 } from '../cluster/cluster-protocol.ts';
 import type { ForwardResult } from '../cluster/forwarding-writer.ts';
-import { claimRequest, forwardedDrainRequest, forwardedMoveRequest, holdWritesRequest, peerTakeoverRequest, releaseRequest, type PrimaryOperations } from './control-operations.ts';
+import { claimRequest, emptyBody, forwardedDrainRequest, forwardedMoveRequest, holdWritesRequest, peerTakeoverRequest, releaseRequest, type PrimaryOperations } from './control-operations.ts';
 import { leaseRequest, type LeaseGrant, type LeaseRequest } from '../cluster/rest-budget-protocol.ts';
 import { nodeIdParam, parseBody, parseOptionalBody, shardIdParam } from './parse-body.ts';
 import { createReshardInternalRoutes, type ReshardNodeOps } from './reshard-internal-routes.ts';
+import { describeRoute } from '../openapi/route-doc.ts';
+import { INTERNAL_ROUTE_DOCS as DOCS } from './internal-route-docs.ts';
 import { requireBearer } from './secret-auth.ts';
 
 /** What the internal routes need from the node. Primary-only calls throw NOT_PRIMARY elsewhere. */
@@ -52,9 +53,9 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
       throw new ShardlineError('TOO_LARGE', `Internal request body exceeds ${MAX_INTERNAL_BODY_BYTES} bytes`);
     },
   }));
-  app.post('/heartbeat', async (c) => c.json(deps.heartbeat(await parseBody(c, heartbeatRequest))));
-  app.post('/identify', async (c) => c.json(await deps.identify(await parseBody(c, identifyRequest))));
-  app.post('/writes', async (c) => {
+  app.post('/heartbeat', describeRoute(DOCS.heartbeat), async (c) => c.json(deps.heartbeat(await parseBody(c, heartbeatRequest))));
+  app.post('/identify', describeRoute(DOCS.identify), async (c) => c.json(await deps.identify(await parseBody(c, identifyRequest))));
+  app.post('/writes', describeRoute(DOCS.writes), async (c) => {
     // ?wait=batch: a routine send, acknowledged with the next scheduled commit. Without it (a
     // sender that must know now, or an older one), the primary commits at once.
     const wait = c.req.query('wait');
@@ -70,43 +71,44 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
     });
     return c.json(await deps.acceptWrites(body.nodeId, entries, { batched: wait === 'batch' }));
   });
-  app.post('/shards/:id/detach', async (c) => {
+  app.post('/shards/:id/detach', describeRoute(DOCS.detach), async (c) => {
     const body = await parseBody(c, detachRequest);
     return c.json(await deps.detach(shardIdParam(c.req.param('id')), body.epoch));
   });
-  app.post('/shards/:id/start', async (c) => {
+  app.post('/shards/:id/start', describeRoute(DOCS.start), async (c) => {
     const body = await parseBody(c, startRequest);
     deps.start(shardIdParam(c.req.param('id')), body.epoch, body.resume === undefined ? null : parseResumeInfo(body.resume), body.set);
     return c.json({ ok: true });
   });
   const restLease = deps.restLease?.bind(deps);
-  if (restLease) app.post('/rest/lease', async (c) => c.json(restLease(await parseBody(c, leaseRequest))));
+  if (restLease) app.post('/rest/lease', describeRoute(DOCS.restLease), async (c) => c.json(restLease(await parseBody(c, leaseRequest))));
   if (deps.reshard) app.route('/reshard', createReshardInternalRoutes(deps.reshard));
   const ops = deps.operations;
   if (ops) {
-    app.post('/shards/:id/release', async (c) => {
+    app.post('/shards/:id/release', describeRoute(DOCS.release), async (c) => {
       const shardId = shardIdParam(c.req.param('id'));
       const body = await parseBody(c, releaseRequest);
       return c.json(await ops.releaseShard({ shardId, nodeId: body.nodeId, epoch: body.epoch }));
     });
-    app.post('/shards/:id/claim', async (c) => {
+    app.post('/shards/:id/claim', describeRoute(DOCS.claim), async (c) => {
       const shardId = shardIdParam(c.req.param('id'));
       const body = await parseBody(c, claimRequest);
       return c.json(await ops.claimShard({ shardId, nodeId: body.nodeId, resume: parseResumeInfo(body.resume) }));
     });
-    app.post('/shards/:id/move', async (c) => {
+    app.post('/shards/:id/move', describeRoute(DOCS.move), async (c) => {
       const shardId = shardIdParam(c.req.param('id'));
       const body = await parseBody(c, forwardedMoveRequest);
       return c.json(await ops.move(shardId, body.to, { forwarded: true }));
     });
-    app.post('/shards/:id/stats', async (c) => {
+    app.post('/shards/:id/stats', describeRoute(DOCS.stats), async (c) => {
       const shardId = shardIdParam(c.req.param('id'));
-      await parseOptionalBody(c, z.strictObject({}));
+      await parseOptionalBody(c, emptyBody);
       const stats = ops.shardStats(shardId);
       if (!stats) throw new ShardlineError('NOT_FOUND', `Shard ${shardId} does not run on this node`);
-      return c.json(stats);
+      // The fields the caller reads, not whatever else the runner's stats hold.
+      return c.json({ status: stats.status, readySince: stats.readySince, seq: stats.seq });
     });
-    app.post('/nodes/:id/drain', async (c) => {
+    app.post('/nodes/:id/drain', describeRoute(DOCS.drain), async (c) => {
       const nodeId = nodeIdParam(c.req.param('id'));
       const body = await parseBody(c, forwardedDrainRequest);
       await ops.setDraining(nodeId, body.draining);
@@ -114,11 +116,11 @@ export function createInternalRoutes(deps: InternalDeps): Hono {
     });
     const takeoverForPeer = ops.takeoverForPeer?.bind(ops);
     if (takeoverForPeer) {
-      app.post('/takeover', async (c) => c.json(await takeoverForPeer(await parseBody(c, peerTakeoverRequest))));
+      app.post('/takeover', describeRoute(DOCS.takeover), async (c) => c.json(await takeoverForPeer(await parseBody(c, peerTakeoverRequest))));
     }
     const holdWrites = ops.holdWrites?.bind(ops);
     if (holdWrites) {
-      app.post('/primary/hold-writes', async (c) => c.json(await holdWrites((await parseBody(c, holdWritesRequest)).holdMs)));
+      app.post('/primary/hold-writes', describeRoute(DOCS.holdWrites), async (c) => c.json(await holdWrites((await parseBody(c, holdWritesRequest)).holdMs)));
     }
   }
   return app;

@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import { ShardlineError } from '../core/errors.ts';
+import { withSecurity } from '../openapi/route-doc.ts';
+import { ADMIN_SECURITY, INTERNAL_SECURITY } from './api-security.ts';
 import { checkAdminSession } from './dashboard/admin-session.ts';
 
 /**
@@ -10,7 +12,8 @@ import { checkAdminSession } from './dashboard/admin-session.ts';
  */
 export function requireBearer(expected: string | null, realm: 'admin' | 'internal'): MiddlewareHandler {
   const setting = realm === 'admin' ? 'SHARDLINE_ADMIN_TOKEN' : 'SHARDLINE_CLUSTER_SECRET';
-  return async (c, next) => {
+  // Marked with what it checks: the OpenAPI document states each route's security from its guard.
+  return withSecurity(async (c, next) => {
     if (expected === null) {
       throw new ShardlineError('UNAUTHORIZED', `The ${realm} API is disabled: ${setting} is not set on this node`);
     }
@@ -30,5 +33,5 @@ export function requireBearer(expected: string | null, realm: 'admin' | 'interna
       throw new ShardlineError('UNAUTHORIZED', `Wrong bearer token for the ${realm} API`);
     }
     await next();
-  };
+  }, realm === 'admin' ? ADMIN_SECURITY : INTERNAL_SECURITY);
 }

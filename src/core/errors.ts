@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'UNAUTHORIZED',
   /** The thing asked for does not exist (shard, node, session). */
   'NOT_FOUND',
+  /** The path exists but not with this HTTP method (the answer's Allow header lists those it has). */
+  'METHOD_NOT_ALLOWED',
   /** The request conflicts with the current state (shard already running, seq behind). */
   'CONFLICT',
   /** The operation needs the LiteFS primary and this node is not it. */

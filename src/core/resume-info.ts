@@ -10,10 +10,10 @@ export interface ResumeInfo {
   readonly resumeGatewayUrl: string;
 }
 
-const MAX_SHARDS = 1 << 16;
+export const MAX_SHARDS = 1 << 16;
 /** Discord's session ids are 32 hex characters; any printable ASCII word up to 256 is accepted. */
-const SESSION_ID = /^[\x21-\x7e]{1,256}$/;
-const MAX_URL_LENGTH = 2048;
+export const SESSION_ID = /^[\x21-\x7e]{1,256}$/;
+export const MAX_URL_LENGTH = 2048;
 
 /**
  * Validates untrusted resume info (HTTP body, database row, CLI input). Every problem is

@@ -8,6 +8,10 @@ import { ROUTE_LIMITS } from './rest-route-limits.ts';
 import { registerRestRoutes } from './rest-routes.ts';
 import { registerInteractionRoutes, type InteractionStats } from './rest-interactions.ts';
 import type { World } from './world.ts';
+import { allowedMethods } from '../openapi/allowed-methods.ts';
+import { describeRoute } from '../openapi/route-doc.ts';
+import type { OpenApiDocument } from '../openapi/openapi-document.ts';
+import { SIM_ROUTE_DOCS, simControlDocument } from './sim-control-docs.ts';
 
 export interface RestContext {
   readonly token: string;
@@ -51,7 +55,19 @@ export function buildRestApp(ctx: RestContext, control: Hono): Hono {
   app.route('/api/v10', api);
   app.route('/api/v9', api);
   app.route('/_sim', control);
-  app.notFound((c) => discordError(c, 404, '404: Not Found', 0));
+  // Read off this app's route table on first request, so it lists exactly the /_sim routes served.
+  let document: OpenApiDocument | undefined;
+  app.get('/_sim/openapi.json', describeRoute(SIM_ROUTE_DOCS.openapi), (c) => c.json((document ??= simControlDocument(app))));
+  app.notFound((c) => {
+    if (!c.req.path.startsWith('/_sim/')) return discordError(c, 404, '404: Not Found', 0);
+    // The control plane answers in its own error shape; a known path asked with another method is a 405 naming the methods it has.
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0) {
+      c.header('Allow', allowed.join(', '));
+      return c.json({ error: { code: 'METHOD_NOT_ALLOWED', message: `${c.req.path} answers ${allowed.join(', ')}, not ${c.req.method}` } }, 405);
+    }
+    return c.json({ error: { code: 'NOT_FOUND', message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
+  });
   app.onError((error, c) => c.json({ message: `500: ${error.message}`, code: 0 }, 500));
   return app;
 }

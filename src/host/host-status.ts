@@ -1,4 +1,5 @@
 import { readAssignments, readNodes, recentEvents, type AssignmentRow, type ClusterEventRow, type NodeRow } from '../cluster/cluster-tables.ts';
+import type { ForwardingWriter } from '../cluster/forwarding-writer.ts';
 import type { PrimaryRole } from '../cluster/primary-role.ts';
 import { StaticLeadership } from '../cluster/static-leadership.ts';
 import type { Readiness } from '../control/create-control-app.ts';
@@ -48,7 +49,7 @@ export interface HostStatus {
   /** The write funnel; only on the primary. */
   readonly funnel: WriteFunnelStats | null;
   /** Writes waiting to be forwarded to the primary. */
-  readonly forwarder: { readonly queuedEntries: number; readonly queuedRows: number; readonly batches: number; readonly failures: number } | null;
+  readonly forwarder: ReturnType<ForwardingWriter['stats']> | null;
   /** POST /query's threads; null where queries run on the event loop (a runtime without threads). */
   readonly queries: QueryThreadsStats | null;
   /** ctx.query()'s threads, apart from POST /query's so that neither waits behind the other's slow SQL. */

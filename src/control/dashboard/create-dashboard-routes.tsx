@@ -1,7 +1,10 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { Logger } from '../../core/ports.ts';
+import { describeRoute } from '../../openapi/route-doc.ts';
+import { ROUTE_DOCS } from '../admin-route-docs.ts';
 import { requireBearer } from '../secret-auth.ts';
+import { loginForm } from './login-form.ts';
 import { endAdminSession, startAdminSession } from './admin-session.ts';
 import { chartsOf, type ChartsModel, type MetricsSample } from './chart-model.ts';
 import { parseSessions, toDashboardModel, type DashboardModel } from './dashboard-model.ts';
@@ -58,7 +61,7 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono {
   };
   for (const path of ['/', '/login', '/logout', '/dashboard/live']) app.use(path, noStore);
 
-  app.get('/', async (c) => {
+  app.get('/', describeRoute(ROUTE_DOCS.dashboard), async (c) => {
     const nonce = newNonce();
     page(c, nonce);
     if (deps.adminToken === null) return c.html(<DisabledPage nodeId={nodeId()} nonce={nonce} />, 401);
@@ -75,14 +78,15 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono {
     return c.html(<DashboardPage model={model()} nonce={nonce} charts={charts()} />);
   });
 
-  app.get('/dashboard/live', admin, (c) => c.html(<LivePanels model={model()} charts={charts()} />));
+  app.get('/dashboard/live', admin, describeRoute(ROUTE_DOCS.dashboardLive), (c) => c.html(<LivePanels model={model()} charts={charts()} />));
 
-  app.post('/login', async (c) => {
+  app.post('/login', describeRoute(ROUTE_DOCS.login), async (c) => {
     const nonce = newNonce();
     page(c, nonce);
     if (deps.adminToken === null) return c.html(<DisabledPage nodeId={nodeId()} nonce={nonce} />, 401);
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
-    const token = typeof form['token'] === 'string' ? form['token'].trim() : '';
+    const parsed = loginForm.safeParse(form);
+    const token = parsed.success ? parsed.data.token.trim() : '';
     if (token === '' || !(await timingSafeEqual(token, deps.adminToken))) {
       log.warn('dashboard login refused: wrong admin token');
       return c.html(<LoginPage nodeId={nodeId()} nonce={nonce} error="That is not this node's admin token." />, 401);
@@ -92,7 +96,7 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono {
     return c.redirect('/', 303);
   });
 
-  app.post('/logout', (c) => {
+  app.post('/logout', describeRoute(ROUTE_DOCS.logout), (c) => {
     endAdminSession(c);
     return c.redirect('/', 303);
   });
