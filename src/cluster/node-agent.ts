@@ -402,7 +402,16 @@ export class NodeAgent {
       throw new ShardlineError('CONFLICT', `Cannot hand shard ${shardId} over: it had no session yet`);
     }
     // Everything this shard wrote at the old epoch must be committed before the new owner writes.
-    await this.#o.writer.flush();
+    try {
+      await this.#o.writer.flush();
+    } catch (error) {
+      // No move can follow (a full disk, writes held for a takeover): the shard stays here and
+      // resumes at once from the session it was detached with; its writes stay queued in order.
+      this.#log.warn({ shardId, epoch, err: (error as Error).message }, 'could not commit the detached shard\'s writes, so it does not move; resuming it here');
+      this.#released.delete(shardId);
+      this.#launch(shardId, epoch, info);
+      throw error;
+    }
     return info;
   }
 

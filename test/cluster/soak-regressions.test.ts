@@ -3,15 +3,15 @@
  * in-process simulated cluster, named after what broke.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, SimCluster } from '../helpers/sim-cluster.ts';
+import { ADMIN_TOKEN, CLUSTER_SECRET, SimCluster } from '../helpers/sim-cluster.ts';
 import { handledBy } from '../helpers/test-host.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const NODES = ['node-a', 'node-b', 'node-c'];
 const SHARDS = [0, 1, 2, 3, 4, 5];
 
-async function admin(url: string, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function admin(url: string, path: string, body: unknown, token = ADMIN_TOKEN): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -105,6 +105,31 @@ describe('soak regressions (simulated cluster)', () => {
       message: () => `shard ${shardId} runs again\n${c.dump()}`,
     });
     expect(c.log.text()).not.toContain('handed-off shard was never reassigned');
+    c.discord.traffic.stop();
+    await waitFor(() => SHARDS.every((s) => c.discord.ledger.check(s, handledBy(c.recorded, s)).lost.length === 0), { timeoutMs: 30_000, message: 'nothing lost' });
+    for (const s of SHARDS) expect(c.discord.ledger.check(s, handledBy(c.recorded, s)).duplicated, `shard ${s} duplicated`).toEqual([]);
+    expect(c.discord.stats.identifies).toBe(identifies);
+  });
+
+  it('regression: a move whose old owner could not commit its writes (the primary\'s full disk) left the shard detached and unowned until the release grace ran out', async () => {
+    const c = await new SimCluster({ shardCount: SHARDS.length, discord: { maxConcurrency: SHARDS.length } }).start(NODES);
+    cluster = c;
+    await settled(c);
+    c.discord.traffic.start({ eventsPerSecond: 200 });
+    await waitFor(() => c.recorded.length > 200);
+    const identifies = c.discord.stats.identifies;
+    const primary = c.primary()!;
+    const shardId = primary.host.runners().find((r) => r.shard.status === 'ready')!.shardId;
+    const to = NODES.find((id) => id !== primary.id)!;
+    // The primary's funnel refuses every commit for a while, as on a full disk.
+    expect((await admin(primary.host.url!, '/internal/primary/hold-writes', { holdMs: 5_000 }, CLUSTER_SECRET)).status).toBe(200);
+    const move = await admin(primary.host.url!, `/shards/${shardId}/move`, { to });
+    expect(move.status, JSON.stringify(move.json)).not.toBe(200);
+    // It never left: the old owner resumes it at once from the session it detached with.
+    await waitFor(() => primary.host.runner(shardId)?.shard.status === 'ready', { timeoutMs: 30_000, message: () => `shard ${shardId} runs again on ${primary.id}\n${c.dump()}` });
+    expect(c.log.text()).toContain('does not move; resuming it here');
+    expect(c.log.text()).not.toContain('handed-off shard was never reassigned');
+    await admin(primary.host.url!, '/internal/primary/hold-writes', { holdMs: 0 }, CLUSTER_SECRET);
     c.discord.traffic.stop();
     await waitFor(() => SHARDS.every((s) => c.discord.ledger.check(s, handledBy(c.recorded, s)).lost.length === 0), { timeoutMs: 30_000, message: 'nothing lost' });
     for (const s of SHARDS) expect(c.discord.ledger.check(s, handledBy(c.recorded, s)).duplicated, `shard ${s} duplicated`).toEqual([]);
