@@ -1,4 +1,5 @@
 import { ShardlineError } from '../core/errors.ts';
+import { sqliteErrorCode } from '../core/sqlite.ts';
 import { planPlacement, type Move } from '../core/placement.ts';
 import type { Clock, Logger } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
@@ -216,14 +217,25 @@ export class Coordinator {
     return this.#nodes.url(nodeId);
   }
 
-  /** Resolves once the flag is committed and a round has planned with it. */
+  /**
+   * Resolves once the flag is committed and a round has planned with it. A flag the store
+   * refuses (a full disk) is not set at all: the caller gets STORE_UNAVAILABLE and nothing moves.
+   */
   async setDraining(nodeId: string, draining: boolean): Promise<void> {
-    this.#nodes.setDraining(nodeId, draining);
-    this.#event(draining ? 'drain' : 'undrain', nodeId, null, {});
+    const verb = draining ? 'drain' : 'undrain';
+    if (this.#nodes.status(nodeId) === 'unknown') throw new ShardlineError('NOT_FOUND', `Cannot ${verb} node ${nodeId}: no such node`);
     await this.#exclusive(() => {
-      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot ${draining ? 'drain' : 'undrain'} node ${nodeId}: this node stopped being the primary`);
-      setDraining(this.#o.db, nodeId, draining);
+      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot ${verb} node ${nodeId}: this node stopped being the primary`);
+      try {
+        setDraining(this.#o.db, nodeId, draining);
+      } catch (error) {
+        const code = sqliteErrorCode(error);
+        if (code === undefined) throw error;
+        throw new ShardlineError('STORE_UNAVAILABLE', `Cannot ${verb} node ${nodeId}: the primary's database refused the write (${code}: ${(error as Error).message})`, { cause: error });
+      }
+      this.#nodes.setDraining(nodeId, draining);
     });
+    this.#event(draining ? 'drain' : 'undrain', nodeId, null, {});
     await this.tick();
   }
 
