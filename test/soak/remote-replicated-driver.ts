@@ -9,7 +9,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SqlParams, SqliteDriver, SqliteDriverFactory, SqliteStatement } from '../../src/core/sqlite.ts';
 import type { ReplicatedOp } from '../../src/litefs-sim/replicated-driver.ts';
-import { CALL, CALL_STATE, DISK, FAULTS, type CommitRequest } from './soak-shared.ts';
+import { CALL, CALL_STATE, DISK, FAULTS, KILLED_EXIT_CODE, type CommitRequest } from './soak-shared.ts';
 
 export interface RemoteReplication {
   readonly commits: MessagePort;
@@ -38,7 +38,10 @@ export function remoteReplicatedFactory(inner: SqliteDriverFactory, link: Remote
     link.commits.postMessage(request);
     // The parent answers within a turn of its event loop.
     Atomics.wait(link.call, CALL.state, CALL_STATE.waiting);
-    if (Atomics.load(link.call, CALL.state) !== CALL_STATE.ok) throw notWritable();
+    const state = Atomics.load(link.call, CALL.state);
+    // Killed while waiting: the thread ends here, the transaction uncommitted, as a kill -9 leaves it.
+    if (state === CALL_STATE.killed) process.exit(KILLED_EXIT_CODE);
+    if (state !== CALL_STATE.ok) throw notWritable();
   };
   const hooks: Hooks = {
     // Asked before BEGIN, as LiteFS refuses a replica's write lock: a replica never holds a lock the replication needs.

@@ -1,7 +1,7 @@
 /**
  * The soak's cluster: a simulated Discord and a simulated LiteFS in this thread, and every
  * shardline node on a thread of its own (soak-node-worker.ts). Faults act from here: a kill
- * terminates a node's thread and its LiteFS node, a stall holds a node's event loop, cuts and
+ * ends a node's thread and its LiteFS node, a stall holds a node's event loop, cuts and
  * disk faults flip shared memory the node's fetch and database consult on every call.
  */
 import { mkdirSync } from 'node:fs';
@@ -13,6 +13,7 @@ import type { SimLiteFsNode } from '../../src/litefs-sim/sim-litefs-node.ts';
 import { betterSqlite3Driver } from '../../src/runtime/better-sqlite3-driver.ts';
 import { packageUrl } from '../../src/runtime/start-node-worker.ts';
 import { ADMIN_TOKEN, CLUSTER_SECRET } from '../helpers/sim-cluster.ts';
+import { once } from 'node:events';
 import { CALL, CALL_STATE, DISK, FAULTS, MAX_NODES, type CommitRequest, type FromWorker, type ToWorker, type WorkerInit } from './soak-shared.ts';
 
 export interface SoakClusterOptions {
@@ -37,6 +38,8 @@ export class SoakNode {
   readonly logPath: string;
   state: NodeState = 'down';
   worker: Worker | null = null;
+  /** Settles when the current thread has exited. */
+  exited: Promise<unknown> = Promise.resolve();
   url: string | null = null;
   /** Killed while its LiteFS node held the lease: its database may hold a commit the log lacks. */
   killedAsPrimary = false;
@@ -150,6 +153,7 @@ export class SoakCluster {
       { eval: true, workerData: init, transferList: [channel.port2] },
     );
     node.worker = worker;
+    node.exited = once(worker, 'exit').catch(() => undefined);
     const started = new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'started') {
@@ -174,7 +178,7 @@ export class SoakCluster {
     }
   }
 
-  /** kill -9 of the node: its thread stops mid-instruction and its LiteFS dies without releasing the lease. */
+  /** kill -9 of the node: its thread ends at once and its LiteFS dies without releasing the lease. */
   async kill(id: string): Promise<void> {
     const node = this.node(id);
     node.killedAsPrimary = node.litefs.alive && node.litefs.view.isPrimary;
@@ -186,8 +190,18 @@ export class SoakCluster {
     node.state = 'down';
     node.url = null;
     node.stalledUntil = 0;
-    if (node.litefs.alive) await node.litefs.kill();
-    await worker?.terminate();
+    if (worker) {
+      Atomics.store(this.faults, FAULTS.kill + node.slot, 1);
+      const call = new Int32Array(node.call);
+      Atomics.store(call, CALL.state, CALL_STATE.killed);
+      Atomics.notify(call, CALL.state);
+      worker.postMessage({ type: 'kill' } satisfies ToWorker);
+      if (node.litefs.alive) await node.litefs.kill();
+      await node.exited;
+    } else if (node.litefs.alive) {
+      await node.litefs.kill();
+    }
+    Atomics.store(this.faults, FAULTS.kill + node.slot, 0);
   }
 
   /** SIGTERM: the node leaves (contract 11), then its LiteFS stops and releases the lease. */
@@ -210,7 +224,8 @@ export class SoakCluster {
     node.worker = null;
     Atomics.store(this.faults, FAULTS.port + node.slot, 0);
     node.url = null;
-    await worker.terminate();
+    worker.postMessage({ type: 'kill' } satisfies ToWorker);
+    await node.exited;
     if (node.litefs.alive) await node.litefs.stop();
     node.state = 'down';
     return report;

@@ -1,9 +1,11 @@
 /**
  * One soak node: a shardline Host on a thread of its own, so it has its own event loop, heap,
- * timers and sockets. An event-loop stall here stalls no other node, and `worker.terminate()`
- * stops it mid-instruction the way kill -9 stops a process (no cleanup code runs; the thread's
- * sockets and SQLite connections close as the kernel would close them). Its database is on a
- * simulated LiteFS node in the parent (see remote-replicated-driver.ts).
+ * timers and sockets. An event-loop stall here stalls no other node. A kill ends the thread
+ * with process.exit() at the next task boundary (or at once from a stall or a blocking commit
+ * call): no cleanup code of the node runs, and its sockets and SQLite connections close as the
+ * kernel closes a killed process's. (Not worker.terminate() from outside: it can abort the whole
+ * process when it lands while native code, such as the HTTP parser, is calling into JavaScript.)
+ * Its database is on a simulated LiteFS node in the parent (see remote-replicated-driver.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
@@ -15,7 +17,7 @@ import { betterSqlite3Driver } from '../../src/runtime/better-sqlite3-driver.ts'
 import { createNodeRuntime } from '../../src/runtime/node-runtime.ts';
 import { CACHE_INTENTS } from '../helpers/test-host.ts';
 import { remoteReplicatedFactory } from './remote-replicated-driver.ts';
-import { FAULTS, MAX_NODES, type FromWorker, type ToWorker, type WorkerInit } from './soak-shared.ts';
+import { FAULTS, KILLED_EXIT_CODE, MAX_NODES, type FromWorker, type ToWorker, type WorkerInit } from './soak-shared.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -69,7 +71,7 @@ port.on('message', (message: ToWorker) => {
       // Holds this thread's event loop, as a long synchronous handler or a GC pause would.
       const until = Date.now() + message.ms;
       while (Date.now() < until) {
-        // spin
+        if (Atomics.load(faults, FAULTS.kill + init.slot) === 1) process.exit(KILLED_EXIT_CODE);
       }
       post({ type: 'stalled', ms: message.ms });
       return;
@@ -79,6 +81,10 @@ port.on('message', (message: ToWorker) => {
         (report) => post({ type: 'left', outcome: report.outcome, tookMs: report.tookMs, leftover: report.leftover }),
         (error: unknown) => post({ type: 'left', outcome: `error: ${(error as Error).message}`, tookMs: 0, leftover: -1 }),
       );
+      return;
+    case 'kill':
+      // Between two tasks of the event loop: no JavaScript of this node runs after this line.
+      process.exit(KILLED_EXIT_CODE);
       return;
     case 'close':
       void host.close().finally(() => post({ type: 'closed' }));

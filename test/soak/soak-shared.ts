@@ -18,19 +18,24 @@ export const FAULTS = {
   /** Disk of the node: 0 fine, 1 slow (each commit waits diskSlowMs), 2 full (each commit fails SQLITE_FULL). */
   disk: 2 * MAX_NODES,
   diskSlowMs: 3 * MAX_NODES,
-  length: 4 * MAX_NODES,
+  /** 1 once the node is killed: a stalled thread checks it while it spins. */
+  kill: 4 * MAX_NODES,
+  length: 5 * MAX_NODES,
 } as const;
 
 export const DISK = { fine: 0, slow: 1, full: 2 } as const;
 
 /** Per node thread: the blocking commit call (Int32Array over its own SharedArrayBuffer). */
 export const CALL = {
-  /** 0 while waiting; 1 committed; 2 refused (the node is not writable: not the LiteFS primary). */
+  /** 0 while waiting; 1 committed; 2 refused (the node is not writable: not the LiteFS primary); 3 killed. */
   state: 0,
   length: 2,
 } as const;
 
-export const CALL_STATE = { waiting: 0, ok: 1, refused: 2 } as const;
+export const CALL_STATE = { waiting: 0, ok: 1, refused: 2, killed: 3 } as const;
+
+/** The exit code of a node thread that was killed (128 + SIGKILL's 9, as a shell reports kill -9). */
+export const KILLED_EXIT_CODE = 137;
 
 export interface WorkerInit {
   readonly slot: number;
@@ -53,7 +58,9 @@ export interface CommitRequest {
 export type ToWorker =
   | { readonly type: 'stall'; readonly ms: number }
   | { readonly type: 'leave'; readonly timeoutMs: number }
-  | { readonly type: 'close' };
+  | { readonly type: 'close' }
+  /** kill -9: the thread exits at once (from the message, or from its stall loop or blocking commit call). */
+  | { readonly type: 'kill' };
 
 /** Node thread to parent. */
 export type FromWorker =
