@@ -1,5 +1,5 @@
 /**
- * `npm run soak -- [--seed N] [--faults N | --minutes M] [--nodes 3-5] [--shards N] [--events-per-second N] [--keep]`
+ * `npm run soak -- [--seed N] [--faults N | --minutes M] [--nodes 3-5] [--shards N] [--events-per-second N] [--keep] [--verbose]`
  *
  * A seeded, randomized fault schedule against a simulated cluster, with every invariant checked
  * throughout (test/soak/soak-run.ts). Prints its seed first; the same seed replays the same
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     shards: { type: 'string', default: '8' },
     'events-per-second': { type: 'string', default: '100' },
     keep: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
   },
 });
 
@@ -55,6 +56,7 @@ try {
     eventsPerSecond,
     dir: mkdtempSync(join(tmpdir(), 'shardline-soak-')),
     keepDir: values.keep,
+    verbose: values.verbose,
     print: (line) => console.log(line),
   });
   console.log(JSON.stringify(result));

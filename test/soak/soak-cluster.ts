@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { FakeDiscord, type FakeDiscordOptions } from '../../src/discord-sim/fake-discord.ts';
 import { SimLiteFs } from '../../src/litefs-sim/sim-litefs.ts';
+import type { ReplicatedOp } from '../../src/litefs-sim/replicated-driver.ts';
 import type { SimLiteFsNode } from '../../src/litefs-sim/sim-litefs-node.ts';
 import { betterSqlite3Driver } from '../../src/runtime/better-sqlite3-driver.ts';
 import { packageUrl } from '../../src/runtime/start-node-worker.ts';
@@ -27,9 +28,27 @@ export interface SoakClusterOptions {
   readonly discord: FakeDiscordOptions;
   /** Every message a node thread posts (handled dispatches, READY/RESUMED, leave reports). */
   readonly onMessage: (nodeId: string, message: FromWorker) => void;
+  /** Every transaction a node committed into the simulated LiteFS, in commit order. */
+  readonly onCommit?: (nodeId: string, ops: readonly ReplicatedOp[]) => void;
 }
 
 export type NodeState = 'down' | 'starting' | 'up' | 'leaving';
+
+/** A node thread that has not said it started by then is taken as hung: the run fails, naming it. */
+const START_TIMEOUT_MS = 60_000;
+/** A killed thread gone quiet this long is stopped from outside (the last resort: see soak-node-worker.ts). */
+const EXIT_TIMEOUT_MS = 10_000;
+
+/** Waits for the thread's exit; past `ms` it is terminated from outside and the run told why. */
+async function exitedWithin(node: SoakNode, worker: Worker, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  const outcome = await Promise.race([node.exited.then(() => 'exited' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'exited') return;
+  await worker.terminate();
+  throw new Error(`node ${node.id}'s thread did not exit within ${ms} ms of its kill (its log: ${node.logPath})`);
+}
 
 export class SoakNode {
   readonly id: string;
@@ -136,6 +155,7 @@ export class SoakCluster {
       }
       Atomics.store(call, CALL.state, ok ? CALL_STATE.ok : CALL_STATE.refused);
       Atomics.notify(call, CALL.state);
+      if (ok && request.ops !== null) this.#o.onCommit?.(id, request.ops);
     });
     const init: WorkerInit = {
       slot: node.slot,
@@ -170,11 +190,17 @@ export class SoakCluster {
       worker.once('exit', () => reject(new Error(`node ${id}'s thread exited while starting`)));
     });
     worker.on('error', (error) => this.#o.onMessage(id, { type: 'start-failed', message: `thread error: ${error.stack ?? error.message}` }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`node ${id} did not start within ${START_TIMEOUT_MS} ms (its log: ${node.logPath})`)), START_TIMEOUT_MS);
+    });
     try {
-      await started;
+      await Promise.race([started, timeout]);
     } catch (error) {
       await this.kill(id);
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -197,7 +223,7 @@ export class SoakCluster {
       Atomics.notify(call, CALL.state);
       worker.postMessage({ type: 'kill' } satisfies ToWorker);
       if (node.litefs.alive) await node.litefs.kill();
-      await node.exited;
+      await exitedWithin(node, worker, EXIT_TIMEOUT_MS);
     } else if (node.litefs.alive) {
       await node.litefs.kill();
     }
@@ -225,7 +251,7 @@ export class SoakCluster {
     Atomics.store(this.faults, FAULTS.port + node.slot, 0);
     node.url = null;
     worker.postMessage({ type: 'kill' } satisfies ToWorker);
-    await node.exited;
+    await exitedWithin(node, worker, EXIT_TIMEOUT_MS);
     if (node.litefs.alive) await node.litefs.stop();
     node.state = 'down';
     return report;

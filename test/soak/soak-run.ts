@@ -13,12 +13,13 @@ import { FaultApplier } from './fault-applier.ts';
 import { FaultLog } from './fault-log.ts';
 import { ConnectionCheck } from './invariants/connection-check.ts';
 import { DeliveryCheck } from './invariants/delivery-check.ts';
+import { FenceCheck } from './invariants/fence-check.ts';
 import { IdentifyBudgetCheck } from './invariants/identify-budget-check.ts';
 import { IdentifyCheck } from './invariants/identify-check.ts';
 import { OwnershipCheck } from './invariants/ownership-check.ts';
 import { InvariantViolation } from './invariants/violation.ts';
 import { NodeDatabases } from './node-databases.ts';
-import { generateSchedule, type Step } from './schedule.ts';
+import { describeStep, generateSchedule, type Step } from './schedule.ts';
 import { SoakCluster } from './soak-cluster.ts';
 import type { FromWorker } from './soak-shared.ts';
 
@@ -31,6 +32,8 @@ export interface SoakOptions {
   readonly eventsPerSecond: number;
   readonly dir: string;
   readonly keepDir: boolean;
+  /** Print each fault as it is applied. */
+  readonly verbose?: boolean;
   readonly print: (line: string) => void;
 }
 
@@ -88,6 +91,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   };
   const identify = new IdentifyCheck({ faults: log, aftermathMs });
   const ownership = new OwnershipCheck();
+  const fence = new FenceCheck();
   const budget = new IdentifyBudgetCheck({ total: SESSION_START_TOTAL, reserve: Math.min(50, Math.floor(SESSION_START_TOTAL * 0.05)) });
   const heldOnPrimary = (from: number, to: number): number =>
     log.applied
@@ -138,6 +142,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       world: { seed: o.seed, guilds: 4 * o.shards, membersPerGuild: 10 },
     },
     onMessage,
+    onCommit: (node, ops) => {
+      if (violation) return;
+      try {
+        fence.committed(node, ops);
+      } catch (error) {
+        fail(error as Error);
+      }
+    },
   });
   delivery = new DeliveryCheck({ ledger: cluster.discord.ledger, faults: log, lostAfterMs: 45_000, aftermathMs });
   const databases = new NodeDatabases(new Map(cluster.nodes.map((n) => [n.id, n.litefs.dbPath])));
@@ -208,7 +220,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const begin = Date.now();
     for (const step of schedule) {
       await sleep(Math.max(0, begin + step.atMs - Date.now()), abort.signal);
-      applier.apply(step);
+      const fault = applier.apply(step);
+      if (o.verbose) o.print(`  [${((fault.at - started) / 1000).toFixed(1)}s] ${describeStep(step)} -> ${fault.skipped ? 'skipped: ' : ''}${fault.target}`);
     }
     phase = 'heal';
     await raceViolation(applier.settled(), abort.signal);
