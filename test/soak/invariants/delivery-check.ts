@@ -30,6 +30,8 @@ export interface DeliveryCheckOptions {
   readonly lostAfterMs: number;
   /** How far around a disruption its failover's re-deliveries may land. */
   readonly aftermathMs: number;
+  /** Events up to this logical number are not checked (a cold start before the schedule). */
+  readonly since?: number;
 }
 
 function grow<T extends Uint32Array | Float64Array | Uint8Array>(array: T, needed: number, make: (n: number) => T): T {
@@ -57,6 +59,7 @@ export class DeliveryCheck {
 
   constructor(options: DeliveryCheckOptions) {
     this.#o = options;
+    this.#scannedUpTo = options.since ?? 0;
   }
 
   /** The server ended these sessions (a fault injected now): their unhandled events are Discord's loss. */
@@ -66,7 +69,7 @@ export class DeliveryCheck {
 
   record(record: HandledRecord): void {
     const eventNo = this.#o.ledger.eventOf(record.sessionId, record.seq);
-    if (eventNo === undefined || eventNo === 0) return;
+    if (eventNo === undefined || eventNo === 0 || eventNo <= (this.#o.since ?? 0)) return;
     this.#count = grow(this.#count, eventNo, (n) => new Uint32Array(n));
     this.#firstNode = grow(this.#firstNode, eventNo, (n) => new Uint8Array(n));
     this.#firstAt = grow(this.#firstAt, eventNo, (n) => new Float64Array(n));
