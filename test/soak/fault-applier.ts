@@ -137,7 +137,10 @@ export class FaultApplier {
         const node = pickOf(up);
         if (!node) return skip('no node is up');
         const fault = this.#o.log.record(step, `${node.id}${node === primary ? ' (primary)' : ''}`);
-        const disruption = this.#o.log.disrupt(node.id, step.kind);
+        // Cutting the primary's internal API cuts every node's heartbeats to it: the primary
+        // declares them dead in turn (contract 7), so each of them is disrupted, not only the one cut.
+        const cutOff = step.kind === 'cutApi' && node === primary ? up : [node];
+        const disruptions = cutOff.map((n) => this.#o.log.disrupt(n.id, step.kind as 'cutApi' | 'cutLiteFs'));
         const cut = (on: boolean): void => (step.kind === 'cutApi' ? c.cutApi(node.id, on) : c.cutLiteFs(node.id, on));
         cut(true);
         this.#run(fault, async () => {
@@ -145,7 +148,7 @@ export class FaultApplier {
             await sleep(step.durationMs, this.#o.signal);
           } finally {
             cut(false);
-            disruption.end();
+            for (const d of disruptions) d.end();
           }
         });
         return fault;
