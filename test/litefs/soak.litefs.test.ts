@@ -6,8 +6,8 @@
  * most one live gateway connection per shard, no shard unowned past failover's bound, no
  * unplanned IDENTIFY, the identify budget kept, epochs only growing; at the end every node's SQL
  * cache equals the simulated world. SHARDLINE_SOAK_SEED replays a schedule,
- * SHARDLINE_SOAK_FAULTS sets its length (default 10, a few minutes, as `npm run test:litefs` runs it
- * in CI; the closing note's run used 30). The fence check of the sim soak needs
+ * SHARDLINE_SOAK_FAULTS sets its length (default 30, about 3 minutes, as `npm run test:litefs` runs it
+ * in CI). The fence check of the sim soak needs
  * the commit stream, which real LiteFS keeps to itself; the rest is the same code.
  */
 import { describe, expect, it } from 'vitest';
@@ -66,7 +66,7 @@ describe('shardline on real LiteFS + Consul: the fault soak', () => {
 
   it('a seeded schedule of kill -9s, SIGTERMs and takeovers under traffic keeps every invariant, and every node\'s cache equals the world', { timeout: 1_200_000 }, async () => {
     const seed = Number(process.env['SHARDLINE_SOAK_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-    const faults = Number(process.env['SHARDLINE_SOAK_FAULTS'] ?? 10);
+    const faults = Number(process.env['SHARDLINE_SOAK_FAULTS'] ?? 30);
     console.info(`[litefs soak] seed ${seed} (replay: SHARDLINE_SOAK_SEED=${seed} SHARDLINE_SOAK_FAULTS=${faults} npx vitest run --config vitest.litefs.config.ts test/litefs/soak.litefs.test.ts)`);
     const steps = schedule(seed, faults);
     const c = await clusters.start({ ttl: `${TTL_MS}ms`, lockDelay: `${LOCK_DELAY_MS}ms`, nodeTimeoutMs: NODE_TIMEOUT_MS });

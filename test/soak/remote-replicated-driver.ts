@@ -23,6 +23,11 @@ function blockFor(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** What a killed node's last statements see until its thread ends (nothing after them commits). */
+function killed(): Error {
+  return Object.assign(new Error('disk I/O error (the node was killed)'), { code: 'SQLITE_IOERR_WRITE' });
+}
+
 function diskFull(): Error {
   return Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
 }
@@ -33,14 +38,22 @@ function notWritable(): Error {
 }
 
 export function remoteReplicatedFactory(inner: SqliteDriverFactory, link: RemoteReplication): SqliteDriverFactory {
+  const isKilled = (): boolean => Atomics.load(link.faults, FAULTS.kill + link.slot) === 1;
   const call = (request: CommitRequest): void => {
+    if (isKilled()) throw killed();
     Atomics.store(link.call, CALL.state, CALL_STATE.waiting);
     link.commits.postMessage(request);
     // The parent answers within a turn of its event loop.
     Atomics.wait(link.call, CALL.state, CALL_STATE.waiting);
     const state = Atomics.load(link.call, CALL.state);
-    // Killed while waiting: the thread ends here, the transaction uncommitted, as a kill -9 leaves it.
-    if (state === CALL_STATE.killed) process.exit(KILLED_EXIT_CODE);
+    // Killed while waiting: the transaction stays uncommitted, as a kill -9 leaves it, and the
+    // thread ends at the next task boundary. Not process.exit() here: this call can sit inside a
+    // callback of the HTTP parser (a route's synchronous transaction), and ending the thread
+    // there aborts the whole process (v8 "ToLocalChecked Empty MaybeLocal" in llhttp).
+    if (state === CALL_STATE.killed) {
+      setImmediate(() => process.exit(KILLED_EXIT_CODE));
+      throw killed();
+    }
     if (state !== CALL_STATE.ok) throw notWritable();
   };
   const hooks: Hooks = {

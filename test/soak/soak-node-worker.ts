@@ -1,10 +1,11 @@
 /**
  * One soak node: a shardline Host on a thread of its own, so it has its own event loop, heap,
  * timers and sockets. An event-loop stall here stalls no other node. A kill ends the thread
- * with process.exit() at the next task boundary (or at once from a stall or a blocking commit
- * call): no cleanup code of the node runs, and its sockets and SQLite connections close as the
- * kernel closes a killed process's. (Not worker.terminate() from outside: it can abort the whole
- * process when it lands while native code, such as the HTTP parser, is calling into JavaScript.)
+ * with process.exit() at the next task boundary (or at once from a stall; a blocking commit
+ * call fails and the thread ends at the next boundary): no cleanup code of the node runs, its
+ * last JavaScript neither posts nor fetches, and its sockets and SQLite connections close as
+ * the kernel closes a killed process's. (Not worker.terminate() from outside: it can abort the
+ * whole process when it lands while native code, such as the HTTP parser, calls into JavaScript.)
  * Its database is on a simulated LiteFS node in the parent (see remote-replicated-driver.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -25,13 +26,16 @@ const post = (message: FromWorker): void => port.postMessage(message);
 const faults = new Int32Array(init.faults);
 
 // Lines are written synchronously: a node killed mid-run keeps its log up to the kill.
+/** Set by the parent at a kill: the JavaScript left before the thread ends does nothing that leaves it. */
+const killed = (): boolean => Atomics.load(faults, FAULTS.kill + init.slot) === 1;
+
 const logger = createLogger({ level: 'info', destination: pino.destination({ dest: init.logPath, append: true, sync: true }), base: { node: init.nodeId } });
 
 const bot: BotDefinition = {
   intents: CACHE_INTENTS,
   // Posted at once, one message per dispatch: a message posted before the thread is killed still arrives.
   onDispatch(event) {
-    if (event.seq !== null) post({ type: 'handled', r: [event.shardId, event.sessionId, event.seq, event.t, Date.now()] });
+    if (event.seq !== null && !killed()) post({ type: 'handled', r: [event.shardId, event.sessionId, event.seq, event.t, Date.now()] });
   },
   shardReady(info) {
     post({ type: 'shard-ready', shardId: info.shardId, sessionId: info.session.sessionId, resumed: info.kind === 'resume', at: Date.now() });
@@ -41,6 +45,7 @@ const bot: BotDefinition = {
 /** Node-to-node HTTP, failing both ways while this node or the one called is cut off. */
 const cutFetch: typeof fetch = (input, initArg) => {
   const url = String(input instanceof Request ? input.url : input);
+  if (killed()) return Promise.reject(new TypeError('fetch failed: this node was killed'));
   if (Atomics.load(faults, FAULTS.apiCut + init.slot) === 1) return Promise.reject(new TypeError('fetch failed: simulated partition (this node is cut off)'));
   const targetPort = Number(/^https?:\/\/[^/]+:(\d+)/.exec(url)?.[1] ?? 0);
   for (let slot = 0; slot < MAX_NODES; slot++) {
