@@ -24,6 +24,10 @@
  *
  * Goals (issue 19): rowsPerSec >= 0.7x rawFuseRowsPerSec at the same transaction rate;
  * staleness p99 < 250 ms at half of maxEventsPerSec.
+ *
+ * Ends with one JSON line: {"bench":"cluster-capacity","engine":"litefs","nodes":3,"maxEventsPerSec":...,
+ * "rowsPerSec":...,"txPerSec":...,"rawFuseRowsPerSec":...,"simEngineMaxEventsPerSec":...,"stalenessP50Ms":...,
+ * "stalenessP99Ms":...,"replicaQueryP50Ms":...}
  */
 import { formatTable } from '../src/cli/format-table.ts';
 import { QUERIES } from './cache-queries.ts';

@@ -16,6 +16,9 @@
  *   duplicatedHandled  events carrying a stable id (messages, interactions...) handled twice
  *   handlerGap         per event: from Discord sending it to the bot's first handling of it
  *   peerDarkMs         discord.js: from destroy() to the new Client's ClientReady
+ *
+ * Ends with one JSON line: {"bench":"reshard","from":8,"to":16,"tookMs":...,"identifies":...,"lost":...,
+ * "duplicatedHandled":...,"handlerGapP99Ms":...,"handlerGapMaxMs":...,"peerDarkMs":...,"peerLost":...}
  */
 import { Routes } from 'discord-api-types/v10';
 import type { BotDefinition } from '../src/bot.ts';

@@ -19,6 +19,9 @@
  *
  * Needs root, FUSE and the LiteFS and Consul binaries (LITEFS_BIN, CONSUL_BIN, or
  * scripts/install-tools.sh), as `npm run test:litefs` does.
+ *
+ * Ends with one JSON line: {"bench":"rolling-deploy","nodes":3,"restarts":3,"lost":...,"duplicated":...,
+ * "identifies":...,"gapP50Ms":...,"gapP99Ms":...,"gapMaxMs":...,"primaryHandoffMs":...,"baselineGapP99Ms":...}
  */
 import { waitFor } from '../test/helpers/wait-for.ts';
 import { liteFsPrerequisites } from '../test/litefs/prerequisites.ts';
