@@ -115,6 +115,19 @@ export function appendEvent(db: SqliteDriver, event: { at: number; kind: string;
   ]);
 }
 
+/** The newest cluster event's id in this database (0 when there is none). */
+export function lastEventId(db: SqliteDriver): number {
+  return Number(db.prepare('SELECT max(id) AS id FROM cluster_events').get()?.['id'] ?? 0);
+}
+
+/**
+ * Whether a primary took over after event `afterId`: its coordinator's first write is a
+ * 'takeover' event, replicated after everything the primaries before it committed.
+ */
+export function takeoverSince(db: SqliteDriver, afterId: number): boolean {
+  return db.prepare("SELECT 1 AS x FROM cluster_events WHERE id > ? AND kind = 'takeover' LIMIT 1").get([afterId]) !== undefined;
+}
+
 /** A detail longer than this is left out of what the status shows (ours are a few fields). */
 const MAX_EVENT_DETAIL = 4096;
 

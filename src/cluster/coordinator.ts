@@ -1,4 +1,5 @@
 import { ShardlineError } from '../core/errors.ts';
+import { sqliteErrorCode } from '../core/sqlite.ts';
 import { planPlacement, type Move } from '../core/placement.ts';
 import type { Clock, Logger } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
@@ -216,14 +217,25 @@ export class Coordinator {
     return this.#nodes.url(nodeId);
   }
 
-  /** Resolves once the flag is committed and a round has planned with it. */
+  /**
+   * Resolves once the flag is committed and a round has planned with it. A flag the store
+   * refuses (a full disk) is not set at all: the caller gets STORE_UNAVAILABLE and nothing moves.
+   */
   async setDraining(nodeId: string, draining: boolean): Promise<void> {
-    this.#nodes.setDraining(nodeId, draining);
-    this.#event(draining ? 'drain' : 'undrain', nodeId, null, {});
+    const verb = draining ? 'drain' : 'undrain';
+    if (this.#nodes.status(nodeId) === 'unknown') throw new ShardlineError('NOT_FOUND', `Cannot ${verb} node ${nodeId}: no such node`);
     await this.#exclusive(() => {
-      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot ${draining ? 'drain' : 'undrain'} node ${nodeId}: this node stopped being the primary`);
-      setDraining(this.#o.db, nodeId, draining);
+      if (!this.#running) throw new ShardlineError('NOT_PRIMARY', `Cannot ${verb} node ${nodeId}: this node stopped being the primary`);
+      try {
+        setDraining(this.#o.db, nodeId, draining);
+      } catch (error) {
+        const code = sqliteErrorCode(error);
+        if (code === undefined) throw error;
+        throw new ShardlineError('STORE_UNAVAILABLE', `Cannot ${verb} node ${nodeId}: the primary's database refused the write (${code}: ${(error as Error).message})`, { cause: error });
+      }
+      this.#nodes.setDraining(nodeId, draining);
     });
+    this.#event(draining ? 'drain' : 'undrain', nodeId, null, {});
     await this.tick();
   }
 
@@ -371,8 +383,9 @@ export class Coordinator {
     const from = current.nodeId;
     const started = this.#clock.now();
     this.#moving.set(shardId, { to, reason });
+    let detached: ResumeInfo | null = null;
     try {
-      const detached = parseResumeInfo(await this.#o.commands.detach(from, shardId, current.epoch));
+      detached = parseResumeInfo(await this.#o.commands.detach(from, shardId, current.epoch));
       if (detached.shardId !== shardId || detached.shardCount !== this.#shardCount) {
         throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${from} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
@@ -392,10 +405,28 @@ export class Coordinator {
       return result;
     } catch (error) {
       this.#log.warn({ err: (error as Error).message, shardId, from, to }, 'shard move failed');
+      if (detached && !this.#committedMove(shardId, current.epoch)) this.#resumeDetached(from, current.epoch, detached);
       throw error;
     } finally {
       this.#moving.delete(shardId);
     }
+  }
+
+  /** Whether this coordinator committed a move of the shard past `epoch` (it knows only its own commits). */
+  #committedMove(shardId: number, epoch: number): boolean {
+    return (this.#assignments.get(shardId)?.epoch ?? epoch) > epoch;
+  }
+
+  /**
+   * A move whose commit failed (the store refused it, or this node lost the primary role
+   * meanwhile) after its old owner detached the shard: nothing moved, so the old owner resumes
+   * its own session at once, rather than holding the shard released until its grace runs out.
+   */
+  #resumeDetached(from: string, epoch: number, detached: ResumeInfo): void {
+    this.#log.info({ shardId: detached.shardId, from, epoch, seq: detached.seq }, 'move not committed: its old owner resumes the shard');
+    void this.#o.commands.start(from, detached.shardId, epoch, detached).catch((error: unknown) => {
+      this.#log.warn({ err: (error as Error).message, shardId: detached.shardId, from }, 'old owner did not confirm the resume; it resumes after its release grace');
+    });
   }
 
   /**

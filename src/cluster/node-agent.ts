@@ -7,7 +7,7 @@ import { HandledKeys } from '../host/reshard-buffer.ts';
 import type { RunnerMode, ShardRunner } from '../host/shard-runner.ts';
 import { resumableSessions } from '../store/queries.ts';
 import type { HeartbeatRequest, HeartbeatResponse } from './cluster-protocol.ts';
-import { readAllAssignments, type AssignmentRow } from './cluster-tables.ts';
+import { lastEventId, readAllAssignments, takeoverSince, type AssignmentRow } from './cluster-tables.ts';
 import { heartbeatFailureLevel } from './heartbeat-failure-level.ts';
 import { PendingSetRunners } from './pending-set-runners.ts';
 import type { NodeRetireResult, RetireRequest, TakeOverRequest } from './reshard-protocol.ts';
@@ -15,6 +15,15 @@ import { readLiveSets, shardSetState, type LiveSets } from './shard-sets.ts';
 
 /** How long a handed-off shard may stay assigned here at its old epoch before it is resumed here again. */
 export const RELEASE_GRACE_MS = 10_000;
+
+/** A shard this node detached for a move, until it is assigned elsewhere or resumed here. */
+interface Released {
+  readonly epoch: number;
+  readonly at: number;
+  readonly info: ResumeInfo | null;
+  /** The newest cluster event this node's replica held when it detached (see takeoverSince). */
+  readonly eventId: number;
+}
 
 export interface NodeAgentOptions {
   readonly nodeId: string;
@@ -52,7 +61,7 @@ export class NodeAgent {
    * unless the handoff evidently failed (still assigned here at that epoch after a grace), in
    * which case the shard resumes here from the session it was detached with.
    */
-  readonly #released = new Map<number, { epoch: number; at: number; info: ResumeInfo | null }>();
+  readonly #released = new Map<number, Released>();
   /** The active shard set as this node last read it (contract 13). */
   #generation = 0;
   #shardCount: number;
@@ -222,8 +231,12 @@ export class NodeAgent {
           if (this.#retired.get(row.shardId) === row.epoch) continue;
           const released = this.#released.get(row.shardId);
           const sameEpoch = released !== undefined && released.epoch >= row.epoch;
-          if (sameEpoch && Date.now() - released.at < RELEASE_GRACE_MS) continue;
-          if (sameEpoch) this.#log.warn({ shardId: row.shardId, epoch: row.epoch }, 'handed-off shard was never reassigned; resuming it here');
+          // A primary that took over since the detach holds (and so this replica holds) every
+          // commit of the one that asked: a move it did not commit was abandoned with it.
+          const abandoned = sameEpoch && this.#takenOverSince(released);
+          if (sameEpoch && !abandoned && Date.now() - released.at < RELEASE_GRACE_MS) continue;
+          if (abandoned) this.#log.warn({ shardId: row.shardId, epoch: row.epoch }, 'the primary that moved this shard was replaced before it committed the move; resuming it here');
+          else if (sameEpoch) this.#log.warn({ shardId: row.shardId, epoch: row.epoch }, 'handed-off shard was never reassigned; resuming it here');
           sessions ??= this.#sessions();
           this.#launch(row.shardId, row.epoch, (sameEpoch ? released.info : null) ?? sessions.get(row.shardId) ?? null);
         }
@@ -370,7 +383,8 @@ export class NodeAgent {
     if (runner.shard.status !== 'ready' || !runner.shard.resumeInfo()) {
       throw new ShardlineError('CONFLICT', `Cannot hand shard ${shardId} over yet: it is ${runner.shard.status} on ${this.#o.nodeId}`);
     }
-    this.#released.set(shardId, { epoch, at: Date.now(), info: null });
+    const eventId = this.#lastEventId();
+    this.#released.set(shardId, { epoch, at: Date.now(), info: null, eventId });
     let info: ResumeInfo | null;
     try {
       info = await runner.detach({ commit: false });
@@ -380,7 +394,7 @@ export class NodeAgent {
     }
     this.runners.delete(shardId);
     this.#archiveKeys(runner);
-    this.#released.set(shardId, { epoch, at: Date.now(), info });
+    this.#released.set(shardId, { epoch, at: Date.now(), info, eventId });
     this.#o.onRunnersChanged?.();
     if (!info) {
       // Stopped without a session after all: still ours, so the next reconcile starts it again.
@@ -388,7 +402,16 @@ export class NodeAgent {
       throw new ShardlineError('CONFLICT', `Cannot hand shard ${shardId} over: it had no session yet`);
     }
     // Everything this shard wrote at the old epoch must be committed before the new owner writes.
-    await this.#o.writer.flush();
+    try {
+      await this.#o.writer.flush();
+    } catch (error) {
+      // No move can follow (a full disk, writes held for a takeover): the shard stays here and
+      // resumes at once from the session it was detached with; its writes stay queued in order.
+      this.#log.warn({ shardId, epoch, err: (error as Error).message }, 'could not commit the detached shard\'s writes, so it does not move; resuming it here');
+      this.#released.delete(shardId);
+      this.#launch(shardId, epoch, info);
+      throw error;
+    }
     return info;
   }
 
@@ -432,6 +455,24 @@ export class NodeAgent {
     this.#archiveKeys(runner);
     runner.fence();
     this.#o.onRunnersChanged?.();
+  }
+
+  #lastEventId(): number {
+    try {
+      return lastEventId(this.#o.readDb);
+    } catch {
+      // Unreadable for a moment: never taken as a takeover, so the release grace applies.
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  #takenOverSince(released: Released): boolean {
+    if (!Number.isFinite(released.eventId)) return false;
+    try {
+      return takeoverSince(this.#o.readDb, released.eventId);
+    } catch {
+      return false;
+    }
   }
 
   #sessions(): Map<number, ResumeInfo> {

@@ -66,12 +66,30 @@ describe('NodeRegistry', () => {
   it('does not count its own stall as silence, but does count real silence', () => {
     const nodes = new NodeRegistry({ timeoutMs: 1_000, tickMs: 100 });
     nodes.heartbeat(beat('a'), 0);
+    nodes.heartbeat(beat('b'), 0);
     nodes.sweep(100);
     expect(nodes.sweep(5_000)).toEqual([]); // 4.8 s without a sweep: the process stalled
-    expect(nodes.sweep(5_100)).toEqual([]);
-    const dead = [];
-    for (let t = 5_200; t <= 7_000 && dead.length === 0; t += 100) dead.push(...nodes.sweep(t));
-    expect(dead).toEqual([{ nodeId: 'a', silentMs: 1_100 }]);
+    // b's heartbeat, sent during the stall, is read right after the late sweep; a sent none.
+    nodes.heartbeat(beat('b'), 5_010);
+    expect(nodes.sweep(5_100)).toEqual([{ nodeId: 'a', silentMs: 5_100 }]);
+    expect(nodes.status('b')).toBe('alive');
+  });
+
+  it('regression: on a primary whose every sweep came late (a slow disk), a dead node was declared dead only after nodeTimeout x (tick + lateness) / tick', () => {
+    const nodes = new NodeRegistry({ timeoutMs: 1_000, tickMs: 100 });
+    nodes.heartbeat(beat('dead'), 0);
+    nodes.heartbeat(beat('live'), 0);
+    let t = 0;
+    const dead: { at: number; nodeId: string }[] = [];
+    while (t < 10_000 && dead.length === 0) {
+      t += 500; // every sweep 400 ms late
+      for (const d of nodes.sweep(t)) dead.push({ at: t, nodeId: d.nodeId });
+      // The live node's heartbeat, queued during the stall, is read after the sweep.
+      nodes.heartbeat(beat('live'), t + 1);
+    }
+    expect(dead.map((d) => d.nodeId)).toEqual(['dead']);
+    // Silent since 0: dead once a sweep's previous sweep is more than 1 s after that, at most one sweep late.
+    expect(dead[0]!.at).toBeLessThanOrEqual(2_000);
   });
 
   it('hands out the rows heard from since the last write, once', () => {

@@ -104,16 +104,21 @@ export class NodeRegistry {
     return true;
   }
 
-  /** Declares dead every node silent for longer than the timeout; returns the newly dead. */
+  /**
+   * Declares dead every node silent for longer than the timeout; returns the newly dead.
+   * A sweep that comes late (this process stalled: GC, a slow disk, a busy machine) judges
+   * silence only up to the previous sweep: heartbeats that arrived since may be queued behind
+   * this very sweep, while every one that arrived before the previous sweep has been read by
+   * now. So a stall is never taken for the others' silence, and a dead node is still declared
+   * dead at most one sweep late however slow every sweep is.
+   */
   sweep(now: number): DeadNode[] {
-    // A stall of this process (GC, a busy machine) is not silence of the others: their
-    // heartbeats are queued behind this very sweep. The stalled time does not count against them.
-    const stalled = this.#lastSweepAt === 0 ? 0 : now - this.#lastSweepAt - this.#tickMs;
+    const late = this.#lastSweepAt !== 0 && now - this.#lastSweepAt - this.#tickMs > this.#tickMs * 3;
+    const heardUpTo = late ? this.#lastSweepAt : now;
     this.#lastSweepAt = now;
-    if (stalled > this.#tickMs * 3) for (const node of this.#nodes.values()) if (!node.dead) node.lastSeen = Math.min(now, node.lastSeen + stalled);
     const dead: DeadNode[] = [];
     for (const [nodeId, node] of this.#nodes) {
-      if (!node.dead && now - node.lastSeen > this.#timeoutMs) {
+      if (!node.dead && heardUpTo - node.lastSeen > this.#timeoutMs) {
         node.dead = true;
         dead.push({ nodeId, silentMs: now - node.lastSeen });
       }

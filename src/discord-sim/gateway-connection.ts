@@ -46,6 +46,8 @@ export interface ConnectionInfo {
   shardId: number;
   sessionId: string | null;
   open: boolean;
+  /** The server is closing it (superseded, a close fault, a heartbeat timeout): it delivers nothing more. */
+  closing: boolean;
   compress: 'zlib-stream' | null;
   resumed: boolean;
 }
@@ -102,7 +104,7 @@ export class GatewayConnection {
   }
 
   info(): ConnectionInfo {
-    return { id: this.id, shardId: this.shardId, sessionId: this.session?.id ?? null, open: this.open, compress: this.compress, resumed: this.resumed };
+    return { id: this.id, shardId: this.shardId, sessionId: this.session?.id ?? null, open: this.open, closing: this.#closing, compress: this.compress, resumed: this.resumed };
   }
 
   /** Greets the client: HELLO, or op 7 first when a "reconnect before HELLO" fault is armed. */

@@ -41,6 +41,11 @@ export class SimLiteFsNode {
   /** 16 hex digits like LiteFS's node ids; new on every start, as in LiteFS. */
   id = '';
   alive = false;
+  /**
+   * Cut off from the cluster (Consul and the other nodes' LiteFS) while true: it sees no
+   * primary, receives no replication, and, when it holds the lease, can no longer renew it.
+   */
+  partitioned = false;
   applied = 0;
   #view: NodeView = { isPrimary: false, hostname: '' };
   #server: Server | null = null;
@@ -67,6 +72,37 @@ export class SimLiteFsNode {
     return this.#view;
   }
 
+  /** Up and in touch with the cluster: only such a node holds, renews or wins the lease. */
+  get reachable(): boolean {
+    return this.alive && !this.partitioned;
+  }
+
+  /**
+   * Commits a transaction its application ran elsewhere (another thread) and shipped here:
+   * checked against this node's role, then logged for the replicas, as the local driver's commit
+   * is. The application commits its own copy only after this returned.
+   */
+  commitFrom(ops: readonly ReplicatedOp[]): void {
+    if (!this.alive || !this.#view.isPrimary) throw readOnlyReplicaError();
+    if (ops.length === 0) return;
+    this.applied = this.#link.append(this, ops);
+    this.#writePos();
+  }
+
+  /**
+   * While stopped: replaces this node's database with a copy of `source`'s, at its position
+   * (as LiteFS sends a snapshot to a replica whose position does not match the primary's).
+   */
+  restoreFrom(source: SimLiteFsNode): void {
+    if (this.alive) throw new Error(`Cannot restore ${this.hostname} from a snapshot: it is running`);
+    if (!source.alive || source.#internal === null) throw new Error(`Cannot restore ${this.hostname} from ${source.hostname}: it is not running`);
+    mkdirSync(this.mountDir, { recursive: true });
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${this.dbPath}${suffix}`, { force: true });
+    source.#internal.prepare('VACUUM INTO ?').run([this.dbPath]);
+    this.applied = source.applied;
+    this.#writePos();
+  }
+
   /** The driver factory the application on this node opens its database with. */
   readonly driverFactory: SqliteDriverFactory = (options) =>
     replicatedDriver(this.#link.driverFactory(options), {
@@ -84,7 +120,8 @@ export class SimLiteFsNode {
     this.id = Array.from({ length: 16 }, () => '0123456789ABCDEF'[Math.floor(Math.random() * 16)]).join('');
     this.#internal = this.#link.driverFactory({ path: this.dbPath, readonly: false, busyTimeoutMs: 5000 });
     this.#internal.exec('PRAGMA journal_mode = WAL');
-    this.#internal.exec('PRAGMA busy_timeout = 5000');
+    // Short: only an application on another thread can hold this file's write lock, briefly, and the pump retries.
+    this.#internal.exec('PRAGMA busy_timeout = 100');
     const server = createServer(getRequestListener(this.#app().fetch));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -109,22 +146,31 @@ export class SimLiteFsNode {
 
   /** Catches up on replicated transactions; called by the cluster's tick. */
   pump(ignoreLag: boolean): void {
-    if (!this.alive || this.#internal === null) return;
+    if (!this.reachable || this.#internal === null) return;
     const pending = this.#link.pendingFor(this.applied, ignoreLag);
+    const done: number[] = [];
     for (const tx of pending) {
-      applyOps(this.#internal, tx.ops, this.#statements);
+      try {
+        applyOps(this.#internal, tx.ops, this.#statements);
+      } catch (error) {
+        // An application on another thread holding the write lock (a demoted primary's last
+        // transaction): the next tick tries again rather than blocking this thread.
+        if ((error as { code?: unknown }).code === 'SQLITE_BUSY') break;
+        throw error;
+      }
       this.applied = tx.txid;
+      done.push(tx.txid);
     }
-    if (pending.length > 0) {
+    if (done.length > 0) {
       this.#writePos();
-      for (const tx of pending) this.#emit({ type: 'tx', db: this.#link.dbFile, data: { txID: hex(tx.txid) } });
+      for (const txid of done) this.#emit({ type: 'tx', db: this.#link.dbFile, data: { txID: hex(txid) } });
     }
   }
 
   /** Recomputes this node's view of the lease; emits primaryChange and updates `.primary`. */
   refresh(): void {
     const primary = this.#link.primaryHostname();
-    const next: NodeView = !this.alive
+    const next: NodeView = !this.reachable
       ? { isPrimary: false, hostname: '' }
       : { isPrimary: primary === this.hostname, hostname: primary ?? '' };
     if (next.isPrimary === this.#view.isPrimary && next.hostname === this.#view.hostname) return;

@@ -59,7 +59,7 @@ export class SimLiteFs {
       // A replica sees a primary only while that primary is up (its stream is connected).
       primaryHostname: () => {
         const holder = this.#lease.state.holder;
-        return holder !== null && this.nodes.some((n) => n.hostname === holder && n.alive) ? holder : null;
+        return holder !== null && this.nodes.some((n) => n.hostname === holder && n.reachable) ? holder : null;
       },
       promote: (node) => this.#promote(node),
       release: (node) => {
@@ -106,7 +106,8 @@ export class SimLiteFs {
 
   /** Advances lease and replication once; the interval calls it, tests may too. */
   tick(now = Date.now()): void {
-    this.#lease.tick(now, this.nodes);
+    // A node cut off from the cluster neither renews nor wins the lease.
+    this.#lease.tick(now, this.nodes.map((n) => ({ hostname: n.hostname, alive: n.reachable, candidate: n.candidate })));
     const holder = this.#lease.state.holder;
     if (holder !== this.#lastHolder && holder !== null) {
       // The new primary must hold everything committed before it accepts writes.
@@ -143,7 +144,7 @@ export class SimLiteFs {
     if (node.view.isPrimary) return 'ok';
     const holder = this.#lease.state.holder;
     const current = holder === null ? undefined : this.nodes.find((n) => n.hostname === holder);
-    if (!current?.alive) return 'no-primary';
+    if (!current?.reachable || !node.reachable) return 'no-primary';
     this.#lease.handoff(node.hostname, Date.now());
     queueMicrotask(() => this.tick());
     return 'ok';

@@ -9,7 +9,10 @@ import type { Host } from '../../src/host.ts';
 
 export type Row = Record<string, unknown>;
 
-export function rows(host: Host, sql: string): Row[] {
+/** What the comparison reads through: a Host, or any read-only connection wrapped alike (the soak's). */
+export type CacheReader = Pick<Host, 'query'>;
+
+export function rows(host: CacheReader, sql: string): Row[] {
   const result = host.query(sql, [], { maxRows: 100_000 });
   expect(result.truncated).toBe(false);
   return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i]])));
@@ -50,7 +53,7 @@ export function expectedFromWorld(world: WorldView): Record<string, Map<string, 
   return { guilds, channels, roles, members, emojis, voiceStates, presences };
 }
 
-export function cacheState(host: Host, onlyGuilds?: ReadonlySet<string>): Record<string, Map<string, Row>> {
+export function cacheState(host: CacheReader, onlyGuilds?: ReadonlySet<string>): Record<string, Map<string, Row>> {
   const kept = (sql: string, guildColumn = 'guild_id'): Row[] => rows(host, sql).filter((r) => !onlyGuilds || onlyGuilds.has(String(r[guildColumn])));
   const memberRows = kept('SELECT guild_id, user_id, nick, roles, joined_at FROM members').map((r) => ({
     ...r,
@@ -85,7 +88,7 @@ export function differences(expected: Map<string, Row>, actual: Map<string, Row>
 }
 
 /** Every difference between the world and the cache of `host`, counts first; empty when they agree. */
-export function cacheVsWorld(host: Host, world: WorldView): string[] {
+export function cacheVsWorld(host: CacheReader, world: WorldView): string[] {
   const want = expectedFromWorld(world);
   const got = cacheState(host);
   const out: string[] = [];

@@ -80,7 +80,8 @@ export class SimCluster {
       const url = String(input instanceof Request ? input.url : input);
       const cut = node.partitioned || [...this.nodes.values()].some((n) => n.partitioned && n.host?.url && url.startsWith(n.host.url));
       if (cut) return Promise.reject(new TypeError('fetch failed: simulated partition'));
-      return fetch(input, init);
+      const hook = this.#options.afterFetch;
+      return hook ? fetch(input, init).then(async (response) => (await hook(id, url, response), response)) : fetch(input, init);
     };
     node.host = new Host({
       config,
@@ -176,4 +177,6 @@ export interface SimClusterOptions {
   readonly discordApiUrl?: string;
   /** Reshard tuning of every node (burst timeout, overlap). */
   readonly reshard?: HostOptions['reshard'];
+  /** Runs after a node-to-node request answered, before the calling node sees the answer (a test's moment to act mid-protocol). */
+  readonly afterFetch?: (from: string, url: string, response: Response) => Promise<void> | void;
 }
