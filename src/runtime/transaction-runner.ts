@@ -49,6 +49,8 @@ export function serveTransactions(port: RunnerPort<RunnerRequest, RunnerReply>, 
     }, HEAP_SAMPLE_IDLE_MS);
   };
 
+  // Whether the last batch committed: a batch sent after it (afterPrevious) runs only then.
+  let previousCommitted = true;
   port.on('message', (request) => {
     if (request.type === 'close') {
       clearTimeout(heapTimer);
@@ -57,7 +59,10 @@ export function serveTransactions(port: RunnerPort<RunnerRequest, RunnerReply>, 
       closeAndEnd(open, runner);
       return;
     }
-    port.postMessage({ id: request.id, outcome: run(request.batch) });
+    const outcome: TransactionOutcome =
+      request.batch.afterPrevious === true && !previousCommitted ? { ok: false, sqliteCode: undefined, message: 'not run: the batch sent before it did not commit', notRun: true } : run(request.batch);
+    previousCommitted = outcome.ok;
+    port.postMessage({ id: request.id, outcome });
     sampleHeapWhenIdle();
   });
 }

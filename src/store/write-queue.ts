@@ -48,6 +48,9 @@ export class WriteQueue {
   #rows = 0;
   /** Per shard (of each set), the index of its last entry still open to folding. */
   readonly #tail = new Map<string, number>();
+  /** Entries (and their rows) at the head taken for batches that have not come back. */
+  #sent = 0;
+  #sentRows = 0;
   #pushed = 0;
   #removed = 0;
   #folded = 0;
@@ -109,25 +112,48 @@ export class WriteQueue {
   }
 
   /**
-   * The oldest entries, at most `maxRows` rows of them (always at least one entry; an entry is
-   * never split). They stay queued until removeHead() and are no longer folded into.
+   * The oldest entries not yet sent, at most `maxRows` rows of them (always at least one entry;
+   * an entry is never split). They are sent from now on (a second batch may be taken while the
+   * first is on its way) and no longer folded into; they stay queued until removeHead(), or
+   * returnSent() gives them back after a failure.
    */
-  head(maxRows: number): { readonly batch: WriteEntry[]; readonly rows: number } {
-    let count = 0;
+  take(maxRows: number): { readonly batch: WriteEntry[]; readonly rows: number } {
+    const from = this.#sent;
+    let end = from;
     let rows = 0;
-    while (count < this.#entries.length && (count === 0 || rows + rowsOf(this.#entries[count]!) <= maxRows)) {
-      rows += rowsOf(this.#entries[count]!);
-      count += 1;
+    while (end < this.#entries.length && (end === from || rows + rowsOf(this.#entries[end]!) <= maxRows)) {
+      rows += rowsOf(this.#entries[end]!);
+      end += 1;
     }
-    for (const [key, index] of this.#tail) if (index < count) this.#tail.delete(key);
-    return { batch: this.#entries.slice(0, count), rows };
+    for (const [key, index] of this.#tail) if (index < end) this.#tail.delete(key);
+    this.#sent = end;
+    this.#sentRows += rows;
+    return { batch: this.#entries.slice(from, end), rows };
   }
 
-  /** The first `count` entries were committed (or refused for good): they leave the queue. */
+  /** Entries taken for batches still out, at the head of the queue. */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  /** Rows not yet taken for a batch: what the next one can carry. */
+  get unsentRows(): number {
+    return this.#rows - this.#sentRows;
+  }
+
+  /** Every batch out came back without committing: its entries are unsent again, in order. */
+  returnSent(): void {
+    this.#sent = 0;
+    this.#sentRows = 0;
+  }
+
+  /** The first `count` entries (taken, in that order) were committed or refused for good: they leave the queue. */
   removeHead(count: number, rows: number): void {
     this.#entries = this.#entries.slice(count);
     for (const [key, index] of this.#tail) this.#tail.set(key, index - count);
     this.#rows -= rows;
+    this.#sent = Math.max(0, this.#sent - count);
+    this.#sentRows = Math.max(0, this.#sentRows - rows);
     this.#removed += count;
     while (this.#held.length > 0 && this.#rows < this.#o.highWaterRows) this.#held.shift()!.resolve();
     this.#releaseCommitted();
@@ -144,6 +170,8 @@ export class WriteQueue {
     this.#entries = [];
     this.#tail.clear();
     this.#rows = 0;
+    this.#sent = 0;
+    this.#sentRows = 0;
     this.#removed += entries.length;
     for (const held of this.#held.splice(0)) held.resolve();
     this.#releaseCommitted();
@@ -202,7 +230,7 @@ export class WriteQueue {
     if (index === undefined) return false;
     const last = this.#entries[index];
     if (!last || last.shardId !== entry.shardId || last.epoch !== entry.epoch || last.generation !== entry.generation) return false;
-    // The queue owns its entries (no batch holds this one: head() closed it to folding), so the
+    // The queue owns its entries (no batch holds this one: take() closed it to folding), so the
     // later session is set in place rather than on a copy made for every folded event.
     (last as { session?: WriteEntry['session'] }).session = entry.session;
     this.#folded += 1;

@@ -85,6 +85,30 @@ export function transactionWorkerContract(workers: TransactionWorkerFactory, dri
       }),
     },
     {
+      name: 'a batch sent after one (afterPrevious) runs only if that one committed, and says when it did not run',
+      run: withDb(async ({ db, start }) => {
+        const worker = start({ failNext: { count: 1, sqliteCode: 'SQLITE_BUSY' } });
+        // Both posted before either answered, as the funnel sends the next batch while one commits.
+        const [first, second] = await Promise.all([
+          worker.run({ entries: [entry(0, 1)], now: Date.now() }),
+          worker.run({ entries: [entry(0, 2)], now: Date.now(), afterPrevious: true }),
+        ]);
+        assert.equal(first.ok, false);
+        assert.equal(second.ok, false);
+        if (second.ok) return;
+        assert.equal(second.notRun, true);
+        assert.equal(second.sqliteCode, undefined);
+        assert.equal(countRows(db).users, 0, 'the later seq did not commit without the rows before it');
+        assert.deepEqual(listShardSessions(db), []);
+        const [again, next] = await Promise.all([
+          worker.run({ entries: [entry(0, 1)], now: Date.now() }),
+          worker.run({ entries: [entry(0, 2)], now: Date.now(), afterPrevious: true }),
+        ]);
+        assert.deepEqual([again.ok, next.ok], [true, true]);
+        assert.deepEqual(listShardSessions(db).map((s) => s.seq), [2]);
+      }),
+    },
+    {
       name: 'a database it cannot open is an ok:false outcome, not a dead thread',
       run: withDb(async ({ path }) => {
         const worker = workers({ databasePath: join(path, 'not-a-dir', 'x.db') });
