@@ -48,6 +48,8 @@ const PHASES = (env['PHASES'] ?? 'raw,shardline,shardline-json,discordjs').split
 const KNOWN_PHASES = ['raw', 'shardline', 'shardline-json', 'shardline-inline', 'discordjs'];
 const MODE = env['MODE'] ?? 'replay';
 const BUILD = env['BUILD'] === '1';
+/** A directory: keep what the transaction thread is sent during the burst (bench/ingest/capture.ts). */
+const CAPTURE = env['CAPTURE'];
 
 /** What a caching bot asks for; the same bits for every phase. */
 const INTENTS =
@@ -214,7 +216,10 @@ class SimProcess {
 
 /**
  * PROFILE=<dir>: a CPU profile of each phase's event loop during the burst only (open in Chrome
- * DevTools); with PROFILE_HEAP=1, a sampling profile of what the burst allocates instead.
+ * DevTools); with PROFILE_HEAP=1, a sampling profile of what the burst allocates instead. It also
+ * writes `<phase>.window.json`, the burst's start and end on the monotonic clock in us, the clock
+ * of `node --cpu-prof` profiles: run with --cpu-prof --cpu-prof-dir=<dir> too and cut the
+ * transaction thread's profile to that window.
  */
 async function profiled<T>(phase: string, body: () => Promise<T>): Promise<T> {
   const dir = env['PROFILE'];
@@ -229,9 +234,11 @@ async function profiled<T>(phase: string, body: () => Promise<T>): Promise<T> {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  const start = process.hrtime.bigint() / 1000n;
   try {
     return await body();
   } finally {
+    writeFileSync(join(dir, `${phase}.window.json`), JSON.stringify({ startUs: Number(start), endUs: Number(process.hrtime.bigint() / 1000n) }));
     if (heap) {
       const { profile } = await session.post('HeapProfiler.stopSampling');
       writeFileSync(join(dir, `${phase}.heapprofile`), JSON.stringify(profile));
@@ -438,6 +445,7 @@ async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'in
   const { loadConfig } = await from<typeof import('../src/config/load-config.ts')>('config/load-config');
   const { createHost } = await from<typeof import('../src/host.ts')>('host');
   const { createNodeRuntime } = await from<typeof import('../src/runtime/node-runtime.ts')>('runtime/node-runtime');
+  const capture = CAPTURE && writeFunnel === 'thread' ? new (await import('./ingest/capture.ts')).BatchCapture(CAPTURE) : null;
   const baseline = memory();
   const dataDir = mkdtempSync(join(tmpdir(), 'shardline-bench-'));
   let dispatches = 0;
@@ -449,7 +457,7 @@ async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'in
   });
   const host: Host = createHost({
     config,
-    runtime: createNodeRuntime(),
+    runtime: capture ? capture.wrap(createNodeRuntime()) : createNodeRuntime(),
     serveHttp: false,
     identifySpacingMs: 0,
     writeFunnel,
@@ -465,10 +473,15 @@ async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'in
       },
     },
   });
+  // Polled every few ms while the tail commits, on the client's own thread: the funnel's counter
+  // first (host.status() reads tables and prepares statements, CPU the bench would charge to shardline).
   const committed = (): boolean => {
-    if (host.status().funnel?.queuedEntries !== 0) return false;
+    if (host.primary?.funnel.stats().queuedEntries !== 0) return false;
     const seqs = new Map(host.query('SELECT shard_id, seq FROM shard_sessions').rows.map((r) => [Number(r[0]), Number(r[1])]));
-    return host.status().shards.every((s) => s.seq !== null && seqs.get(s.shardId) === s.seq);
+    return host.runners().every((r) => {
+      const seq = r.shard.resumeInfo()?.seq;
+      return seq !== undefined && seqs.get(r.shardId) === seq;
+    });
   };
   try {
     const t0 = performance.now();
@@ -479,12 +492,14 @@ async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'in
     const connectCommittedMs = performance.now() - t0;
     const flushMs0 = host.status().funnel!.totalFlushMs;
     const phase = writeFunnel === 'inline' ? 'shardline-inline' : compress ? 'shardline' : 'shardline-json';
+    await capture?.start(host.databasePath);
     const b = await profiled(phase, () =>
       burst(sim, () => dispatches, async () => {
         while (!committed()) await sleep(2);
       }),
     );
     const committedMs = b.committedMs!;
+    await capture?.stop({ phase, events: b.events });
     await quiet();
     const world = await sim.request({ type: 'world' });
     const cached = host.query(CACHE_COUNTS_SQL).rows[0]!.map(Number);
