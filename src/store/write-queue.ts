@@ -46,8 +46,11 @@ export class WriteQueue {
   readonly #o: WriteQueueOptions;
   #entries: WriteEntry[] = [];
   #rows = 0;
-  /** Per shard (of each set), the index of its last entry still open to folding. */
-  readonly #tail = new Map<string, number>();
+  /**
+   * Per shard set (generation, undefined for the active one) and shard, the index of the shard's
+   * last entry still open to folding. Numbers as keys: a string key cost an allocation per event.
+   */
+  readonly #tail = new Map<number | undefined, Map<number, number>>();
   /** Entries (and their rows) at the head taken for batches that have not come back. */
   #sent = 0;
   #sentRows = 0;
@@ -125,7 +128,7 @@ export class WriteQueue {
       rows += rowsOf(this.#entries[end]!);
       end += 1;
     }
-    for (const [key, index] of this.#tail) if (index < end) this.#tail.delete(key);
+    for (const shards of this.#tail.values()) for (const [shardId, index] of shards) if (index < end) shards.delete(shardId);
     this.#sent = end;
     this.#sentRows += rows;
     return { batch: this.#entries.slice(from, end), rows };
@@ -150,7 +153,7 @@ export class WriteQueue {
   /** The first `count` entries (taken, in that order) were committed or refused for good: they leave the queue. */
   removeHead(count: number, rows: number): void {
     this.#entries = this.#entries.slice(count);
-    for (const [key, index] of this.#tail) this.#tail.set(key, index - count);
+    for (const shards of this.#tail.values()) for (const [shardId, index] of shards) shards.set(shardId, index - count);
     this.#rows -= rows;
     this.#sent = Math.max(0, this.#sent - count);
     this.#sentRows = Math.max(0, this.#sentRows - rows);
@@ -215,7 +218,11 @@ export class WriteQueue {
   /** True when the entry was folded into its shard's last open entry (no row added). */
   #push(entry: WriteEntry): boolean {
     if (this.#fold(entry)) return true;
-    if (this.#o.fold) this.#tail.set(tailKey(entry), this.#entries.length);
+    if (this.#o.fold) {
+      let shards = this.#tail.get(entry.generation);
+      if (!shards) this.#tail.set(entry.generation, (shards = new Map()));
+      shards.set(entry.shardId, this.#entries.length);
+    }
     this.#entries.push(entry);
     this.#rows += rowsOf(entry);
     this.#pushed += 1;
@@ -226,7 +233,8 @@ export class WriteQueue {
   /** Counted as neither pushed nor removed: the entry it joined carries it through the queue. */
   #fold(entry: WriteEntry): boolean {
     if (!this.#o.fold || entry.mutations.length > 0 || !entry.session) return false;
-    const index = this.#tail.get(tailKey(entry));
+    // During a reshard two sets share shard ids: a session folds only into its own set's entry.
+    const index = this.#tail.get(entry.generation)?.get(entry.shardId);
     if (index === undefined) return false;
     const last = this.#entries[index];
     if (!last || last.shardId !== entry.shardId || last.epoch !== entry.epoch || last.generation !== entry.generation) return false;
@@ -241,9 +249,4 @@ export class WriteQueue {
   fenceAccepts(entry: WriteEntry): boolean {
     return this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch, entry.generation) : true;
   }
-}
-
-/** During a reshard two shard sets share shard ids: a session folds only into its own set's entry. */
-function tailKey(entry: WriteEntry): string {
-  return `${entry.generation ?? ''}:${entry.shardId}`;
 }
