@@ -18,9 +18,6 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-/** Debian's browser package: used only when the npm one cannot start here. */
-const SYSTEM_CHROMIUM = '/usr/bin/chromium';
-
 interface Candidate {
   readonly description: string;
   /** Resolves the executable and its environment; throws when this browser is not available. */
@@ -35,13 +32,8 @@ function candidates(): Candidate[] {
       return { executablePath: chosen, env: {} };
     } }];
   }
-  return [
-    { description: '@sparticuz/chromium (npm devDependency)', prepare: unpackBundledChromium },
-    { description: `Debian's chromium (${SYSTEM_CHROMIUM})`, prepare: async () => {
-      if (!existsSync(SYSTEM_CHROMIUM)) throw new Error('not installed');
-      return { executablePath: SYSTEM_CHROMIUM, env: {} };
-    } },
-  ];
+  // Only the npm one: a system browser is the user's choice (SHARDLINE_CHROMIUM), never a silent fallback.
+  return [{ description: '@sparticuz/chromium (npm devDependency)', prepare: unpackBundledChromium }];
 }
 
 /** The first lines of a launch error, without Playwright's echo of the whole command line. */
@@ -52,8 +44,8 @@ function firstLines(error: unknown, lines = 10): string {
 
 /**
  * Launches a headless Chromium with a persistent context in `profileDir`: the one
- * SHARDLINE_CHROMIUM names if set, else the one the npm package @sparticuz/chromium ships, else
- * Debian's. Throws, naming every browser tried and why it did not start, when none does: a test
+ * SHARDLINE_CHROMIUM names if set, else the one the npm package @sparticuz/chromium ships.
+ * Throws, naming every browser tried and why it did not start, when none does: a test
  * that needs a browser fails without one, it does not skip.
  */
 export async function launchHeadlessChromium(
@@ -91,7 +83,7 @@ export async function launchHeadlessChromium(
       'No headless Chromium could be started for the browser test. Tried:',
       ...failures.map((f) => `  - ${f}`),
       'What to do: run "npm install" (the devDependency @sparticuz/chromium ships Chromium and the libraries it needs, for Linux x64);',
-      'elsewhere set SHARDLINE_CHROMIUM to a Chrome or Chromium executable, or on Debian "apt-get install chromium".',
+      'elsewhere set SHARDLINE_CHROMIUM to a Chrome or Chromium executable (e.g. Debian\'s chromium package).',
     ].join('\n'),
   );
 }

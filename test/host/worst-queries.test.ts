@@ -131,11 +131,6 @@ describe('the worst read-only queries against a live node under traffic', () => 
       if (bot === null) await expect(viaBot, worst.name).resolves.toBeInstanceOf(Array);
       else await expect(viaBot, worst.name).rejects.toMatchObject({ code: bot });
 
-      if (worst.onLoop !== undefined) {
-        const run = (): unknown => ctx.sql(worst.sql, worst.params ?? []);
-        if (worst.onLoop === null) expect(run, worst.name).not.toThrow();
-        else expect(run, worst.name).toThrow(expect.objectContaining({ code: worst.onLoop }));
-      }
       // A query stopped inside a step holds its process's slot until the process is gone.
       await waitFor(() => host.status().queries!.abandoned === 0 && host.status().botQueries!.abandoned === 0, { message: 'stopped query processes gone' });
     }
@@ -156,6 +151,15 @@ describe('the worst read-only queries against a live node under traffic', () => 
     expect(after.sim.resumes).toBe(before.sim.resumes);
     expect(rssPeak - before.rss, `the node grew from ${before.rss >> 20} MB to ${rssPeak >> 20} MB`).toBeLessThan(200 * MiB);
     expect(host.readiness()).toEqual({ ready: true, reasons: [] });
+
+    // ctx.sql() runs on the event loop by design (quick lookups): what it owes is a clear error
+    // past its byte backstop, not a short stall, so it is checked after the stall count above.
+    for (const worst of WORST) {
+      if (worst.onLoop === undefined) continue;
+      const run = (): unknown => ctx.sql(worst.sql, worst.params ?? []);
+      if (worst.onLoop === null) expect(run, worst.name).not.toThrow();
+      else expect(run, worst.name).toThrow(expect.objectContaining({ code: worst.onLoop }));
+    }
   });
 
   it('would have seen a stall: 300 ms of work on the event loop is counted as one', async () => {
