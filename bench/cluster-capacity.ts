@@ -31,7 +31,8 @@
  */
 import { formatTable } from '../src/cli/format-table.ts';
 import { QUERIES } from './cache-queries.ts';
-import { rawRowsAtTxRate, rawUpsertCurve, type RawPoint } from './capacity/raw-upserts.ts';
+import { CACHE_TABLES } from '../src/core/mutation.ts';
+import { rawRowsAtTxRate, rawUpsertCurve, type RawCurve } from './capacity/raw-upserts.ts';
 import { drain, runStep, type StepResult } from './capacity/steps.ts';
 import { startLiteFsTarget, startSimTarget, type CapacityTarget, type TargetOptions } from './capacity/targets.ts';
 
@@ -61,7 +62,25 @@ interface EngineRun {
   readonly max: StepResult | null;
   readonly half: StepResult | null;
   readonly queries: { name: string; node: string; p50: number; p99: number; samples: number[] }[];
-  readonly raw: RawPoint[];
+  readonly raw: RawCurve | null;
+}
+
+const reconnects = (step: StepResult): string =>
+  step.resumes + step.identifies === 0 ? '' : `, shards reconnected (${step.resumes} resumed, ${step.identifies} identified)`;
+
+/**
+ * Before a step the cluster commits everything sent. One that cannot within two minutes (a node
+ * lost for good after an overload) ends the engine's steps: said here, not thrown, so the run
+ * still reports what it measured.
+ */
+async function caughtUp(target: CapacityTarget): Promise<boolean> {
+  try {
+    await drain(target, OPTIONS.shards);
+    return true;
+  } catch (error) {
+    console.log(`  [${target.engine}] stopped stepping: ${(error as Error).message}`);
+    return false;
+  }
 }
 
 /** Rates rise by FACTOR until a step falls behind; then one step between the last two refines it. */
@@ -70,15 +89,16 @@ async function stepUp(target: CapacityTarget, owners: Map<number, string>): Prom
   let good: StepResult | null = null;
   let bad: StepResult | null = null;
   let rate = START;
-  const run = async (r: number): Promise<StepResult> => {
-    await drain(target, OPTIONS.shards);
+  const run = async (r: number): Promise<StepResult | null> => {
+    if (!(await caughtUp(target))) return null;
     const step = await runStep(target, Math.round(r), { seconds: STEP_SECONDS, owners });
     steps.push(step);
-    console.log(`  [${target.engine}] ${fmt(step.rate)} events/s: committed ${fmt(step.committedPerSec)}/s, ${fmt(step.rowsPerSec)} rows/s, ${fmt(step.txPerSec, 1)} tx/s, cluster CPU ${step.clusterCores.toFixed(2)} cores, funnel busy ${Math.round(step.funnelBusy * 100)}%, lag at end ${fmt(step.endLag)}, max queue ${fmt(step.maxQueuedRows)} rows${step.pushedBack ? ', back-pressure' : ''}${step.growing ? ', lag growing' : ''}: ${step.sustained ? 'held' : 'fell behind'}`);
+    console.log(`  [${target.engine}] ${fmt(step.rate)} events/s: committed ${fmt(step.committedPerSec)}/s, ${fmt(step.rowsPerSec)} rows/s, ${fmt(step.txPerSec, 1)} tx/s, cluster CPU ${step.clusterCores.toFixed(2)} cores, funnel busy ${Math.round(step.funnelBusy * 100)}%, lag at end ${fmt(step.endLag)}, max queue ${fmt(step.maxQueuedRows)} rows${step.pushedBack ? ', back-pressure' : ''}${step.growing ? ', lag growing' : ''}${reconnects(step)}: ${step.sustained ? 'held' : 'fell behind'}`);
     return step;
   };
   for (let i = 0; i < MAX_STEPS; i++) {
     const step = await run(rate);
+    if (!step) return { steps, max: good };
     if (!step.sustained) {
       bad = step;
       break;
@@ -88,7 +108,7 @@ async function stepUp(target: CapacityTarget, owners: Map<number, string>): Prom
   }
   if (good && bad) {
     const mid = await run(Math.sqrt(good.rate * bad.rate));
-    if (mid.sustained) good = mid;
+    if (mid?.sustained) good = mid;
   }
   return { steps, max: good };
 }
@@ -131,19 +151,26 @@ async function measure(target: CapacityTarget, withRaw: boolean): Promise<Engine
   const { steps, max } = await stepUp(target, owners);
   let half: StepResult | null = null;
   let queries: EngineRun['queries'] = [];
-  if (max) {
-    await drain(target, OPTIONS.shards);
+  if (max && (await caughtUp(target))) {
     // Staleness at half the highest rate; then SQL on the replicas during another such step (apart,
     // so that the queries do not wait behind the staleness polls for the node's query slot).
     half = await runStep(target, Math.round(max.rate / 2), { seconds: Math.max(STEP_SECONDS, 10), owners, stalenessPollMs: 25 });
-    await drain(target, OPTIONS.shards);
-    const replicas = target.nodes.filter((n) => n !== primary);
-    const traffic = runStep(target, Math.round(max.rate / 2), { seconds: Math.max(STEP_SECONDS, 10), owners });
-    queries = await timeQueries(target, replicas);
-    await traffic;
-    console.log(`  [${target.engine}] half rate ${fmt(half.rate)} events/s: staleness p50 ${fmt(quantile(half.stalenessMs, 0.5))} ms, p99 ${fmt(quantile(half.stalenessMs, 0.99))} ms over ${fmt(half.stalenessMs.length)} event-node pairs; ${half.sustained ? 'held' : 'fell behind'}`);
+    console.log(`  [${target.engine}] half rate ${fmt(half.rate)} events/s: staleness p50 ${fmt(quantile(half.stalenessMs, 0.5))} ms, p99 ${fmt(quantile(half.stalenessMs, 0.99))} ms over ${fmt(half.stalenessMs.length)} event-node pairs${reconnects(half)}; ${half.sustained ? 'held' : 'fell behind'}`);
+    if (await caughtUp(target)) {
+      const replicas = target.nodes.filter((n) => n !== primary);
+      const traffic = runStep(target, Math.round(max.rate / 2), { seconds: Math.max(STEP_SECONDS, 10), owners });
+      queries = await timeQueries(target, replicas);
+      await traffic;
+    }
   }
-  const raw = withRaw ? rawUpsertCurve(target.dataDir(primary), [250, 1_000, 4_000, 16_000, 64_000]) : [];
+  let raw: RawCurve | null = null;
+  if (withRaw) {
+    // The raw table holds as much as the cluster's cache: as many rows, in as many pages.
+    const [[pages]] = (await target.query(primary, 'SELECT page_count FROM pragma_page_count()')) as [[number]];
+    const [[rows]] = (await target.query(primary, `SELECT ${CACHE_TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')}`)) as [[number]];
+    raw = rawUpsertCurve(target.dataDir(primary), [250, 1_000, 4_000, 16_000, 64_000], { rows: Number(rows), pages: Number(pages) });
+    console.log(`  [${target.engine}] raw loop: ${fmt(raw.rows)} rows of about ${fmt(raw.rowBytes)} bytes on ${fmt(raw.pages)} pages; the cluster's cache: ${fmt(Number(rows))} rows on ${fmt(Number(pages))} pages`);
+  }
   return { steps, max, half, queries, raw };
 }
 
@@ -152,16 +179,16 @@ function report(engine: string, run: EngineRun): void {
   console.log(
     formatTable(
       ['events/s sent', 'committed/s', 'handled/s', 'rows/s', 'tx/s', 'rows/tx', 'cluster CPU (cores)', 'funnel busy', 'lag at end', 'max queue rows', 'result'],
-      run.steps.map((s) => [fmt(s.rate), fmt(s.committedPerSec), fmt(s.handledPerSec), fmt(s.rowsPerSec), fmt(s.txPerSec, 1), fmt(s.rowsPerSec / s.txPerSec), s.clusterCores.toFixed(2), `${Math.round(s.funnelBusy * 100)}%`, fmt(s.endLag), fmt(s.maxQueuedRows), s.pushedBack ? 'back-pressure' : s.growing ? 'lag growing' : s.sustained ? 'held' : 'fell behind']),
+      run.steps.map((s) => [fmt(s.rate), fmt(s.committedPerSec), fmt(s.handledPerSec), fmt(s.rowsPerSec), fmt(s.txPerSec, 1), fmt(s.rowsPerSec / s.txPerSec), s.clusterCores.toFixed(2), `${Math.round(s.funnelBusy * 100)}%`, fmt(s.endLag), fmt(s.maxQueuedRows), s.resumes + s.identifies > 0 ? 'reconnected' : s.pushedBack ? 'back-pressure' : s.growing ? 'lag growing' : s.sustained ? 'held' : 'fell behind']),
     ),
   );
   if (run.queries.length > 0) {
     console.log(`\n${engine}: replica SQL through POST /query at half rate (ms)`);
     console.log(formatTable(['query', 'node', 'p50', 'p99'], run.queries.map((q) => [q.name, q.node, q.p50.toFixed(2), q.p99.toFixed(2)])));
   }
-  if (run.raw.length > 0) {
-    console.log(`\n${engine}: raw upsert loop on the primary's mount`);
-    console.log(formatTable(['rows/tx', 'ms/tx', 'rows/s', 'tx/s'], run.raw.map((p) => [fmt(p.rowsPerTx), p.msPerTx.toFixed(1), fmt(p.rowsPerSec), fmt(p.txPerSec, 1)])));
+  if (run.raw) {
+    console.log(`\n${engine}: raw upsert loop on the primary's mount (${fmt(run.raw.rows)} rows on ${fmt(run.raw.pages)} pages)`);
+    console.log(formatTable(['rows/tx', 'ms/tx', 'rows/s', 'tx/s'], run.raw.points.map((p) => [fmt(p.rowsPerTx), p.msPerTx.toFixed(1), fmt(p.rowsPerSec), fmt(p.txPerSec, 1)])));
   }
 }
 
@@ -185,7 +212,7 @@ async function main(): Promise<void> {
   const litefs = runs.get('litefs');
   const sim = runs.get('sim');
   const max = litefs?.max ?? null;
-  const rawAtRate = max && litefs!.raw.length > 0 ? rawRowsAtTxRate(litefs!.raw, max.txPerSec) : Number.NaN;
+  const rawAtRate = max && litefs!.raw ? rawRowsAtTxRate(litefs!.raw.points, max.txPerSec) : Number.NaN;
   const staleness = litefs?.half?.stalenessMs ?? [];
   const replicaSamples = litefs?.queries.flatMap((q) => q.samples) ?? [];
   console.log('');

@@ -48,6 +48,8 @@ const PHASES = (env['PHASES'] ?? 'raw,shardline,shardline-json,discordjs').split
 const KNOWN_PHASES = ['raw', 'shardline', 'shardline-json', 'shardline-inline', 'discordjs'];
 const MODE = env['MODE'] ?? 'replay';
 const BUILD = env['BUILD'] === '1';
+/** A directory: keep what the transaction thread is sent during the burst (bench/ingest/capture.ts). */
+const CAPTURE = env['CAPTURE'];
 
 /** What a caching bot asks for; the same bits for every phase. */
 const INTENTS =
@@ -214,7 +216,10 @@ class SimProcess {
 
 /**
  * PROFILE=<dir>: a CPU profile of each phase's event loop during the burst only (open in Chrome
- * DevTools); with PROFILE_HEAP=1, a sampling profile of what the burst allocates instead.
+ * DevTools); with PROFILE_HEAP=1, a sampling profile of what the burst allocates instead. It also
+ * writes `<phase>.window.json`, the burst's start and end on the monotonic clock in us, the clock
+ * of `node --cpu-prof` profiles: run with --cpu-prof --cpu-prof-dir=<dir> too and cut the
+ * transaction thread's profile to that window.
  */
 async function profiled<T>(phase: string, body: () => Promise<T>): Promise<T> {
   const dir = env['PROFILE'];
@@ -229,9 +234,11 @@ async function profiled<T>(phase: string, body: () => Promise<T>): Promise<T> {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  const start = process.hrtime.bigint() / 1000n;
   try {
     return await body();
   } finally {
+    writeFileSync(join(dir, `${phase}.window.json`), JSON.stringify({ startUs: Number(start), endUs: Number(process.hrtime.bigint() / 1000n) }));
     if (heap) {
       const { profile } = await session.post('HeapProfiler.stopSampling');
       writeFileSync(join(dir, `${phase}.heapprofile`), JSON.stringify(profile));
@@ -243,8 +250,17 @@ async function profiled<T>(phase: string, body: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Emits EVENTS paced by what the client handled; resolves when the last one was handled. */
-async function burst(sim: SimProcess, handled: () => number): Promise<{ events: number; ms: number; cpuUs: number; simCpuUs: number; simMainCpuUs: number; elu: number; threads: string }> {
+/**
+ * Emits EVENTS paced by what the client handled; resolves when the last one was handled, or
+ * with `settle` (shardline: until the burst's last seq is committed) once that resolved too.
+ * The clock and the CPU counters start after the simulator prepared the burst, and the CPU is
+ * counted to the end of `settle`: committing the tail is part of the client's cost.
+ */
+async function burst(
+  sim: SimProcess,
+  handled: () => number,
+  settle?: () => Promise<void>,
+): Promise<{ events: number; ms: number; committedMs: number | undefined; cpuUs: number; simCpuUs: number; simMainCpuUs: number; elu: number; threads: string }> {
   if (MODE === 'replay') {
     // Generated and encoded before the clock starts: the world changes now, the frames go out below.
     const prepared = (await sim.request({ type: 'prepare', n: EVENTS, chunk: CHUNK }))['prepared']!;
@@ -283,13 +299,18 @@ async function burst(sim: SimProcess, handled: () => number): Promise<{ events: 
   const events = seq - seq0;
   while (handled() - h0 < events) await sleep(1);
   const ms = performance.now() - t0;
+  let committedMs: number | undefined;
+  if (settle) {
+    await settle();
+    committedMs = performance.now() - t0;
+  }
   const cpu = process.cpuUsage(cpu0);
   const threads = cpuSplit(threads0, threadCpuMs(), events);
   const elu = performance.eventLoopUtilization(elu0).utilization;
   const simCpu = await sim.request({ type: 'cpu' });
   const simCpuUs = simCpu['cpuUs']! - simCpu0['cpuUs']!;
   const simMainCpuUs = simCpu['mainCpuUs']! - simCpu0['mainCpuUs']!;
-  return { events, ms, cpuUs: cpu.user + cpu.system, simCpuUs, simMainCpuUs, elu, threads };
+  return { events, ms, committedMs, cpuUs: cpu.user + cpu.system, simCpuUs, simMainCpuUs, elu, threads };
 }
 
 /** CPU ms of each thread of this process, by thread id, from /proc (Linux; elsewhere empty). */
@@ -424,6 +445,7 @@ async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'in
   const { loadConfig } = await from<typeof import('../src/config/load-config.ts')>('config/load-config');
   const { createHost } = await from<typeof import('../src/host.ts')>('host');
   const { createNodeRuntime } = await from<typeof import('../src/runtime/node-runtime.ts')>('runtime/node-runtime');
+  const capture = CAPTURE && writeFunnel === 'thread' ? new (await import('./ingest/capture.ts')).BatchCapture(CAPTURE) : null;
   const baseline = memory();
   const dataDir = mkdtempSync(join(tmpdir(), 'shardline-bench-'));
   let dispatches = 0;
@@ -435,7 +457,7 @@ async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'in
   });
   const host: Host = createHost({
     config,
-    runtime: createNodeRuntime(),
+    runtime: capture ? capture.wrap(createNodeRuntime()) : createNodeRuntime(),
     serveHttp: false,
     identifySpacingMs: 0,
     writeFunnel,
@@ -451,10 +473,15 @@ async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'in
       },
     },
   });
+  // Polled every few ms while the tail commits, on the client's own thread: the funnel's counter
+  // first (host.status() reads tables and prepares statements, CPU the bench would charge to shardline).
   const committed = (): boolean => {
-    if (host.status().funnel?.queuedEntries !== 0) return false;
+    if (host.primary?.funnel.stats().queuedEntries !== 0) return false;
     const seqs = new Map(host.query('SELECT shard_id, seq FROM shard_sessions').rows.map((r) => [Number(r[0]), Number(r[1])]));
-    return host.status().shards.every((s) => s.seq !== null && seqs.get(s.shardId) === s.seq);
+    return host.runners().every((r) => {
+      const seq = r.shard.resumeInfo()?.seq;
+      return seq !== undefined && seqs.get(r.shardId) === seq;
+    });
   };
   try {
     const t0 = performance.now();
@@ -464,14 +491,15 @@ async function runShardline(sim: SimProcess, compress: boolean, writeFunnel: 'in
     while (!committed() || Number(host.query('SELECT count(*) FROM guilds').rows[0]![0]) < expectedGuilds) await sleep(5);
     const connectCommittedMs = performance.now() - t0;
     const flushMs0 = host.status().funnel!.totalFlushMs;
-    const tb = performance.now();
     const phase = writeFunnel === 'inline' ? 'shardline-inline' : compress ? 'shardline' : 'shardline-json';
-    const b = await profiled(phase, async () => {
-      const handled = await burst(sim, () => dispatches);
-      while (!committed()) await sleep(2);
-      return handled;
-    });
-    const committedMs = performance.now() - tb;
+    await capture?.start(host.databasePath);
+    const b = await profiled(phase, () =>
+      burst(sim, () => dispatches, async () => {
+        while (!committed()) await sleep(2);
+      }),
+    );
+    const committedMs = b.committedMs!;
+    await capture?.stop({ phase, events: b.events });
     await quiet();
     const world = await sim.request({ type: 'world' });
     const cached = host.query(CACHE_COUNTS_SQL).rows[0]!.map(Number);

@@ -30,6 +30,13 @@ export interface StepResult {
   readonly sustained: boolean;
   /** The primary's trail grew from the step's second quarter to its last. */
   readonly growing: boolean;
+  /**
+   * Shards that connected again during the step (resumed, or identified with a new session):
+   * an overloaded node missed its heartbeats to the primary and its shards failed over, or a
+   * shard missed Discord's. Such a step did not hold, whatever else it shows.
+   */
+  readonly resumes: number;
+  readonly identifies: number;
   /** ms from the simulator's send of an event to its seq being readable on each node that does not run its shard. */
   readonly stalenessMs: number[];
 }
@@ -64,21 +71,41 @@ function sentSeqs(target: CapacityTarget, shards: number): number[] {
 
 const sum = (values: Iterable<number>): number => [...values].reduce((a, b) => a + b, 0);
 
+/** Events of each shard's newest session that the primary has not committed, summed. */
+function trail(target: CapacityTarget, committed: Map<number, { sessionId: string; seq: number }>, shards: number): number {
+  return sum(
+    Array.from({ length: shards }, (_, s) => {
+      const latest = target.discord.ledger.latestSession(s);
+      const c = committed.get(s);
+      return (latest?.count ?? 0) - (c && c.sessionId === latest?.sessionId ? c.seq : 0);
+    }),
+  );
+}
+
 async function handledTotal(target: CapacityTarget): Promise<number> {
   const statuses = await Promise.all(target.nodes.map((n) => target.status(n)));
   return sum(statuses.flatMap((s) => s.shards.map((r) => r.events)));
 }
 
-/** Waits until the primary has committed everything sent (the step before must not leak into the next). */
+/**
+ * Waits until the primary has committed everything sent (the step before must not leak into the
+ * next): each shard's committed session is its newest one on the simulator, at that session's
+ * last seq. (A shard that identified again during a step has a new session whose seqs start
+ * over; the shard's events summed over its sessions would never be reached.)
+ */
 export async function drain(target: CapacityTarget, shards: number, timeoutMs = 120_000): Promise<void> {
   const { node } = await primaryOf(target);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const committed = await committedSeqs(target, node);
-    const sent = sentSeqs(target, shards);
-    const behind = sent.some((n, s) => (committed.get(s)?.seq ?? 0) < n - 0);
-    if (!behind) return;
-    if (Date.now() > deadline) throw new Error(`the cluster did not catch up within ${timeoutMs} ms: sent ${sent.join(',')}, committed ${[...committed.values()].map((c) => c.seq).join(',')}`);
+    const behind: string[] = [];
+    for (let s = 0; s < shards; s++) {
+      const latest = target.discord.ledger.latestSession(s);
+      const c = committed.get(s);
+      if (latest && (c?.sessionId !== latest.sessionId || c.seq < latest.count)) behind.push(`shard ${s} ${c ? `${c.sessionId.slice(0, 8)}@${c.seq}` : 'none'} of ${latest.sessionId.slice(0, 8)}@${latest.count}`);
+    }
+    if (behind.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`the cluster did not catch up within ${timeoutMs} ms: committed of sent: ${behind.join(', ')}`);
     await sleep(100);
   }
 }
@@ -91,6 +118,7 @@ export async function runStep(target: CapacityTarget, rate: number, o: StepOptio
   const prepared = target.discord.replay.prepare(total, chunk);
   if (prepared < total) throw new Error(`the simulator prepared ${prepared} of ${total} events`);
 
+  const stats0 = target.discord.stats;
   const { node: primary, status: before } = await primaryOf(target);
   const committed0 = await committedSeqs(target, primary);
   const sent0 = sentSeqs(target, shards);
@@ -130,9 +158,7 @@ export async function runStep(target: CapacityTarget, rate: number, o: StepOptio
         if (funnel.blockedEnqueues > 0) pushedBack = true;
         maxQueuedRows = Math.max(maxQueuedRows, funnel.queuedRows);
       }
-      const committed = await committedSeqs(target, primary);
-      const sent = sentSeqs(target, shards);
-      lags.push({ at: performance.now(), lag: sum(sent.map((n, s) => n - (committed.get(s)?.seq ?? 0))) });
+      lags.push({ at: performance.now(), lag: trail(target, await committedSeqs(target, primary), shards) });
       await sleep(250);
     }
   })();
@@ -162,9 +188,19 @@ export async function runStep(target: CapacityTarget, rate: number, o: StepOptio
   polling = false;
   await Promise.all(pollers);
 
+  const stats1 = target.discord.stats;
+  const resumes = stats1.resumes - stats0.resumes;
+  const identifies = stats1.identifies - stats0.identifies;
   const sentDuring = sum(sent1) - sum(sent0);
-  const committedDuring = sum(Array.from({ length: shards }, (_, s) => (committed1.get(s)?.seq ?? 0) - (committed0.get(s)?.seq ?? 0)));
-  const endLag = sum(Array.from({ length: shards }, (_, s) => sent1[s]! - (committed1.get(s)?.seq ?? 0)));
+  // A shard on a new session counts only that session's seqs: a lower bound (how much of its
+  // old session was committed is not in the table any more).
+  const committedDuring = sum(
+    Array.from({ length: shards }, (_, s) => {
+      const [c0, c1] = [committed0.get(s), committed1.get(s)];
+      return (c1?.seq ?? 0) - (c0 && c0.sessionId === c1?.sessionId ? c0.seq : 0);
+    }),
+  );
+  const endLag = trail(target, committed1, shards);
   const b = before.funnel!;
   // Held: no shard was held back, the primary committed at least 90% of what was sent during
   // the step and trails by at most a second of traffic at its end, and the trail did not grow
@@ -176,7 +212,7 @@ export async function runStep(target: CapacityTarget, rate: number, o: StepOptio
     return part.length === 0 ? 0 : sum(part.map((l) => l.lag)) / part.length;
   };
   const growing = half(0.75, 1.01) > 1.5 * half(0.25, 0.5) + rate * 0.1;
-  const sustained = !pushedBack && !growing && committedDuring >= 0.9 * sentDuring && endLag <= Math.max(200, rate);
+  const sustained = resumes === 0 && identifies === 0 && !pushedBack && !growing && committedDuring >= 0.9 * sentDuring && endLag <= Math.max(200, rate);
 
   return {
     rate,
@@ -193,6 +229,8 @@ export async function runStep(target: CapacityTarget, rate: number, o: StepOptio
     maxQueuedRows,
     sustained,
     growing,
+    resumes,
+    identifies,
     stalenessMs: stalenessOf(target, seen),
   };
 }

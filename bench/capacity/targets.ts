@@ -150,6 +150,9 @@ export async function startSimTarget(o: TargetOptions): Promise<CapacityTarget> 
     bot: capacityBot,
     identifySpacingMs: 0,
     env: NODE_ENV,
+    // Production's: SimCluster's 1.5 s (for quick failover tests) declared nodes dead whenever the
+    // one event loop that carries all three nodes and the simulator ran late by that much.
+    nodeTimeoutMs: 5_000,
     // The host's production cluster timings (SimCluster's defaults are tuned for quick tests).
     timing: { heartbeatMs: 1_000, reconcileMs: 250, tickMs: 250, settleMs: 1_500 },
     discord: { ...discordOptions(o), identifySpacingMs: 0 },

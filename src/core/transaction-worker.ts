@@ -20,6 +20,12 @@ export interface TransactionBatch {
    * the funnel's own check ran when the batch was sent, and a move may commit meanwhile.
    */
   readonly fenced?: boolean;
+  /**
+   * Sent while the batch before it was still out: run it only if that one committed, and
+   * otherwise answer `notRun`. Its entries come after that batch's, so committing them alone
+   * would put later seqs and rows before earlier ones that are still to come.
+   */
+  readonly afterPrevious?: boolean;
 }
 
 export interface DroppedEntry {
@@ -46,6 +52,8 @@ export type TransactionOutcome =
       /** SQLITE_FULL, SQLITE_READONLY...; undefined when the thread itself failed. */
       readonly sqliteCode: string | undefined;
       readonly message: string;
+      /** An `afterPrevious` batch left alone because the one before it did not commit. */
+      readonly notRun?: boolean;
     };
 
 export interface TransactionWorker {

@@ -22,6 +22,13 @@ describe('Ledger', () => {
     expect(ledger.eventCount(0)).toBe(2);
   });
 
+  it("names a shard's newest session with its own count, not the shard's total", () => {
+    const ledger = ledgerWith([['a', 50], ['b', 3]]);
+    expect(ledger.eventCount(0)).toBe(53);
+    expect(ledger.latestSession(0)).toEqual({ sessionId: 'b', count: 3 });
+    expect(ledger.latestSession(1)).toBeUndefined();
+  });
+
   it('counts a perfect delivery as nothing lost, nothing duplicated', () => {
     const ledger = ledgerWith([['a', 100]]);
     const result = ledger.check(0, handled('a', Array.from({ length: 100 }, (_, i) => i + 1)));

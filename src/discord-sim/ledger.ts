@@ -268,6 +268,12 @@ export class Ledger {
     return total;
   }
 
+  /** The shard's newest session and how many dispatches it sequenced so far (cheap); undefined before its first. */
+  latestSession(shardId: number): { readonly sessionId: string; readonly count: number } | undefined {
+    const track = this.#sessionsByShard.get(shardId)?.at(-1);
+    return track ? { sessionId: track.sessionId, count: track.count } : undefined;
+  }
+
   transmissions(shardId: number): LedgerTransmission[] {
     const out: LedgerTransmission[] = [];
     for (const track of this.#transmissionsByShard.get(shardId) ?? []) {

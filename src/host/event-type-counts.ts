@@ -13,13 +13,14 @@ const NAME = /^[A-Z0-9_]{1,64}$/;
  * would otherwise grow the map, the status and the metric label set without end.
  */
 export class EventTypeCounts {
-  readonly #counts = new Map<string, number>();
+  /** A counter object per name: one lookup per event on the hot path, not a get and a set. */
+  readonly #counts = new Map<string, { n: number }>();
   #unknown = 0;
 
   count(name: string): void {
-    const n = this.#counts.get(name);
-    if (n !== undefined) {
-      this.#counts.set(name, n + 1);
+    const counter = this.#counts.get(name);
+    if (counter !== undefined) {
+      counter.n += 1;
       return;
     }
     let key = name;
@@ -27,10 +28,14 @@ export class EventTypeCounts {
       if (this.#unknown < MAX_UNKNOWN && NAME.test(name)) this.#unknown += 1;
       else key = 'OTHER';
     }
-    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    let shared = this.#counts.get(key);
+    if (shared === undefined) this.#counts.set(key, (shared = { n: 0 }));
+    shared.n += 1;
   }
 
   snapshot(): Record<string, number> {
-    return Object.fromEntries(this.#counts);
+    const out: Record<string, number> = {};
+    for (const [name, counter] of this.#counts) out[name] = counter.n;
+    return out;
   }
 }

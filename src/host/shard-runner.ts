@@ -325,13 +325,23 @@ export class ShardRunner {
       const d = payload.d as Partial<typeof payload.d> | null | undefined;
       this.#log.warn({ opcode: d?.opcode, retryAfterS: d?.retry_after, meta: d?.meta }, 'Discord rate-limited a gateway request of the bot; nothing answers it');
     }
+    // Called here rather than through a closure: this runs for every event.
     const onDispatch = this.#options.bot?.onDispatch;
     if (onDispatch) {
-      const event = { t: payload.t, d: payload.d, shardId: this.shardId, sessionId: context.sessionId, seq: context.seq };
-      this.#invoke('onDispatch', () => onDispatch(event, this.context));
+      try {
+        this.#settle(null, onDispatch({ t: payload.t, d: payload.d, shardId: this.shardId, sessionId: context.sessionId, seq: context.seq }, this.context));
+      } catch (error) {
+        this.#log.error({ err: error }, 'onDispatch threw');
+      }
     }
     const handler = this.#handlers[payload.t] as ((data: unknown, context: BotContext) => unknown) | undefined;
-    if (handler) this.#invoke(`handler ${payload.t}`, () => handler(payload.d, this.context));
+    if (handler) {
+      try {
+        this.#settle(payload.t, handler(payload.d, this.context));
+      } catch (error) {
+        this.#log.error({ err: error }, `handler ${payload.t} threw`);
+      }
+    }
     if (this.#handled) {
       const key = dispatchKey(payload.t, payload.d);
       if (key !== null) this.#handled.add(key);
@@ -378,6 +388,11 @@ export class ShardRunner {
     } catch (error) {
       this.#log.error({ err: error }, `${what} threw`);
     }
+  }
+
+  /** A handler's promise (`t`: of the handler for t, null: of onDispatch) is not awaited; its rejection is logged. */
+  #settle(t: string | null, result: unknown): void {
+    if (result instanceof Promise) result.catch((error: unknown) => this.#log.error({ err: error }, `${t === null ? 'onDispatch' : `handler ${t}`} threw`));
   }
 }
 

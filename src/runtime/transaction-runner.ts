@@ -13,7 +13,11 @@ import { packedList } from '../store/packed-entries.ts';
 import { openDatabase } from '../store/open-database.ts';
 import { closeAndEnd, type RunnerOptions, type RunnerPort } from './runner-port.ts';
 
-export type RunnerRequest = { readonly type: 'run'; readonly id: number; readonly batch: TransactionBatch } | { readonly type: 'close' };
+/** A packed batch may come in parts (thread-transaction-workers.ts): 'part' messages, then 'run' with the last. */
+export type RunnerRequest =
+  | { readonly type: 'run'; readonly id: number; readonly batch: TransactionBatch }
+  | { readonly type: 'part'; readonly id: number; readonly values: readonly unknown[] }
+  | { readonly type: 'close' };
 export type RunnerReply = { readonly id: number; readonly outcome: TransactionOutcome } | { readonly type: 'heap'; readonly usedBytes: number };
 
 /** How long the thread waits after a transaction before it samples its heap. */
@@ -49,7 +53,16 @@ export function serveTransactions(port: RunnerPort<RunnerRequest, RunnerReply>, 
     }, HEAP_SAMPLE_IDLE_MS);
   };
 
+  // Whether the last batch committed: a batch sent after it (afterPrevious) runs only then.
+  let previousCommitted = true;
+  // Parts of the batch being received (one at a time: messages arrive in order).
+  let parts: { id: number; values: unknown[] } | null = null;
   port.on('message', (request) => {
+    if (request.type === 'part') {
+      if (parts?.id !== request.id) parts = { id: request.id, values: [] };
+      for (const value of request.values) parts.values.push(value);
+      return;
+    }
     if (request.type === 'close') {
       clearTimeout(heapTimer);
       const open = db;
@@ -57,7 +70,16 @@ export function serveTransactions(port: RunnerPort<RunnerRequest, RunnerReply>, 
       closeAndEnd(open, runner);
       return;
     }
-    port.postMessage({ id: request.id, outcome: run(request.batch) });
+    let batch = request.batch;
+    if (parts?.id === request.id) {
+      for (const value of batch.packed ?? []) parts.values.push(value);
+      batch = { ...batch, packed: parts.values };
+    }
+    parts = null;
+    const outcome: TransactionOutcome =
+      batch.afterPrevious === true && !previousCommitted ? { ok: false, sqliteCode: undefined, message: 'not run: the batch sent before it did not commit', notRun: true } : run(batch);
+    previousCommitted = outcome.ok;
+    port.postMessage({ id: request.id, outcome });
     sampleHeapWhenIdle();
   });
 }

@@ -36,20 +36,29 @@ export function applyBatch(db: SqliteDriver, applier: MutationApplier, batch: re
     return db.transaction(() => {
       const stale = options.fenced ? staleIndexes(applier, entries) : NONE;
       let rows = 0;
-      const sessions = new Map<string, { shardId: number; generation: number | undefined; session: SessionCommit }>();
+      // Where the last session of each shard of each set is (the two sets of a reshard share
+      // shard ids): by generation, then shard. Only those are read (a packed batch builds a
+      // session object on each read), and each is written once.
+      const last = new Map<number | undefined, Map<number, number>>();
       for (let i = 0; i < entries.length; i++) {
         if (stale.has(i)) continue;
         rows += entries.apply(i, applier, now);
-        const session = entries.session(i);
-        // One session row per shard of each set: the two sets of a reshard share shard ids.
+        if (!entries.hasSession(i)) continue;
         const generation = entries.generation(i);
-        if (session) sessions.set(`${generation ?? ''}:${entries.shardId(i)}`, { shardId: entries.shardId(i), generation, session });
+        let shards = last.get(generation);
+        if (!shards) last.set(generation, (shards = new Map()));
+        shards.set(entries.shardId(i), i);
       }
-      for (const { shardId, generation, session } of sessions.values()) {
-        applier.commitSession(shardId, session, now, generation);
-        rows += 1;
+      const committed = new Map<number, SessionCommit>();
+      for (const [generation, shards] of last) {
+        for (const [shardId, index] of shards) {
+          const session = entries.session(index)!;
+          applier.commitSession(shardId, session, now, generation);
+          committed.set(shardId, session);
+          rows += 1;
+        }
       }
-      return { committedRows: rows, sessions: new Map([...sessions.values()].map(({ shardId, session }) => [shardId, session])), dropped: [], stale: [...stale] };
+      return { committedRows: rows, sessions: committed, dropped: [], stale: [...stale] };
     });
   } catch (error) {
     if (isUnavailableError(error)) throw error;

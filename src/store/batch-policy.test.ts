@@ -20,7 +20,8 @@ describe('batchRowsLimit', () => {
     ['before any transaction: the cap', base, 20_000],
     ['quick transactions: the cap', { ...base, lastTransactionMs: 30 }, 20_000],
     ['as long as the interval: still the cap', { ...base, lastTransactionMs: 50 }, 20_000],
-    ['slower than the interval: up to the high-water mark', { ...base, lastTransactionMs: 51 }, 50_000],
+    ['slower than the interval: up to half the high-water mark (two batches out fit under it)', { ...base, lastTransactionMs: 51 }, 25_000],
+    ['slower, with a small cap: still half the mark', { ...base, maxBatchRows: 2_000, lastTransactionMs: 400 }, 25_000],
     ['a cap above the high-water mark stays', { ...base, maxBatchRows: 80_000, lastTransactionMs: 400 }, 80_000],
   ])('%s', (_name, sizing, limit) => {
     expect(batchRowsLimit(sizing)).toBe(limit);

@@ -7,7 +7,7 @@
  * where every page written is a round trip to the LiteFS daemon) a transaction takes longer
  * than the interval and its cost is mostly per page: the entries that queued meanwhile have
  * already waited an interval, so the next transaction starts at once, and it may carry all of
- * them, up to the high-water mark. Batches then grow with the storage's delay instead of
+ * them, up to half the high-water mark. Batches then grow with the storage's delay instead of
  * queueing behind a cap, and pages that several rows share are written once.
  */
 
@@ -36,8 +36,13 @@ export interface BatchSizing {
   readonly lastTransactionMs: number | null;
 }
 
-/** The most rows the next transaction may carry (an entry is never split, so at least one entry goes). */
+/**
+ * The most rows the next transaction may carry (an entry is never split, so at least one entry
+ * goes). On slow storage, half the high-water mark: the thread funnel sends the next batch
+ * while one commits, and two such batches fit under the mark, so the shards still read while
+ * the second waits its turn (a batch of the whole mark would stop them for each transaction).
+ */
 export function batchRowsLimit(s: BatchSizing): number {
   const slow = s.lastTransactionMs !== null && s.lastTransactionMs > s.intervalMs;
-  return slow ? Math.max(s.maxBatchRows, s.highWaterRows) : s.maxBatchRows;
+  return slow ? Math.max(s.maxBatchRows, Math.floor(s.highWaterRows / 2)) : s.maxBatchRows;
 }

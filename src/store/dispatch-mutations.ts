@@ -330,11 +330,18 @@ function presenceMutations(guildId: string, presence: GatewayPresenceUpdate): Mu
     },
   ];
   // The user is partial (often only the id): merge so known fields are not blanked.
-  if (Object.keys(partialUser).length > 1) {
+  if (hasMoreThanOneKey(partialUser)) {
     const user = userRow(partialUser as APIUser);
     if (user) out.push({ op: 'upsert', table: 'users', row: user, merge: true });
   }
   return out;
+}
+
+/** Object.keys(o).length > 1 without the array (a presence's user is checked on every PRESENCE_UPDATE). */
+function hasMoreThanOneKey(o: object): boolean {
+  let n = 0;
+  for (const key in o) if (Object.hasOwn(o, key) && ++n > 1) return true;
+  return false;
 }
 
 function voiceStateUpdate(d: GatewayVoiceStateUpdateDispatchData): Mutation[] {

@@ -101,6 +101,8 @@ export interface BatchEntries {
   /** The entry's shard set (contract 13); undefined: the active one. */
   generation(index: number): number | undefined;
   session(index: number): SessionCommit | undefined;
+  /** Whether session(index) is defined, without building it. */
+  hasSession(index: number): boolean;
   /** Applies the entry's mutations; returns the rows SQLite changed. */
   apply(index: number, applier: { apply(m: Mutation, now: number): number; applyPacked(values: readonly unknown[], offset: number, now: number): number }, now: number): number;
 }
@@ -112,6 +114,7 @@ export function entryList(entries: readonly WriteEntry[]): BatchEntries {
     epoch: (i) => entries[i]!.epoch,
     generation: (i) => entries[i]!.generation,
     session: (i) => entries[i]!.session,
+    hasSession: (i) => entries[i]!.session !== undefined,
     apply(i, applier, now) {
       let rows = 0;
       for (const m of entries[i]!.mutations) rows += applier.apply(m, now);
@@ -135,6 +138,7 @@ export function packedList(values: readonly unknown[]): BatchEntries {
     shardId: (i) => values[starts[i]!] as number,
     epoch: (i) => values[starts[i]! + 1] as number,
     generation: (i) => (values[starts[i]! + 2] as number | null) ?? undefined,
+    hasSession: (i) => values[starts[i]! + 3] !== null,
     session(i) {
       const o = starts[i]!;
       const sessionId = values[o + 3];

@@ -3,10 +3,13 @@
  * writable connection, so the event loop keeps reading sockets while SQLite commits. Same
  * contract as WriteFunnel: one transaction per flush, each shard's seq committed with its
  * rows, a failed transaction keeps its batch queued and retries with backoff, and the
- * high-water mark pushes back on enqueue(). One batch is in flight at a time; entries that
- * arrive meanwhile wait for the next one. With a fence, the epochs are checked twice: here
- * when the batch is sent, and by the thread against shard_assignments inside the transaction,
- * because a move can commit on the main connection while the batch is on its way.
+ * high-water mark pushes back on enqueue(). Up to two batches are out at a time: while the
+ * thread commits one, the next is sent as soon as it is full, so the thread finds it waiting
+ * instead of idling while this thread packs and posts it. The second runs only if the first
+ * committed (the thread refuses it otherwise): a later seq must never commit before the rows
+ * ahead of it. With a fence, the epochs are checked twice: here when the batch is sent, and by
+ * the thread against shard_assignments inside the transaction, because a move can commit on
+ * the main connection while the batch is on its way.
  */
 import { backoffDelay } from '../core/abort.ts';
 import { ShardlineError } from '../core/errors.ts';
@@ -73,7 +76,15 @@ export class WorkerWriteFunnel implements Writer {
   /** The last transaction's duration, which sizes and times the next (batch-policy.ts). */
   #lastTransactionMs: number | null = null;
   #afterTransactionMs: number | null = null;
-  #inFlight: Promise<ShardlineError | null> | null = null;
+  /** When the last batch came back (both clocks): a batch sent ahead starts on the thread then. */
+  #lastEndedMs = 0;
+  #lastEndedAt = 0;
+  /** Batches out, oldest first (at most two, both on the thread when there are two). */
+  readonly #flights: Flight[] = [];
+  /** A batch out failed: the ones after it come back unrun, then all are queued unsent again. */
+  #returning = false;
+  /** A microtask will look at sending the next batch ahead. */
+  #aheadPending = false;
   #paused = 0;
   /** flush() calls waiting for the pause of exclusive() or drain() to end. */
   #unpaused: (() => void)[] = [];
@@ -107,7 +118,7 @@ export class WorkerWriteFunnel implements Writer {
       ...(options.fence ? { fence: options.fence } : {}),
       fold: true,
       onStale: () => void (this.#stats.staleRejected += 1),
-      onQueued: () => this.#schedule(),
+      onQueued: () => this.#onQueued(),
     });
   }
 
@@ -142,7 +153,7 @@ export class WorkerWriteFunnel implements Writer {
 
   /** Resolves when no batch is on the thread (at once when none is). */
   async settled(): Promise<void> {
-    while (this.#inFlight) await this.#inFlight;
+    while (this.#flights.length > 0) await this.#flights.at(-1)!.done;
   }
 
   /**
@@ -155,7 +166,7 @@ export class WorkerWriteFunnel implements Writer {
     this.#paused += 1;
     try {
       // close() may still send a last batch while paused: check again after each.
-      while (this.#inFlight) await this.#inFlight;
+      await this.settled();
       return write();
     } finally {
       this.#unpause();
@@ -166,8 +177,8 @@ export class WorkerWriteFunnel implements Writer {
   async flush(): Promise<void> {
     const target = this.#queue.pushed;
     while (this.#queue.removed < target && this.#queue.length > 0) {
-      if (this.#inFlight) {
-        await this.#inFlight;
+      if (this.#flights.length > 0) {
+        await this.settled();
         continue;
       }
       // A write waiting in exclusive() goes first: back-to-back flushes (forwarded writes
@@ -196,7 +207,8 @@ export class WorkerWriteFunnel implements Writer {
     this.#paused -= 1;
     if (this.#paused > 0) return;
     for (const resolve of this.#unpaused.splice(0)) resolve();
-    if (schedule) this.#schedule();
+    // At once if due: the thread sat idle for the pause, and a timer waits for the event loop.
+    if (schedule) this.#schedule(true);
   }
 
   async close(): Promise<void> {
@@ -204,7 +216,7 @@ export class WorkerWriteFunnel implements Writer {
     this.#closed = true;
     this.#queue.stopAccepting();
     this.#clearTimer();
-    if (this.#inFlight) await this.#inFlight;
+    await this.settled();
     if (this.#queue.length > 0) await this.#runBatch();
     this.#queue.close(new ShardlineError('CLOSED', `Write funnel closed with ${this.#queue.length} entries it could not commit`));
     const worker = this.#worker;
@@ -220,7 +232,7 @@ export class WorkerWriteFunnel implements Writer {
     this.#clearTimer();
     this.#paused += 1;
     try {
-      if (this.#inFlight) await this.#inFlight;
+      await this.settled();
     } finally {
       this.#unpause(false);
     }
@@ -236,19 +248,49 @@ export class WorkerWriteFunnel implements Writer {
     return { ...this.#stats, batchRowsLimit: this.#batchRowsLimit(), thread: this.#inline === null, threadHeapBytes: this.#worker?.heapUsedBytes ?? null, mergedEntries: this.#queue.folded, queuedEntries: this.#queue.length, queuedRows: this.#queue.rows, highWaterRows: this.#highWaterRows, blockedEnqueues: this.#queue.held };
   }
 
-  #schedule(): void {
-    if (!this.#started || this.#closed || this.#paused > 0 || this.#inFlight || this.#queue.length === 0) return;
-    const now = this.#clock.now();
-    const soon = nextFlushAt({ now, queuedRows: this.#queue.rows, intervalMs: this.#intervalMs, thresholdRows: this.#thresholdRows, afterTransactionMs: this.#afterTransactionMs });
+  /** A new entry was queued (not folded): schedule a batch, or send the next one ahead if it is full. */
+  #onQueued(): void {
+    if (this.#flights.length === 0) return this.#schedule();
+    if (this.#aheadPending || this.#flights.length > 1 || this.#queue.unsentRows < this.#batchRowsLimit()) return;
+    // Not from inside enqueue(): sending reports stale entries to listeners, which may act on the shard.
+    this.#aheadPending = true;
+    queueMicrotask(() => {
+      this.#aheadPending = false;
+      this.#schedule();
+    });
+  }
+
+  /**
+   * With nothing out: a timer for the next batch, or (`now`: right after a batch came back or a
+   * pause ended) the batch itself when it is due at once: a timer would wait for the event loop
+   * to go round, and while shards' sockets hold data that is a full read of each. With one batch out: the
+   * next, once it is full, so the thread goes on to it without waiting for this thread.
+   */
+  #schedule(now = false): void {
+    if (!this.#started || this.#closed || this.#paused > 0 || this.#returning) return;
+    if (this.#flights.length > 0) return this.#sendAhead();
+    if (this.#queue.length === 0) return;
+    const at = this.#clock.now();
+    const soon = nextFlushAt({ now: at, queuedRows: this.#queue.rows, intervalMs: this.#intervalMs, thresholdRows: this.#thresholdRows, afterTransactionMs: this.#afterTransactionMs });
     this.#afterTransactionMs = null;
     const due = Math.max(soon, this.#retryAt);
+    if (now && due <= at) {
+      void this.#runBatch();
+      return;
+    }
     if (this.#timer !== undefined && this.#timerDue <= due) return;
     this.#clearTimer();
     this.#timerDue = due;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      if (!this.#inFlight && this.#paused === 0) void this.#runBatch();
-    }, Math.max(0, due - now));
+      if (this.#flights.length === 0 && this.#paused === 0) void this.#runBatch();
+    }, Math.max(0, due - at));
+  }
+
+  #sendAhead(): void {
+    if (this.#flights.length !== 1 || !this.#flights[0]!.onThread || this.#queue.unsentRows < this.#batchRowsLimit()) return;
+    if (this.#inline || !this.#threadReady || !this.#worker?.running || this.#o.writesHeld?.()) return;
+    void this.#runBatch(true);
   }
 
   #clearTimer(): void {
@@ -256,22 +298,31 @@ export class WorkerWriteFunnel implements Writer {
     this.#timer = undefined;
   }
 
-  /** Sends the whole queue as one transaction; resolves with the failure (already reported), or null. */
-  #runBatch(): Promise<ShardlineError | null> {
+  /**
+   * Sends the oldest unsent entries as one transaction (`ahead`: while the batch before it is
+   * still out); resolves with the failure (already reported), or null.
+   */
+  #runBatch(ahead = false): Promise<ShardlineError | null> {
     this.#clearTimer();
-    const run = this.#send().finally(() => {
-      this.#inFlight = null;
-      this.#schedule();
+    const flight: Flight = { done: Promise.resolve(null), onThread: false };
+    this.#flights.push(flight);
+    flight.done = this.#send(flight, ahead).finally(() => {
+      this.#flights.splice(this.#flights.indexOf(flight), 1);
+      if (this.#flights.length === 0 && this.#returning) {
+        this.#returning = false;
+        this.#queue.returnSent();
+      }
+      this.#schedule(true);
     });
-    this.#inFlight = run;
-    return run;
+    return flight.done;
   }
 
-  async #send(): Promise<ShardlineError | null> {
-    if (this.#queue.length === 0) return null;
-    const { batch, rows: batchRows } = this.#queue.head(this.#batchRowsLimit());
-    const started = performance.now();
-    const startedAt = this.#clock.now();
+  async #send(flight: Flight, ahead: boolean): Promise<ShardlineError | null> {
+    if (this.#queue.sent >= this.#queue.length) return null;
+    const before = ahead ? this.#flights[this.#flights.indexOf(flight) - 1] : undefined;
+    const { batch, rows: batchRows } = this.#queue.take(this.#batchRowsLimit());
+    const sentMs = performance.now();
+    const sentAt = this.#clock.now();
     // The epoch can go stale between enqueue and commit (a move happened meanwhile).
     const kept: WriteEntry[] = [];
     for (const entry of batch) {
@@ -303,16 +354,32 @@ export class WorkerWriteFunnel implements Writer {
         this.#stats.threadRestarts += 1;
       }
       this.#worker ??= this.#o.workers({ databasePath: this.#o.databasePath, ...(this.#o.failNext ? { failNext: this.#o.failNext } : {}) });
-      outcome = await this.#worker.run({ packed: packEntries(kept), now: this.#clock.now(), fenced: this.#o.fence !== undefined });
+      flight.onThread = true;
+      outcome = await this.#worker.run({ packed: packEntries(kept), now: this.#clock.now(), fenced: this.#o.fence !== undefined, ...(ahead ? { afterPrevious: true } : {}) });
       if (outcome.ok) this.#threadCommitted = true;
-      else if (outcome.sqliteCode === undefined && !this.#threadCommitted) await this.#threadFailedToStart(outcome.message);
     }
-    if (!outcome.ok) return this.#failed(outcome, batch.length, batchRows);
-    const durationMs = performance.now() - started;
+    // Outcomes are taken in the order the batches went out: the queue's head is the older batch's.
+    if (before) await before.done;
+    // A batch sent ahead waited on the thread for the one before it: its own time starts when that one ended.
+    const startedMs = Math.max(sentMs, this.#lastEndedMs);
+    const startedAt = Math.max(sentAt, this.#lastEndedAt);
+    this.#lastEndedMs = performance.now();
+    this.#lastEndedAt = this.#clock.now();
+    if (!outcome.ok) {
+      // Behind a failed batch: it did not run (or failed with it); it goes back unsent, unreported.
+      if (this.#returning || outcome.notRun === true) {
+        this.#returning = true;
+        return null;
+      }
+      this.#returning = true;
+      if (flight.onThread && outcome.sqliteCode === undefined && !this.#threadCommitted) await this.#threadFailedToStart(outcome.message);
+      return this.#failed(outcome, batch.length, batchRows);
+    }
+    const durationMs = this.#lastEndedMs - startedMs;
     // On the funnel's clock (tests drive it), like the schedule these durations feed.
-    this.#lastTransactionMs = this.#clock.now() - startedAt;
+    this.#lastTransactionMs = this.#lastEndedAt - startedAt;
     this.#afterTransactionMs = this.#lastTransactionMs;
-    // Entries enqueued while the batch was in flight stay queued for the next one.
+    // Entries enqueued while the batch was out stay queued for the next one.
     this.#queue.removeHead(batch.length, batchRows);
     const s = this.#stats;
     for (const drop of outcome.dropped) {
@@ -382,4 +449,11 @@ export class WorkerWriteFunnel implements Writer {
       // A listener's own failure must not break the writer.
     }
   }
+}
+
+/** A batch out: `done` resolves once it came back (committed, failed or refused). */
+interface Flight {
+  done: Promise<ShardlineError | null>;
+  /** Posted to the thread (only those can have a batch sent ahead of their outcome). */
+  onThread: boolean;
 }

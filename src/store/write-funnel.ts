@@ -226,7 +226,7 @@ export class WriteFunnel implements Writer {
   #flushNow(): void {
     this.#clearTimer();
     if (this.#queue.length === 0) return;
-    const { batch, rows: batchRows } = this.#queue.head(Infinity);
+    const { batch, rows: batchRows } = this.#queue.take(Infinity);
     const started = performance.now();
     const now = this.#clock.now();
     // The epoch can go stale between enqueue and commit (a move happened meanwhile).
@@ -235,6 +235,7 @@ export class WriteFunnel implements Writer {
     try {
       result = applyBatch(this.#db, this.#applier, accepted, now);
     } catch (error) {
+      this.#queue.returnSent();
       throw this.#failed(error, batch.length, batchRows);
     }
     for (const drop of result.dropped) {

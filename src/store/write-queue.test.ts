@@ -29,14 +29,14 @@ describe('WriteQueue', () => {
     q.offer(entry(0, 2, 0));
     expect(q.length).toBe(1);
     expect(q.folded).toBe(1);
-    const { batch } = q.head(1_000);
+    const { batch } = q.take(1_000);
     expect(batch.map((e) => e.session?.seq)).toEqual([2]);
     q.offer(entry(0, 3, 0)); // the shard's entry is out: a new one is queued
     q.offer(entry(0, 4, 0, 2)); // another epoch: never folded
     expect(q.length).toBe(3);
     q.removeHead(1, 1);
     q.offer(entry(0, 5, 0, 2));
-    expect(q.head(1_000).batch.map((e) => [e.epoch, e.session?.seq])).toEqual([
+    expect(q.take(1_000).batch.map((e) => [e.epoch, e.session?.seq])).toEqual([
       [1, 3],
       [2, 5],
     ]);
@@ -48,7 +48,7 @@ describe('WriteQueue', () => {
     q.offer({ ...entry(0, 7), generation: 0 });
     q.offer({ ...entry(0, 1, 0), generation: 1, session: { sessionId: 'new', seq: 1, resumeGatewayUrl: 'wss://gw.example', shardCount: 8 } });
     q.offer({ ...entry(0, 8, 0), generation: 0 });
-    expect(q.head(1_000).batch.map((e) => [e.generation, e.session?.sessionId, e.session?.seq])).toEqual([
+    expect(q.take(1_000).batch.map((e) => [e.generation, e.session?.sessionId, e.session?.seq])).toEqual([
       [0, 's0', 8],
       [1, 'new', 1],
     ]);
@@ -61,15 +61,20 @@ describe('WriteQueue', () => {
     expect([q.length, q.folded]).toEqual([2, 0]);
   });
 
-  it('takes at most maxRows for a batch without splitting an entry, and always at least one', () => {
+  it('takes at most maxRows for a batch without splitting an entry, and always at least one; the next batch starts after it', () => {
     const { q } = queue({ highWaterRows: 1_000 });
     q.offer(entry(0, 1, 30));
     q.offer(entry(1, 1, 30));
     q.offer(entry(2, 1, 30));
-    expect(q.head(70)).toMatchObject({ rows: 60 });
-    expect(q.head(10).batch).toHaveLength(1);
+    expect(q.take(70)).toMatchObject({ rows: 60 });
+    expect([q.sent, q.unsentRows]).toEqual([2, 30]);
+    expect(q.take(10).batch.map((e) => e.shardId)).toEqual([2]);
+    q.returnSent(); // both batches came back without committing: unsent again, in order
+    expect([q.sent, q.unsentRows]).toEqual([0, 90]);
+    expect(q.take(70).batch.map((e) => e.shardId)).toEqual([0, 1]);
+    expect(q.take(1_000).batch.map((e) => e.shardId)).toEqual([2]);
     q.removeHead(2, 60);
-    expect([q.length, q.rows, q.pushed, q.removed]).toEqual([1, 30, 3, 2]);
+    expect([q.length, q.rows, q.pushed, q.removed, q.sent, q.unsentRows]).toEqual([1, 30, 3, 2, 1, 0]);
   });
 
   it('holds enqueue at the high-water mark and lets it go once rows leave, refuses stale and malformed entries', async () => {

@@ -46,8 +46,14 @@ export class WriteQueue {
   readonly #o: WriteQueueOptions;
   #entries: WriteEntry[] = [];
   #rows = 0;
-  /** Per shard (of each set), the index of its last entry still open to folding. */
-  readonly #tail = new Map<string, number>();
+  /**
+   * Per shard set (generation, undefined for the active one) and shard, the index of the shard's
+   * last entry still open to folding. Numbers as keys: a string key cost an allocation per event.
+   */
+  readonly #tail = new Map<number | undefined, Map<number, number>>();
+  /** Entries (and their rows) at the head taken for batches that have not come back. */
+  #sent = 0;
+  #sentRows = 0;
   #pushed = 0;
   #removed = 0;
   #folded = 0;
@@ -109,25 +115,48 @@ export class WriteQueue {
   }
 
   /**
-   * The oldest entries, at most `maxRows` rows of them (always at least one entry; an entry is
-   * never split). They stay queued until removeHead() and are no longer folded into.
+   * The oldest entries not yet sent, at most `maxRows` rows of them (always at least one entry;
+   * an entry is never split). They are sent from now on (a second batch may be taken while the
+   * first is on its way) and no longer folded into; they stay queued until removeHead(), or
+   * returnSent() gives them back after a failure.
    */
-  head(maxRows: number): { readonly batch: WriteEntry[]; readonly rows: number } {
-    let count = 0;
+  take(maxRows: number): { readonly batch: WriteEntry[]; readonly rows: number } {
+    const from = this.#sent;
+    let end = from;
     let rows = 0;
-    while (count < this.#entries.length && (count === 0 || rows + rowsOf(this.#entries[count]!) <= maxRows)) {
-      rows += rowsOf(this.#entries[count]!);
-      count += 1;
+    while (end < this.#entries.length && (end === from || rows + rowsOf(this.#entries[end]!) <= maxRows)) {
+      rows += rowsOf(this.#entries[end]!);
+      end += 1;
     }
-    for (const [key, index] of this.#tail) if (index < count) this.#tail.delete(key);
-    return { batch: this.#entries.slice(0, count), rows };
+    for (const shards of this.#tail.values()) for (const [shardId, index] of shards) if (index < end) shards.delete(shardId);
+    this.#sent = end;
+    this.#sentRows += rows;
+    return { batch: this.#entries.slice(from, end), rows };
   }
 
-  /** The first `count` entries were committed (or refused for good): they leave the queue. */
+  /** Entries taken for batches still out, at the head of the queue. */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  /** Rows not yet taken for a batch: what the next one can carry. */
+  get unsentRows(): number {
+    return this.#rows - this.#sentRows;
+  }
+
+  /** Every batch out came back without committing: its entries are unsent again, in order. */
+  returnSent(): void {
+    this.#sent = 0;
+    this.#sentRows = 0;
+  }
+
+  /** The first `count` entries (taken, in that order) were committed or refused for good: they leave the queue. */
   removeHead(count: number, rows: number): void {
     this.#entries = this.#entries.slice(count);
-    for (const [key, index] of this.#tail) this.#tail.set(key, index - count);
+    for (const shards of this.#tail.values()) for (const [shardId, index] of shards) shards.set(shardId, index - count);
     this.#rows -= rows;
+    this.#sent = Math.max(0, this.#sent - count);
+    this.#sentRows = Math.max(0, this.#sentRows - rows);
     this.#removed += count;
     while (this.#held.length > 0 && this.#rows < this.#o.highWaterRows) this.#held.shift()!.resolve();
     this.#releaseCommitted();
@@ -144,6 +173,8 @@ export class WriteQueue {
     this.#entries = [];
     this.#tail.clear();
     this.#rows = 0;
+    this.#sent = 0;
+    this.#sentRows = 0;
     this.#removed += entries.length;
     for (const held of this.#held.splice(0)) held.resolve();
     this.#releaseCommitted();
@@ -187,7 +218,11 @@ export class WriteQueue {
   /** True when the entry was folded into its shard's last open entry (no row added). */
   #push(entry: WriteEntry): boolean {
     if (this.#fold(entry)) return true;
-    if (this.#o.fold) this.#tail.set(tailKey(entry), this.#entries.length);
+    if (this.#o.fold) {
+      let shards = this.#tail.get(entry.generation);
+      if (!shards) this.#tail.set(entry.generation, (shards = new Map()));
+      shards.set(entry.shardId, this.#entries.length);
+    }
     this.#entries.push(entry);
     this.#rows += rowsOf(entry);
     this.#pushed += 1;
@@ -198,11 +233,12 @@ export class WriteQueue {
   /** Counted as neither pushed nor removed: the entry it joined carries it through the queue. */
   #fold(entry: WriteEntry): boolean {
     if (!this.#o.fold || entry.mutations.length > 0 || !entry.session) return false;
-    const index = this.#tail.get(tailKey(entry));
+    // During a reshard two sets share shard ids: a session folds only into its own set's entry.
+    const index = this.#tail.get(entry.generation)?.get(entry.shardId);
     if (index === undefined) return false;
     const last = this.#entries[index];
     if (!last || last.shardId !== entry.shardId || last.epoch !== entry.epoch || last.generation !== entry.generation) return false;
-    // The queue owns its entries (no batch holds this one: head() closed it to folding), so the
+    // The queue owns its entries (no batch holds this one: take() closed it to folding), so the
     // later session is set in place rather than on a copy made for every folded event.
     (last as { session?: WriteEntry['session'] }).session = entry.session;
     this.#folded += 1;
@@ -213,9 +249,4 @@ export class WriteQueue {
   fenceAccepts(entry: WriteEntry): boolean {
     return this.#o.fence ? this.#o.fence(entry.shardId, entry.epoch, entry.generation) : true;
   }
-}
-
-/** During a reshard two shard sets share shard ids: a session folds only into its own set's entry. */
-function tailKey(entry: WriteEntry): string {
-  return `${entry.generation ?? ''}:${entry.shardId}`;
 }

@@ -13,6 +13,7 @@ import type { TransactionWorker, TransactionWorkerFactory } from '../../src/core
 import { runMigrations } from '../../src/store/migrate.ts';
 import { openDatabase } from '../../src/store/open-database.ts';
 import { countRows, listShardSessions } from '../../src/store/queries.ts';
+import { packEntries } from '../../src/store/packed-entries.ts';
 import { WorkerWriteFunnel } from '../../src/store/worker-write-funnel.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 import type { ContractCase } from './driver.contract.ts';
@@ -82,6 +83,48 @@ export function transactionWorkerContract(workers: TransactionWorkerFactory, dri
         assert.match(failed.message, /SQLITE_FULL/);
         assert.equal((await worker.run({ entries: [entry(0, 1)], now: Date.now() })).ok, true);
         assert.equal(countRows(db).users, 1);
+      }),
+    },
+    {
+      name: 'a batch sent after one (afterPrevious) runs only if that one committed, and says when it did not run',
+      run: withDb(async ({ db, start }) => {
+        const worker = start({ failNext: { count: 1, sqliteCode: 'SQLITE_BUSY' } });
+        // Both posted before either answered, as the funnel sends the next batch while one commits.
+        const [first, second] = await Promise.all([
+          worker.run({ entries: [entry(0, 1)], now: Date.now() }),
+          worker.run({ entries: [entry(0, 2)], now: Date.now(), afterPrevious: true }),
+        ]);
+        assert.equal(first.ok, false);
+        assert.equal(second.ok, false);
+        if (second.ok) return;
+        assert.equal(second.notRun, true);
+        assert.equal(second.sqliteCode, undefined);
+        assert.equal(countRows(db).users, 0, 'the later seq did not commit without the rows before it');
+        assert.deepEqual(listShardSessions(db), []);
+        const [again, next] = await Promise.all([
+          worker.run({ entries: [entry(0, 1)], now: Date.now() }),
+          worker.run({ entries: [entry(0, 2)], now: Date.now(), afterPrevious: true }),
+        ]);
+        assert.deepEqual([again.ok, next.ok], [true, true]);
+        assert.deepEqual(listShardSessions(db).map((s) => s.seq), [2]);
+      }),
+    },
+    {
+      name: 'a packed batch too big for one message arrives in parts and commits as one transaction',
+      run: withDb(async ({ db, start }) => {
+        const worker = start();
+        // 3 000 user rows: about 24 000 values, many messages' worth.
+        const big = (shardId: number, seq: number): WriteEntry => ({ ...entry(shardId, seq), mutations: Array.from({ length: 1_000 }, (_, i) => user(String(shardId * 1_000_000 + seq * 10_000 + i))) });
+        const packed = packEntries([big(0, 1), big(1, 1), big(0, 2)]);
+        const outcome = await worker.run({ packed, now: Date.now() });
+        assert.equal(outcome.ok, true, JSON.stringify(outcome));
+        if (!outcome.ok) return;
+        assert.equal(outcome.committedRows, 3_002);
+        assert.equal(countRows(db).users, 3_000);
+        assert.deepEqual(listShardSessions(db).map((s) => [s.shardId, s.seq]).sort(), [[0, 2], [1, 1]]);
+        // The next batch (small, one message) is not mixed with the parts of the last.
+        assert.equal((await worker.run({ packed: packEntries([entry(2, 1)]), now: Date.now() })).ok, true);
+        assert.equal(countRows(db).users, 3_001);
       }),
     },
     {

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ShardlineError } from '../../src/core/errors.ts';
 import type { Mutation, WriteEntry } from '../../src/core/mutation.ts';
 import type { SqliteDriver } from '../../src/core/sqlite.ts';
-import type { TransactionWorker, TransactionWorkerFactory } from '../../src/core/transaction-worker.ts';
+import type { TransactionBatch, TransactionWorker, TransactionWorkerFactory } from '../../src/core/transaction-worker.ts';
 import { betterSqlite3Driver } from '../../src/runtime/better-sqlite3-driver.ts';
 import { nodeTransactionWorkers } from '../../src/runtime/node-transaction-workers.ts';
 import { runMigrations } from '../../src/store/migrate.ts';
@@ -98,6 +98,79 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     // 2 rows per entry: at most 5 entries under the cap of 10 rows.
     expect(await sizes(false)).toEqual([5, 5, 5, 5, 5, 5]);
     expect(await sizes(true)).toEqual([5, 25]);
+  });
+
+  /** The real thread, with the first batch's outcome held back until the test lets it through. */
+  const holdingFirst = () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const posted: TransactionBatch[] = [];
+    const factory: TransactionWorkerFactory = (options) => {
+      const inner = workers(options);
+      return {
+        get running() {
+          return inner.running;
+        },
+        get heapUsedBytes() {
+          return inner.heapUsedBytes;
+        },
+        close: () => inner.close(),
+        run: (batch) => {
+          posted.push(batch);
+          const outcome = inner.run(batch);
+          return posted.length === 1 ? gate.then(() => outcome) : outcome;
+        },
+      };
+    };
+    return { factory, posted, release };
+  };
+
+  it('sends the next batch while one is out, once it is full, and commits both in order', async () => {
+    const { factory, posted, release } = holdingFirst();
+    const commits: number[] = [];
+    const funnel = make({ workers: factory, flushIntervalMs: 60_000, flushThresholdRows: 1_000, maxBatchRows: 4, highWaterRows: 100, commitListener: (_shard, seq) => commits.push(seq) });
+    funnel.start();
+    await funnel.enqueue(entry(1, 1));
+    await funnel.enqueue(entry(1, 2));
+    const first = funnel.flush();
+    await funnel.enqueue(entry(1, 3));
+    expect(posted).toHaveLength(1); // 2 rows unsent: not a full batch yet
+    await funnel.enqueue(entry(1, 4));
+    await waitFor(() => posted.length === 2, { message: 'the second batch posted while the first is out' });
+    expect(posted.map((b) => b.afterPrevious === true)).toEqual([false, true]);
+    expect(funnel.stats().transactions).toBe(0);
+    release();
+    await first;
+    await funnel.settled();
+    expect(commits).toEqual([2, 4]);
+    expect(funnel.stats()).toMatchObject({ transactions: 2, queuedEntries: 0, committedEntries: 4 });
+    expect(listShardSessions(db).find((s) => s.shardId === 1)?.seq).toBe(4);
+    expect(countRows(db).users).toBe(4);
+  });
+
+  it('never commits a batch sent ahead of one that failed: both stay queued, in order, and commit on the retry', async () => {
+    const { factory, posted, release } = holdingFirst();
+    const errors: ShardlineError[] = [];
+    const funnel = make({ workers: factory, failNext: { count: 1, sqliteCode: 'SQLITE_BUSY' }, flushIntervalMs: 60_000, flushThresholdRows: 1_000, maxBatchRows: 4, highWaterRows: 100, errorListener: (e) => errors.push(e) });
+    funnel.start();
+    await funnel.enqueue(entry(2, 1));
+    await funnel.enqueue(entry(2, 2));
+    const first = funnel.flush().catch((e: unknown) => e);
+    await funnel.enqueue(entry(2, 3));
+    await funnel.enqueue(entry(2, 4));
+    await waitFor(() => posted.length === 2, { message: 'the second batch posted while the first is out' });
+    release();
+    expect(((await first) as ShardlineError).code).toBe('STORE_UNAVAILABLE');
+    await funnel.settled();
+    // The thread refused the second batch: the seq after the failed rows did not commit.
+    expect(listShardSessions(db)).toHaveLength(0);
+    expect(countRows(db).users).toBe(0);
+    expect(funnel.stats()).toMatchObject({ queuedEntries: 4, failedTransactions: 1 });
+    expect(errors.map((e) => e.code)).toEqual(['STORE_UNAVAILABLE']); // one failure reported, not two
+    await funnel.flush(); // the retry, without waiting for the interval
+    expect(listShardSessions(db).find((s) => s.shardId === 2)?.seq).toBe(4);
+    expect(countRows(db).users).toBe(4);
+    expect(funnel.stats()).toMatchObject({ queuedEntries: 0, failedTransactions: 1, transactions: 2 });
   });
 
   it('flushes on its own after the interval', async () => {
