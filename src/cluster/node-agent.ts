@@ -355,6 +355,9 @@ export class NodeAgent {
 
   /** Coordinator's start command: run the shard at `epoch` now, without waiting for replication. */
   startShard(shardId: number, epoch: number, resume: ResumeInfo | null, set?: { generation: number; shardCount: number }): void {
+    // A start that reaches a closing node (its HTTP API answers until late in the close) would
+    // run a shard that nobody stops: the coordinator places it elsewhere instead.
+    if (this.#closed) throw new ShardlineError('CLOSED', `Cannot start shard ${shardId} on ${this.#o.nodeId}: the node is closing`);
     if (set && set.generation !== this.#generation) {
       // The command may come before the new set has replicated here.
       if (this.#pending?.generation !== set.generation) this.#startPendingSet(set.generation, set.shardCount);
@@ -409,7 +412,7 @@ export class NodeAgent {
       // resumes at once from the session it was detached with; its writes stay queued in order.
       this.#log.warn({ shardId, epoch, err: (error as Error).message }, 'could not commit the detached shard\'s writes, so it does not move; resuming it here');
       this.#released.delete(shardId);
-      this.#launch(shardId, epoch, info);
+      if (!this.#closed) this.#launch(shardId, epoch, info);
       throw error;
     }
     return info;
@@ -439,6 +442,7 @@ export class NodeAgent {
   }
 
   #launch(shardId: number, epoch: number, resume: ResumeInfo | null): void {
+    if (this.#closed) return;
     const runner = this.#o.createRunner(shardId, epoch, { generation: this.#generation, shardCount: this.#shardCount, mode: 'live' });
     runner.trackHandled(this.#tracking);
     this.runners.set(shardId, runner);
