@@ -389,16 +389,20 @@ export class Coordinator {
       if (detached.shardId !== shardId || detached.shardCount !== this.#shardCount) {
         throw new ShardlineError('CONFLICT', `Cannot move shard ${shardId}: ${from} answered resume info of shard [${detached.shardId}, ${detached.shardCount}]`);
       }
+      const detachedAt = this.#clock.now();
       const epoch = current.epoch + 1;
       const row: AssignmentRow = { generation: this.#generation, shardId, nodeId: to, epoch, state: 'assigned', updatedAt: this.#clock.now() };
       await this.#moveCommits.add({ row, resume: detached, event: { kind: 'move', nodeId: to, detail: { from, to, epoch, seq: detached.seq, reason } } });
+      const committedAt = this.#clock.now();
       this.#o.onAssignmentsChanged?.();
       await this.#o.commands.start(to, shardId, epoch, detached).catch((error: unknown) => {
         this.#log.warn({ err: (error as Error).message, shardId, to }, 'target did not confirm the start; it reconciles from its replica');
       });
       const result = { shardId, from, to, epoch, seq: detached.seq, tookMs: this.#clock.now() - started };
       this.#moved.set(reason, (this.#moved.get(reason) ?? 0) + 1);
-      this.#log.info({ ...result, reason }, 'shard moved by resume');
+      // Where a move's time goes (the detach includes the old owner's flush): what an operator tunes against.
+      const phases = { detachMs: detachedAt - started, commitMs: committedAt - detachedAt, startMs: result.tookMs - (committedAt - started) };
+      this.#log.info({ ...result, reason, ...phases }, 'shard moved by resume');
       // A drain has a deadline: its next move takes the freed slot now, not at the next tick
       // (after the finally below has freed it). A failed move waits for the tick, so it cannot spin.
       if (reason === 'leave' || reason === 'drain') queueMicrotask(() => void this.tick());
