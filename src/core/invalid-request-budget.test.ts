@@ -19,6 +19,16 @@ describe('the invalid-request budget', () => {
     expect(t.warnAt).toBeLessThanOrEqual(t.throttleAt);
   });
 
+  it('regression: a global limit near the ban limit stopped all REST at the first refused request (stopAt 1)', () => {
+    for (const globalLimit of [4_500, 5_000, 100_000]) {
+      const t = invalidThresholds(10_000, globalLimit);
+      expect(t).toEqual({ warnAt: 3_000, throttleAt: 3_000, stopAt: 5_000 });
+      expect(invalidThrottle(1, t)).toEqual({ level: 'ok', factor: 1 });
+    }
+    // Up to half the limit the room still grows with the global limit.
+    expect(invalidThresholds(10_000, 2_000).stopAt).toBe(6_000);
+  });
+
   it('counts over a sliding window of 60 slots', () => {
     const c = new InvalidCounter(60_000);
     c.add(0);

@@ -15,9 +15,15 @@ export interface InvalidThresholds {
   readonly stopAt: number;
 }
 
-/** Thresholds for a ban `limit`, with room for what `globalLimit` requests in flight and one unreported lease interval may add. */
+/**
+ * Thresholds for a ban `limit`, with room for what `globalLimit` requests in flight and one
+ * unreported lease interval may add. The room is at most half the limit: a bot whose global
+ * limit nears the ban limit (Discord grants large bots thousands a second) would otherwise stop
+ * all REST for the whole window at its first refused request.
+ */
 export function invalidThresholds(limit: number, globalLimit: number): InvalidThresholds {
-  const stopAt = Math.max(1, limit - Math.max(Math.ceil(limit * 0.1), 2 * globalLimit));
+  const room = Math.min(Math.ceil(limit * 0.5), Math.max(Math.ceil(limit * 0.1), 2 * globalLimit));
+  const stopAt = Math.max(1, limit - room);
   const throttleAt = Math.max(0, stopAt - Math.ceil(limit * 0.2));
   return { warnAt: Math.min(throttleAt, Math.ceil(limit * 0.5)), throttleAt, stopAt };
 }
