@@ -187,7 +187,11 @@ async function peerPhase(): Promise<Phase> {
 
 /** p50 and p99 of request latency, shardline's ctx.rest against one plain client, alternated on one simulator. */
 async function latencyPhase(): Promise<{ plain: number[]; shardline: number[] }> {
-  const options: FakeDiscordOptions = { identifySpacingMs: 0, world: { seed: 19, guilds: 100, membersPerGuild: 3 }, rest: { globalLimit: 1_000_000 } };
+  // Every request reads a channel no other request of the phase reads (4 text channels a guild):
+  // no bucket ever holds two, so no figure includes a bucket's wait however fast the machine.
+  const WARM = 20;
+  const guilds = Math.ceil((2 * (LATENCY_REQUESTS + WARM)) / 4) + 1;
+  const options: FakeDiscordOptions = { identifySpacingMs: 0, world: { seed: 19, guilds, membersPerGuild: 3 }, rest: { globalLimit: 1_000_000 } };
   const discord = new FakeDiscord(options);
   await discord.start();
   const dataDir = tempDir();
@@ -200,12 +204,13 @@ async function latencyPhase(): Promise<{ plain: number[]; shardline: number[] }>
     const channels = channelsOf(discord.world);
     const times = { plain: [] as number[], shardline: [] as number[] };
     const clients = [['plain', plain], ['shardline', shardline]] as const;
-    // Warm both (connections, learned buckets), then alternate; 400 channels keep every bucket far from its limit.
-    for (let i = 0; i < 2 * LATENCY_REQUESTS + 40; i += 1) {
+    if (channels.length < 2 * (LATENCY_REQUESTS + WARM)) throw new Error(`the latency phase needs ${2 * (LATENCY_REQUESTS + WARM)} text channels, the world has ${channels.length}`);
+    // Warm both (connections), then alternate.
+    for (let i = 0; i < 2 * (LATENCY_REQUESTS + WARM); i += 1) {
       const [name, rest] = clients[i % 2]!;
       const started = performance.now();
-      await rest.get(Routes.channel(channels[Math.floor(i / 2) % channels.length]!));
-      if (i >= 40) times[name].push(performance.now() - started);
+      await rest.get(Routes.channel(channels[i]!));
+      if (i >= 2 * WARM) times[name].push(performance.now() - started);
     }
     if (discord.restStats.total.rateLimited.user + discord.restStats.total.rateLimited.global > 0) throw new Error('the latency phase met a limit: its figures would include a wait');
     return times;
