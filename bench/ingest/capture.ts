@@ -11,6 +11,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runtime } from '../../src/core/runtime.ts';
 import type { TransactionBatch } from '../../src/core/transaction-worker.ts';
+import { interceptRuns } from '../../test/helpers/intercept-transaction-worker.ts';
 
 export class BatchCapture {
   readonly #dir: string;
@@ -28,22 +29,11 @@ export class BatchCapture {
     if (!workers) throw new Error('CAPTURE needs a runtime with transaction threads');
     return {
       ...runtime,
-      transactionWorkers: (options) => {
-        const inner = workers(options);
-        return {
-          get running() {
-            return inner.running;
-          },
-          get heapUsedBytes() {
-            return inner.heapUsedBytes;
-          },
-          close: () => inner.close(),
-          run: (batch) => {
-            if (this.#recording && batch.packed) this.#batches.push(batch);
-            return inner.run(batch);
-          },
-        };
-      },
+      transactionWorkers: (options) =>
+        interceptRuns(workers(options), (batch, next) => {
+          if (this.#recording && batch.packed) this.#batches.push(batch);
+          return next(batch);
+        }),
     };
   }
 

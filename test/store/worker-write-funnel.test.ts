@@ -12,6 +12,7 @@ import { runMigrations } from '../../src/store/migrate.ts';
 import { openDatabase } from '../../src/store/open-database.ts';
 import { countRows, listShardSessions } from '../../src/store/queries.ts';
 import { WorkerWriteFunnel, type WorkerWriteFunnelOptions } from '../../src/store/worker-write-funnel.ts';
+import { interceptRuns } from '../helpers/intercept-transaction-worker.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const user = (id: string): Mutation => ({ op: 'upsert', table: 'users', row: { id, username: `u${id}`, globalName: null, bot: false, avatar: null, raw: '{}' } });
@@ -105,23 +106,12 @@ describe('WorkerWriteFunnel (transactions on a worker thread)', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const posted: TransactionBatch[] = [];
-    const factory: TransactionWorkerFactory = (options) => {
-      const inner = workers(options);
-      return {
-        get running() {
-          return inner.running;
-        },
-        get heapUsedBytes() {
-          return inner.heapUsedBytes;
-        },
-        close: () => inner.close(),
-        run: (batch) => {
-          posted.push(batch);
-          const outcome = inner.run(batch);
-          return posted.length === 1 ? gate.then(() => outcome) : outcome;
-        },
-      };
-    };
+    const factory: TransactionWorkerFactory = (options) =>
+      interceptRuns(workers(options), (batch, next) => {
+        posted.push(batch);
+        const outcome = next(batch);
+        return posted.length === 1 ? gate.then(() => outcome) : outcome;
+      });
     return { factory, posted, release };
   };
 
