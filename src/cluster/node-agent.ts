@@ -412,7 +412,7 @@ export class NodeAgent {
       // resumes at once from the session it was detached with; its writes stay queued in order.
       this.#log.warn({ shardId, epoch, err: (error as Error).message }, 'could not commit the detached shard\'s writes, so it does not move; resuming it here');
       this.#released.delete(shardId);
-      if (!this.#closed) this.#launch(shardId, epoch, info);
+      this.#launch(shardId, epoch, info);
       throw error;
     }
     return info;
@@ -442,6 +442,7 @@ export class NodeAgent {
   }
 
   #launch(shardId: number, epoch: number, resume: ResumeInfo | null): void {
+    // A closing node runs nothing new: the host has already stopped the runners it had.
     if (this.#closed) return;
     const runner = this.#o.createRunner(shardId, epoch, { generation: this.#generation, shardCount: this.#shardCount, mode: 'live' });
     runner.trackHandled(this.#tracking);
